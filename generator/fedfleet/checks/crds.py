@@ -1,0 +1,127 @@
+"""Validate built objects against upstream CRD schemas from a user-given directory.
+
+The API server prunes fields a structural schema does not declare; kubectl's strict field
+validation reports them instead. fedfleet does the latter: an object property the schema does not
+declare is an error unless the schema preserves unknown fields there.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import jsonschema
+import yaml
+
+from ..findings import Finding, InputError, Location, Severity
+
+try:
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+_META = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "minLength": 1}}}
+
+# Built-in kinds have no CRD; check the fields the API server requires at least.
+_CONTAINERS = {
+    "type": "array", "minItems": 1,
+    "items": {"type": "object", "required": ["name", "image"],
+              "properties": {"name": {"type": "string"}, "image": {"type": "string"},
+                             "args": {"type": "array", "items": {"type": "string"}}}},
+}
+BUILTIN_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
+    ("v1", "Namespace"): {"type": "object", "required": ["metadata"], "properties": {"metadata": _META}},
+    ("v1", "ConfigMap"): {
+        "type": "object", "required": ["metadata"],
+        "properties": {"metadata": _META, "data": {"type": "object", "additionalProperties": {"type": "string"}}},
+    },
+    ("v1", "Service"): {
+        "type": "object", "required": ["metadata", "spec"],
+        "properties": {"metadata": _META, "spec": {"type": "object", "required": ["ports"], "properties": {
+            "ports": {"type": "array", "items": {"type": "object", "required": ["port"],
+                                                 "properties": {"port": {"type": "integer", "minimum": 1, "maximum": 65535}}}}}}},
+    },
+    ("apps/v1", "Deployment"): {
+        "type": "object", "required": ["metadata", "spec"],
+        "properties": {"metadata": _META, "spec": {"type": "object", "required": ["selector", "template"], "properties": {
+            "template": {"type": "object", "required": ["spec"], "properties": {
+                "spec": {"type": "object", "required": ["containers"], "properties": {"containers": _CONTAINERS}}}}}}},
+    },
+}
+
+
+def _strict(schema: Any) -> Any:
+    """Close every object schema that declares properties and does not preserve unknown fields."""
+    if isinstance(schema, dict):
+        out = {k: _strict(v) for k, v in schema.items()}
+        if ("properties" in out and "additionalProperties" not in out
+                and not out.get("x-kubernetes-preserve-unknown-fields")):
+            out["additionalProperties"] = False
+        return out
+    if isinstance(schema, list):
+        return [_strict(v) for v in schema]
+    return schema
+
+
+@dataclass
+class SchemaSet:
+    """apiVersion + kind -> a compiled validator, from every CRD file in a directory."""
+
+    validators: dict[tuple[str, str], jsonschema.protocols.Validator]
+    sources: dict[tuple[str, str], str]
+
+    @classmethod
+    def from_directory(cls, crd_dir: Path) -> "SchemaSet":
+        if not crd_dir.is_dir():
+            raise InputError([Finding("crd", "CRD directory does not exist", location=Location(str(crd_dir)))])
+        validators: dict[tuple[str, str], jsonschema.protocols.Validator] = {}
+        sources: dict[tuple[str, str], str] = {}
+        for path in sorted(crd_dir.rglob("*.y*ml")):
+            try:
+                docs = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=_Loader))
+            except (yaml.YAMLError, UnicodeDecodeError) as exc:
+                raise InputError([Finding("crd", f"unreadable CRD file: {exc}", location=Location(str(path)))]) from None
+            for doc in docs:
+                if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
+                    continue
+                spec = doc.get("spec", {})
+                group, kind = spec.get("group", ""), spec.get("names", {}).get("kind", "")
+                for version in spec.get("versions", []):
+                    schema = version.get("schema", {}).get("openAPIV3Schema")
+                    if not schema or not version.get("served", True):
+                        continue
+                    key = (f"{group}/{version['name']}", kind)
+                    validators[key] = jsonschema.Draft4Validator(_strict(copy.deepcopy(schema)))
+                    sources[key] = path.name
+        if not validators:
+            raise InputError([Finding("crd", "no CustomResourceDefinition with a schema found", location=Location(str(crd_dir)))])
+        for key, schema in BUILTIN_SCHEMAS.items():
+            validators[key] = jsonschema.Draft4Validator(schema)
+            sources[key] = "built-in required fields"
+        return cls(validators, sources)
+
+    def validate(self, objects: Iterable[dict[str, Any]], where: str) -> tuple[list[Finding], int]:
+        """Findings for every invalid object; also returns how many objects were checked."""
+        findings: list[Finding] = []
+        checked = 0
+        unknown: set[tuple[str, str]] = set()
+        for obj in objects:
+            key = (str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+            name = obj.get("metadata", {}).get("name", "?")
+            ns = obj.get("metadata", {}).get("namespace")
+            subject = f"{key[1]} {ns + '/' if ns else ''}{name}"
+            validator = self.validators.get(key)
+            if validator is None:
+                unknown.add(key)
+                continue
+            checked += 1
+            for err in sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.absolute_path))):
+                field = ".".join(str(p) for p in err.absolute_path)
+                findings.append(Finding("crd", f"{err.message[:300]} (schema: {self.sources[key]})",
+                                        location=Location(where), field=field, subject=subject))
+        for api, kind in sorted(unknown):
+            findings.append(Finding("crd", f"no schema for {api} {kind} in the CRD directory; not validated",
+                                    severity=Severity.WARNING, location=Location(where)))
+        return findings, checked

@@ -1,0 +1,59 @@
+"""render: pure functions from the validated fleet to Kubernetes objects at their bundle paths.
+
+The bundle maps a path relative to the output root to the YAML documents of that file. Nothing
+here touches the disk.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..spec.model import Fleet
+from . import addon, argocd, jobs
+from .common import kustomization, namespace
+
+Bundle = dict[str, list[dict[str, Any]]]
+
+# The roots fedfleet owns. Only files with fedfleet's header inside them are ever pruned.
+OUTPUT_ROOTS = ("bases", "overlays", "bootstrap")
+
+# Extra files per hub overlay from later stages (governance): hub name -> {relative path: docs}.
+OverlayExtras = Callable[[Fleet, str], dict[str, list[dict[str, Any]]]]
+
+
+def render_bundle(fleet: Fleet, extras: OverlayExtras | None = None) -> Bundle:
+    bundle: Bundle = {}
+    for name, content in addon.base_objects().items():
+        bundle[f"bases/flower-addon/{name}"] = content if isinstance(content, list) else [content]
+    bundle["bases/flower-addon/kustomization.yaml"] = [kustomization(sorted(addon.base_objects()))]
+    bundle["bases/governance/namespace.yaml"] = [namespace(fleet.governance_namespace)]
+    bundle["bases/governance/kustomization.yaml"] = [kustomization(["namespace.yaml"])]
+
+    for hub in sorted(fleet.hubs, key=lambda h: h.name):
+        root = f"overlays/{hub.name}"
+        files: dict[str, list[dict[str, Any]]] = {
+            "cluster-sets.yaml": jobs.cluster_set_objects(fleet, hub),
+            "addon-placement.yaml": [addon.hub_placement(fleet, hub)],
+        }
+        namespaces = jobs.job_namespaces(fleet, hub)
+        if namespaces:
+            files["namespaces.yaml"] = namespaces
+        for job in fleet.jobs_on(hub.name):
+            files[f"jobs/{job.name}.yaml"] = [jobs.federated_learning(job), jobs.data_locality_map(fleet, job)]
+        if extras:
+            files.update(extras(fleet, hub.name))
+        resources = ["../../bases/flower-addon", "../../bases/governance", *sorted(files)]
+        files["kustomization.yaml"] = [kustomization(
+            resources,
+            labels=[{"pairs": {"fedfleet.io/hub": hub.name, "fedfleet.io/environment": hub.environment},
+                     "includeSelectors": False}],
+            patches=addon.hub_patches(fleet, hub),
+        )]
+        for rel, docs in files.items():
+            bundle[f"{root}/{rel}"] = docs
+
+        boot = f"bootstrap/{hub.name}"
+        bundle[f"{boot}/appproject.yaml"] = [argocd.project(fleet, hub)]
+        bundle[f"{boot}/application.yaml"] = [argocd.application(fleet, hub)]
+        bundle[f"{boot}/kustomization.yaml"] = [kustomization(["appproject.yaml", "application.yaml"])]
+    return bundle

@@ -1,0 +1,99 @@
+"""FederatedLearning resources, their namespaces and cluster-set bindings, data-locality maps."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ..spec.model import Fleet, Hub, Job
+from .common import (
+    ADDON_NAMESPACE, API_CLUSTER_V1BETA2, API_FL, WAVE_BINDING, WAVE_CONFIG, WAVE_JOB,
+    WAVE_NAMESPACE, meta, namespace, obj,
+)
+from .addon import job_cluster_sets
+
+DATA_CLAIM_ANNOTATION = "fedfleet.io/data-claim"
+TLS_ANNOTATION = "fedfleet.io/tls"
+
+
+def client_placement(job: Job) -> dict[str, Any]:
+    """The job's PlacementSpec with the data claim's `Exists` ANDed into every predicate.
+
+    The FL controller takes the data path from the claimSelector expression with operator Exists
+    (addon-contrib federated-learning-controller/internal/controller/federatedlearning_client.go,
+    generateWorkload: the last such expression wins), so fedfleet's expression goes last in each
+    predicate, and a job without predicates gets one that selects on the claim alone.
+    """
+    placement = copy.deepcopy(dict(job.placement))
+    claim_expr = {"key": job.data_claim, "operator": "Exists"}
+    predicates = placement.get("predicates") or [{"requiredClusterSelector": {}}]
+    for predicate in predicates:
+        selector = predicate.setdefault("requiredClusterSelector", {})
+        claim_selector = selector.setdefault("claimSelector", {})
+        exprs = [e for e in claim_selector.get("matchExpressions", []) if e != claim_expr]
+        claim_selector["matchExpressions"] = exprs + [claim_expr]
+    placement["predicates"] = predicates
+    # OCM's API defaults scoreCoordinate.type to BuiltIn, but the FederatedLearning CRD embeds the
+    # schema with `type` required, so fedfleet spells it out.
+    for config in placement.get("prioritizerPolicy", {}).get("configurations", []):
+        coordinate = config["scoreCoordinate"]
+        coordinate.setdefault("type", "AddOn" if "addOn" in coordinate else "BuiltIn")
+    return placement
+
+
+def federated_learning(job: Job) -> dict[str, Any]:
+    server: dict[str, Any] = {
+        "image": job.server["image"],
+        "rounds": job.rounds,
+        "minAvailableClients": job.min_clients,
+    }
+    if job.server.get("listeners"):
+        server["listeners"] = sorted((dict(li) for li in job.server["listeners"]), key=lambda li: li["name"])
+    if job.server.get("storage"):
+        storage = dict(job.server["storage"])
+        if "size" in storage:
+            storage["size"] = str(storage["size"])  # a string in the CRD, even when YAML says 2
+        server["storage"] = storage
+    return obj(
+        API_FL, "FederatedLearning",
+        meta(job.name, job.namespace, wave=WAVE_JOB, labels={"fedfleet.io/job": job.name},
+             annotations={DATA_CLAIM_ANNOTATION: job.data_claim,
+                          TLS_ANNOTATION: "enabled" if job.tls_enabled else "disabled"}),
+        spec={
+            "framework": job.framework,
+            "server": server,
+            "client": {"image": job.client_image, "placement": client_placement(job)},
+        },
+    )
+
+
+def data_locality_map(fleet: Fleet, job: Job) -> dict[str, Any]:
+    """Which cluster holds the job's data at which path, read by the data-locality policy's hub
+    templates (`fromConfigMap` in the policy's own namespace). One map per job keeps the bundle
+    O(jobs + holders) instead of one policy per (job, cluster)."""
+    return obj(
+        "v1", "ConfigMap",
+        meta(f"{job.name}-data-locality", fleet.governance_namespace, wave=WAVE_CONFIG,
+             labels={"fedfleet.io/job": job.name}, annotations={DATA_CLAIM_ANNOTATION: job.data_claim}),
+        data={cluster: job.holders[cluster] for cluster in sorted(job.holders)},
+    )
+
+
+def cluster_set_objects(fleet: Fleet, hub: Hub) -> list[dict[str, Any]]:
+    """ManagedClusterSets of the hub, and a binding for every (namespace, set) pair in use."""
+    out: list[dict[str, Any]] = []
+    for cs in sorted(fleet.sets_of(hub.name), key=lambda s: s.name):
+        out.append(obj(API_CLUSTER_V1BETA2, "ManagedClusterSet", meta(cs.name, wave=WAVE_NAMESPACE),
+                       spec={"clusterSelector": {"selectorType": "ExclusiveClusterSetLabel"}}))
+    pairs = {(job.namespace, s) for job in fleet.jobs_on(hub.name) for s in job_cluster_sets(fleet, job)}
+    # The add-on install Placement lives in open-cluster-management and needs the same sets bound.
+    pairs |= {(ADDON_NAMESPACE, s) for _, s in pairs}
+    for ns, set_name in sorted(pairs):
+        out.append(obj(API_CLUSTER_V1BETA2, "ManagedClusterSetBinding", meta(set_name, ns, wave=WAVE_BINDING),
+                       spec={"clusterSet": set_name}))
+    return out
+
+
+def job_namespaces(fleet: Fleet, hub: Hub) -> list[dict[str, Any]]:
+    names = sorted({job.namespace for job in fleet.jobs_on(hub.name)})
+    return [namespace(n, labels={"fedfleet.io/fl-namespace": "true"}) for n in names]

@@ -1,0 +1,222 @@
+"""load -> validate: spec files in, one frozen `Fleet` out, or every finding at once."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+import jsonschema
+
+from .. import API_VERSION
+from ..findings import Finding, InputError, Location
+from . import semantic
+from .model import Cluster, ClusterSet, Fleet, Hub, Job, Origin, Taint
+from .schema import kind_schemas
+from .yamlsource import Document, PathKey, dotted, read_documents
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+DEFAULT_GOVERNANCE_NAMESPACE = "fl-governance"
+DEFAULT_ARGOCD_NAMESPACE = "openshift-gitops"
+DEFAULT_REMEDIATION = {"dev": "inform", "staging": "inform", "prod": "enforce"}
+DEFAULT_SUPERLINK_PORT = 9092  # the flower-addon SuperLink fleet API port
+
+_SUFFIX = {"": 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
+           "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+
+
+def parse_quantity(value: str | int | float | None) -> float:
+    """A Kubernetes quantity ("500m", "128Gi", 32) as a float in base units (cores, bytes)."""
+    if value is None:
+        return 0.0
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = value.strip()
+    for suffix in ("Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "m", "k", "M", "G", "T", "P", "E"):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * _SUFFIX[suffix]
+    return float(text)
+
+
+def spec_files(spec_dir: Path) -> list[Path]:
+    if not spec_dir.is_dir():
+        raise InputError([Finding("load", "spec directory does not exist", location=Location(str(spec_dir)))])
+    return sorted(p for p in spec_dir.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
+
+
+@lru_cache(maxsize=8)
+def _validators(fragments_key: tuple[tuple[str, str], ...]) -> dict[str, jsonschema.protocols.Validator]:
+    fragments = {name: json.loads(text) for name, text in fragments_key}
+    return {
+        kind: jsonschema.Draft202012Validator(schema, format_checker=None)
+        for kind, schema in kind_schemas(fragments).items()
+    }
+
+
+def _schema_findings(doc: Document, validator: jsonschema.protocols.Validator) -> list[Finding]:
+    out: list[Finding] = []
+    for err in validator.iter_errors(doc.data):
+        path: PathKey = tuple(err.absolute_path)
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            allowed = set(err.schema.get("properties", {}))
+            for key in sorted(k for k in err.instance if k not in allowed):
+                out.append(
+                    Finding("schema", f"unknown field {key!r}", location=doc.locate(path + (key,)),
+                            field=dotted(path + (key,)))
+                )
+            continue
+        message = err.message
+        if len(message) > 300:
+            message = message[:300] + "..."
+        out.append(Finding("schema", message, location=doc.locate(path), field=dotted(path)))
+    return out
+
+
+def read_spec_documents(spec_dir: Path) -> list[Document]:
+    """Every YAML document under the spec directory, with any per-file errors collected."""
+    findings: list[Finding] = []
+    docs: list[Document] = []
+    base = spec_dir.parent
+    for path in spec_files(spec_dir):
+        display = str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
+        try:
+            docs.extend(read_documents(path, display))
+        except InputError as exc:
+            findings.extend(exc.findings)
+    if findings:
+        raise InputError(findings)
+    return docs
+
+
+def load_fleet(spec_dir: Path, plugin_fragments: dict[str, dict[str, Any]] | None = None) -> Fleet:
+    """Load, schema-check and semantically check the fleet. Raises InputError with every finding."""
+
+    docs = read_spec_documents(spec_dir)
+    key = tuple(sorted((n, json.dumps(f, sort_keys=True)) for n, f in (plugin_fragments or {}).items()))
+    validators = _validators(key)
+    findings: list[Finding] = []
+    by_kind: dict[str, list[Document]] = {k: [] for k in validators}
+    for doc in docs:
+        if not isinstance(doc.data, dict):
+            findings.append(Finding("schema", "a spec document must be a mapping", location=doc.locate(())))
+            continue
+        kind, api = doc.data.get("kind"), doc.data.get("apiVersion")
+        if api != API_VERSION:
+            findings.append(Finding("schema", f"apiVersion must be {API_VERSION!r}, got {api!r}",
+                                    location=doc.locate(("apiVersion",)), field="apiVersion"))
+            continue
+        if kind not in validators:
+            findings.append(Finding("schema", f"unknown kind {kind!r} (expected one of {', '.join(sorted(validators))})",
+                                    location=doc.locate(("kind",)), field="kind"))
+            continue
+        doc_findings = _schema_findings(doc, validators[kind])
+        findings.extend(doc_findings)
+        if not doc_findings:
+            by_kind[kind].append(doc)
+    fleets = by_kind["Fleet"]
+    if len(fleets) != 1 and not findings:
+        where = ", ".join(d.file for d in fleets) or str(spec_dir)
+        findings.append(Finding("load", f"exactly one Fleet document is required, found {len(fleets)} ({where})",
+                                location=Location(fleets[1].file if len(fleets) > 1 else str(spec_dir))))
+    if findings:
+        raise InputError(findings)
+    fleet = _build(fleets[0], by_kind["ManagedClusterInventory"], by_kind["FederatedLearningJob"], str(spec_dir))
+    problems = semantic.check(fleet)
+    if problems:
+        raise InputError(problems)
+    return fleet
+
+
+def _clusters(doc: Document, items: Iterable[dict[str, Any]], base: PathKey) -> list[Cluster]:
+    out = []
+    for i, c in enumerate(items):
+        alloc, cap = c.get("allocatable", {}), c.get("capacity", {})
+        out.append(
+            Cluster(
+                name=c["name"],
+                cluster_set=c["clusterSet"],
+                labels=dict(c.get("labels", {})),
+                claims=dict(c.get("claims", {})),
+                allocatable_cpu=parse_quantity(alloc.get("cpu")),
+                allocatable_memory=parse_quantity(alloc.get("memory")),
+                capacity_cpu=parse_quantity(cap.get("cpu", alloc.get("cpu"))),
+                capacity_memory=parse_quantity(cap.get("memory", alloc.get("memory"))),
+                taints=tuple(
+                    Taint(t["key"], t.get("value", ""), t["effect"], t.get("timeAdded", ""))
+                    for t in c.get("taints", [])
+                ),
+                origin=Origin(doc, base + (i,)),
+            )
+        )
+    return out
+
+
+def _build(fleet_doc: Document, inventories: list[Document], job_docs: list[Document], spec_dir: str) -> Fleet:
+    spec = fleet_doc.data["spec"]
+    defaults = spec.get("defaults", {})
+    default_tls = defaults.get("tls", {}).get("enabled", True)
+    default_argo = defaults.get("argocd", {})
+    remediation = {**DEFAULT_REMEDIATION, **defaults.get("governance", {}).get("remediation", {})}
+    superlink_port = defaults.get("addon", {}).get("superlinkPort", DEFAULT_SUPERLINK_PORT)
+    hubs = []
+    for i, h in enumerate(spec["hubs"]):
+        argo = {**default_argo, **h.get("argocd", {})}
+        hubs.append(
+            Hub(
+                name=h["name"],
+                environment=h["environment"],
+                server=h["server"],
+                superlink_address=h.get("superlinkAddress", "superlink.flower-system.svc"),
+                tls_enabled=h.get("tls", {}).get("enabled", default_tls),
+                argocd_namespace=argo.get("namespace", DEFAULT_ARGOCD_NAMESPACE),
+                argocd_project=argo.get("project", "default"),
+                # Argo CD runs on each hub by default (the OpenShift GitOps layout ACM documents).
+                destination_server=argo.get("destinationServer", "https://kubernetes.default.svc"),
+                origin=Origin(fleet_doc, ("spec", "hubs", i)),
+            )
+        )
+    sets = [
+        ClusterSet(s["name"], s["hub"], Origin(fleet_doc, ("spec", "clusterSets", i)))
+        for i, s in enumerate(spec.get("clusterSets", []))
+    ]
+    clusters = _clusters(fleet_doc, spec.get("clusters", []), ("spec", "clusters"))
+    for inv in inventories:
+        clusters.extend(_clusters(inv, inv.data["spec"]["clusters"], ("spec", "clusters")))
+    jobs = []
+    for doc in job_docs:
+        js = doc.data["spec"]
+        name = doc.data["metadata"]["name"]
+        hub_tls = next((h.tls_enabled for h in hubs if h.name == js["hub"]), default_tls)
+        jobs.append(
+            Job(
+                name=name,
+                hub=js["hub"],
+                namespace=js["namespace"],
+                framework=js["framework"],
+                server=js["server"],
+                client_image=js["client"]["image"],
+                # The FL controller's convention (config/samples): claim "<job>.client-data".
+                data_claim=js["data"].get("claim", f"{name}.client-data"),
+                holders=dict(js["data"]["holders"]),
+                placement=js["placement"],
+                tls_enabled=js.get("tls", {}).get("enabled", hub_tls),
+                simulation=js.get("simulation", {}),
+                origin=Origin(doc, ()),
+            )
+        )
+    return Fleet(
+        name=fleet_doc.data["metadata"]["name"],
+        repo_url=spec["repo"]["url"],
+        revision=spec["repo"].get("revision", "main"),
+        governance_namespace=defaults.get("governance", {}).get("namespace", DEFAULT_GOVERNANCE_NAMESPACE),
+        remediation=remediation,
+        superlink_port=superlink_port,
+        hubs=tuple(hubs),
+        cluster_sets=tuple(sets),
+        clusters=tuple(clusters),
+        jobs=tuple(sorted(jobs, key=lambda j: (j.hub, j.name))),
+        plugin_params=spec.get("governance", {}).get("plugins", {}),
+        origin=Origin(fleet_doc, ()),
+        spec_dir=spec_dir,
+    )

@@ -1,0 +1,120 @@
+"""Frozen typed models of a validated fleet. Every entity keeps where it was declared."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ..findings import Location
+from .yamlsource import Document, PathKey
+
+
+@dataclass(frozen=True)
+class Origin:
+    """A node inside a spec document; `locate` finds a field below it."""
+
+    doc: Document = field(repr=False, compare=False)
+    path: PathKey = ()
+
+    def locate(self, *sub: str | int) -> Location:
+        return self.doc.locate(self.path + tuple(sub))
+
+    @property
+    def file(self) -> str:
+        return self.doc.file
+
+    @property
+    def location(self) -> Location:
+        return self.doc.locate(self.path)
+
+
+@dataclass(frozen=True)
+class Taint:
+    key: str
+    value: str
+    effect: str  # NoSelect | PreferNoSelect | NoSelectIfNew
+    time_added: str = ""
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    cluster_set: str
+    labels: Mapping[str, str]
+    claims: Mapping[str, str]
+    allocatable_cpu: float  # cores
+    allocatable_memory: float  # bytes
+    capacity_cpu: float
+    capacity_memory: float
+    taints: tuple[Taint, ...]
+    origin: Origin = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Hub:
+    name: str
+    environment: str  # dev | staging | prod
+    server: str
+    superlink_address: str
+    tls_enabled: bool
+    argocd_namespace: str
+    argocd_project: str
+    destination_server: str
+    origin: Origin = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class ClusterSet:
+    name: str
+    hub: str
+    origin: Origin = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    hub: str
+    namespace: str
+    framework: str
+    server: Mapping[str, Any]  # image, rounds, minAvailableClients, listeners, storage
+    client_image: str
+    data_claim: str
+    holders: Mapping[str, str]  # cluster name -> local data path
+    placement: Mapping[str, Any]  # the user's OCM PlacementSpec, before fedfleet adds the claim
+    tls_enabled: bool
+    simulation: Mapping[str, Any]
+    origin: Origin = field(repr=False, compare=False)
+
+    @property
+    def rounds(self) -> int:
+        return int(self.server["rounds"])
+
+    @property
+    def min_clients(self) -> int:
+        return int(self.server["minAvailableClients"])
+
+
+@dataclass(frozen=True)
+class Fleet:
+    name: str
+    repo_url: str
+    revision: str
+    governance_namespace: str
+    remediation: Mapping[str, str]  # environment -> inform | enforce
+    superlink_port: int
+    hubs: tuple[Hub, ...]
+    cluster_sets: tuple[ClusterSet, ...]
+    clusters: tuple[Cluster, ...]
+    jobs: tuple[Job, ...]
+    plugin_params: Mapping[str, Any]
+    origin: Origin = field(repr=False, compare=False)
+    spec_dir: str = ""
+
+    def hub(self, name: str) -> Hub:
+        return next(h for h in self.hubs if h.name == name)
+
+    def jobs_on(self, hub: str) -> tuple[Job, ...]:
+        return tuple(j for j in self.jobs if j.hub == hub)
+
+    def sets_of(self, hub: str) -> tuple[ClusterSet, ...]:
+        return tuple(s for s in self.cluster_sets if s.hub == hub)

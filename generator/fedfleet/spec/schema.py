@@ -1,0 +1,325 @@
+"""The published JSON Schema of fedfleet specs (`fedfleet schema` prints it).
+
+One schema per document kind, combined with `oneOf` on `kind` for the published form. Unknown
+fields are errors everywhere (`additionalProperties: false`): a typo must not pass silently.
+Governance plugins contribute their parameter schemas under `Fleet.spec.governance.plugins`.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .. import API_VERSION
+
+DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+# Kubernetes quantities (k8s.io/apimachinery/pkg/api/resource): a number with an optional suffix.
+QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
+# Label keys: optional DNS prefix, then a name of at most 63 characters.
+LABEL_KEY = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$"
+
+
+def _obj(properties: dict[str, Any], required: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": properties}
+    if required:
+        out["required"] = required
+    out.update(extra)
+    return out
+
+
+def _name(max_length: int = 63, pattern: str = DNS1123_LABEL) -> dict[str, Any]:
+    return {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": pattern}
+
+
+_quantity = {"type": ["string", "integer", "number"], "pattern": QUANTITY, "minimum": 0}
+_labels = {
+    "type": "object",
+    "propertyNames": {"pattern": LABEL_KEY, "maxLength": 317},
+    "additionalProperties": {"type": "string", "pattern": LABEL_VALUE, "maxLength": 63},
+}
+# Cluster claim values are free text up to 1024 characters (ClusterClaim spec.value in OCM's API).
+_claims = {
+    "type": "object",
+    "propertyNames": {"pattern": DNS1123_SUBDOMAIN, "maxLength": 253},
+    "additionalProperties": {"type": "string", "maxLength": 1024},
+}
+_metadata = _obj({"name": _name(), "labels": _labels, "annotations": {"type": "object", "additionalProperties": {"type": "string"}}}, ["name"])
+
+_match_expression = _obj(
+    {
+        "key": {"type": "string", "minLength": 1},
+        "operator": {"enum": ["In", "NotIn", "Exists", "DoesNotExist"]},
+        "values": {"type": "array", "items": {"type": "string"}},
+    },
+    ["key", "operator"],
+)
+_selector = _obj(
+    {
+        "matchLabels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "matchExpressions": {"type": "array", "items": _match_expression},
+    }
+)
+_claim_selector = _obj({"matchExpressions": {"type": "array", "items": _match_expression}})
+
+# OCM PlacementSpec, the parts fedfleet previews (cluster/v1beta1 types_placement.go). Fields
+# OCM has that the preview cannot evaluate (spreadPolicy, decisionStrategy, celSelector) are
+# rejected by name rather than ignored, so a preview never silently differs from the hub.
+PLACEMENT = _obj(
+    {
+        "clusterSets": {"type": "array", "items": _name(), "uniqueItems": True},
+        "numberOfClusters": {"type": "integer", "minimum": 0},
+        "predicates": {
+            "type": "array",
+            "items": _obj(
+                {
+                    "requiredClusterSelector": _obj(
+                        {"labelSelector": _selector, "claimSelector": _claim_selector}
+                    )
+                },
+                ["requiredClusterSelector"],
+            ),
+        },
+        "prioritizerPolicy": _obj(
+            {
+                "mode": {"enum": ["Additive", "Exact"]},
+                "configurations": {
+                    "type": "array",
+                    "items": _obj(
+                        {
+                            "scoreCoordinate": _obj(
+                                {
+                                    "type": {"enum": ["BuiltIn", "AddOn"]},
+                                    "builtIn": {
+                                        "enum": ["Balance", "Steady", "ResourceAllocatableCPU", "ResourceAllocatableMemory"]
+                                    },
+                                    "addOn": _obj(
+                                        {"resourceName": {"type": "string"}, "scoreName": {"type": "string"}},
+                                        ["resourceName", "scoreName"],
+                                    ),
+                                }
+                            ),
+                            "weight": {"type": "integer", "minimum": -10, "maximum": 10},
+                        },
+                        ["scoreCoordinate"],
+                    ),
+                },
+            }
+        ),
+        "tolerations": {
+            "type": "array",
+            "items": _obj(
+                {
+                    "key": {"type": "string"},
+                    "operator": {"enum": ["Equal", "Exists"]},
+                    "value": {"type": "string"},
+                    "effect": {"enum": ["NoSelect", "PreferNoSelect", "NoSelectIfNew"]},
+                    "tolerationSeconds": {"type": "integer", "minimum": 0},
+                }
+            ),
+        },
+    }
+)
+
+_taint = _obj(
+    {
+        "key": {"type": "string", "pattern": LABEL_KEY},
+        "value": {"type": "string", "pattern": LABEL_VALUE},
+        "effect": {"enum": ["NoSelect", "PreferNoSelect", "NoSelectIfNew"]},
+        "timeAdded": {"type": "string"},
+    },
+    ["key", "effect"],
+)
+
+CLUSTER = _obj(
+    {
+        "name": _name(),
+        "clusterSet": _name(),
+        "labels": _labels,
+        "claims": _claims,
+        "allocatable": _obj({"cpu": _quantity, "memory": _quantity}),
+        "capacity": _obj({"cpu": _quantity, "memory": _quantity}),
+        "taints": {"type": "array", "items": _taint},
+    },
+    ["name", "clusterSet"],
+)
+
+_tls = _obj({"enabled": {"type": "boolean"}})
+_argocd = _obj(
+    {
+        "namespace": _name(),
+        "project": _name(),
+        "destinationServer": {"type": "string", "minLength": 1},
+    }
+)
+
+FLEET = _obj(
+    {
+        "apiVersion": {"const": API_VERSION},
+        "kind": {"const": "Fleet"},
+        "metadata": _metadata,
+        "spec": _obj(
+            {
+                "repo": _obj(
+                    {"url": {"type": "string", "minLength": 1}, "revision": {"type": "string", "minLength": 1}},
+                    ["url"],
+                ),
+                "defaults": _obj(
+                    {
+                        "tls": _tls,
+                        "argocd": _argocd,
+                        "governance": _obj(
+                            {
+                                "namespace": _name(),
+                                "remediation": {
+                                    "type": "object",
+                                    "additionalProperties": {"enum": ["inform", "enforce"]},
+                                },
+                            }
+                        ),
+                        "addon": _obj(
+                            {
+                                "superlinkPort": {"type": "integer", "minimum": 1, "maximum": 65535},
+                            }
+                        ),
+                    }
+                ),
+                "hubs": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": _obj(
+                        {
+                            "name": _name(),
+                            "environment": {"enum": ["dev", "staging", "prod"]},
+                            "server": {"type": "string", "pattern": r"^https://"},
+                            "superlinkAddress": {"type": "string", "minLength": 1},
+                            "argocd": _argocd,
+                            "tls": _tls,
+                        },
+                        ["name", "environment", "server"],
+                    ),
+                },
+                "clusterSets": {
+                    "type": "array",
+                    "items": _obj({"name": _name(), "hub": _name()}, ["name", "hub"]),
+                },
+                "clusters": {"type": "array", "items": CLUSTER},
+                "governance": _obj({"plugins": {"type": "object", "properties": {}, "additionalProperties": False}}),
+            },
+            ["repo", "hubs"],
+        ),
+    },
+    ["apiVersion", "kind", "metadata", "spec"],
+)
+
+INVENTORY = _obj(
+    {
+        "apiVersion": {"const": API_VERSION},
+        "kind": {"const": "ManagedClusterInventory"},
+        "metadata": _metadata,
+        "spec": _obj({"clusters": {"type": "array", "items": CLUSTER}}, ["clusters"]),
+    },
+    ["apiVersion", "kind", "metadata", "spec"],
+)
+
+_listener = _obj(
+    {
+        "name": _name(),
+        "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+        "type": {"enum": ["NodePort", "LoadBalancer", "Route"]},
+        "ip": {"type": "string"},
+    },
+    ["name", "port", "type"],
+)
+
+JOB = _obj(
+    {
+        "apiVersion": {"const": API_VERSION},
+        "kind": {"const": "FederatedLearningJob"},
+        "metadata": _metadata,
+        "spec": _obj(
+            {
+                "hub": _name(),
+                "namespace": _name(),
+                "framework": {"enum": ["flower", "openfl"]},
+                "server": _obj(
+                    {
+                        "image": {"type": "string", "minLength": 1},
+                        "rounds": {"type": "integer", "minimum": 1, "maximum": 100000},
+                        "minAvailableClients": {"type": "integer", "minimum": 1, "maximum": 100000},
+                        "listeners": {"type": "array", "items": _listener},
+                        "storage": _obj(
+                            {
+                                "type": {"enum": ["PersistentVolumeClaim", "HostPath", "S3Bucket"]},
+                                "name": _name(253, DNS1123_SUBDOMAIN),
+                                "path": {"type": "string", "pattern": "^/"},
+                                "size": _quantity,
+                                "s3": _obj(
+                                    {
+                                        "bucketName": {"type": "string", "minLength": 1},
+                                        "prefix": {"type": "string"},
+                                        "region": {"type": "string"},
+                                    },
+                                    ["bucketName"],
+                                ),
+                            },
+                            ["type"],
+                        ),
+                    },
+                    ["image", "rounds", "minAvailableClients"],
+                ),
+                "client": _obj({"image": {"type": "string", "minLength": 1}}, ["image"]),
+                "data": _obj(
+                    {
+                        "claim": {"type": "string", "pattern": DNS1123_SUBDOMAIN, "maxLength": 253},
+                        "holders": {
+                            "type": "object",
+                            "minProperties": 1,
+                            "propertyNames": {"pattern": DNS1123_LABEL, "maxLength": 63},
+                            "additionalProperties": {"type": "string", "pattern": "^/", "maxLength": 1024},
+                        },
+                    },
+                    ["holders"],
+                ),
+                "placement": PLACEMENT,
+                "tls": _tls,
+                "simulation": _obj(
+                    {
+                        "app": {"type": "string", "minLength": 1},
+                        "supernodeAuth": {"type": "boolean"},
+                    }
+                ),
+            },
+            ["hub", "namespace", "framework", "server", "client", "data", "placement"],
+        ),
+    },
+    ["apiVersion", "kind", "metadata", "spec"],
+)
+
+KIND_SCHEMAS: dict[str, dict[str, Any]] = {
+    "Fleet": FLEET,
+    "ManagedClusterInventory": INVENTORY,
+    "FederatedLearningJob": JOB,
+}
+
+
+def kind_schemas(plugin_fragments: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+    """The per-kind schemas, with each governance plugin's parameter schema slotted in."""
+    schemas = copy.deepcopy(KIND_SCHEMAS)
+    plugins = schemas["Fleet"]["properties"]["spec"]["properties"]["governance"]["properties"]["plugins"]
+    for name, fragment in sorted((plugin_fragments or {}).items()):
+        plugins["properties"][name] = fragment
+    return schemas
+
+
+def published_schema(plugin_fragments: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The whole spec language as one JSON Schema document (draft 2020-12)."""
+    schemas = kind_schemas(plugin_fragments)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://fedfleet.io/schemas/v1alpha1/spec.json",
+        "title": "fedfleet spec documents",
+        "description": "Any document under specs/: a Fleet, a ManagedClusterInventory or a FederatedLearningJob.",
+        "oneOf": [schemas[k] for k in sorted(schemas)],
+    }

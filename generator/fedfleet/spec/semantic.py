@@ -1,0 +1,102 @@
+"""Semantic checks the schema cannot express: uniqueness, references, Kubernetes limits.
+
+Every check appends findings; nothing stops at the first problem.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Callable
+
+from ..findings import Finding
+from .model import Fleet, Origin
+from .yamlsource import dotted
+
+# Names fedfleet derives from a hub and job name must stay DNS-1123 labels (<= 63 characters):
+# "fedfleet-<hub>" for the Argo CD Application, "<job>" for the FederatedLearning, its Placement
+# and ManifestWorks (the controller reuses the job's name for them).
+HUB_NAME_LIMIT = 63 - len("fedfleet-")
+
+
+def check(fleet: Fleet) -> list[Finding]:
+    out: list[Finding] = []
+
+    def err(origin: Origin, fields: tuple[str | int, ...], message: str, subject: str = "") -> None:
+        path = origin.path + fields
+        out.append(Finding("semantic", message, location=origin.doc.locate(path), field=dotted(path), subject=subject))
+
+    _unique(fleet.hubs, "hub", lambda h: h.name, err)
+    _unique(fleet.cluster_sets, "cluster set", lambda s: s.name, err)
+    _unique(fleet.clusters, "cluster", lambda c: c.name, err)
+    # Job names are global: the data claim "<job>.client-data" lives on clusters shared by all hubs.
+    _unique(fleet.jobs, "job", lambda j: j.name, err, fields=("metadata", "name"))
+
+    hubs = {h.name: h for h in fleet.hubs}
+    sets = {s.name: s for s in fleet.cluster_sets}
+    clusters = {c.name: c for c in fleet.clusters}
+
+    for hub in fleet.hubs:
+        if len(hub.name) > HUB_NAME_LIMIT:
+            err(hub.origin, ("name",), f"hub name is {len(hub.name)} characters; at most {HUB_NAME_LIMIT} "
+                "so that the Argo CD Application 'fedfleet-<hub>' stays a valid name")
+    for cs in fleet.cluster_sets:
+        if cs.hub not in hubs:
+            err(cs.origin, ("hub",), f"cluster set {cs.name!r} names hub {cs.hub!r}, which the fleet does not declare")
+    for c in fleet.clusters:
+        if c.cluster_set not in sets:
+            err(c.origin, ("clusterSet",), f"cluster {c.name!r} names cluster set {c.cluster_set!r}, which the fleet does not declare")
+        for kind in ("cpu", "memory"):
+            alloc = getattr(c, f"allocatable_{kind}")
+            cap = getattr(c, f"capacity_{kind}")
+            if alloc > cap:
+                err(c.origin, ("allocatable", kind), f"allocatable {kind} exceeds capacity on cluster {c.name!r}")
+
+    for job in fleet.jobs:
+        o = job.origin
+        subject = f"FederatedLearningJob {job.name}"
+        if job.hub not in hubs:
+            err(o, ("spec", "hub"), f"job names hub {job.hub!r}, which the fleet does not declare", subject)
+            continue
+        hub = hubs[job.hub]
+        for i, set_name in enumerate(job.placement.get("clusterSets", [])):
+            if set_name not in sets:
+                err(o, ("spec", "placement", "clusterSets", i), f"cluster set {set_name!r} is not declared", subject)
+            elif sets[set_name].hub != job.hub:
+                err(o, ("spec", "placement", "clusterSets", i),
+                    f"cluster set {set_name!r} belongs to hub {sets[set_name].hub!r}, not to the job's hub {job.hub!r}", subject)
+        job_sets = set(job.placement.get("clusterSets", [])) or {s.name for s in fleet.sets_of(job.hub)}
+        for cluster_name in job.holders:
+            if cluster_name not in clusters:
+                err(o, ("spec", "data", "holders", cluster_name), f"data holder {cluster_name!r} is not a declared cluster", subject)
+            elif clusters[cluster_name].cluster_set not in job_sets:
+                err(o, ("spec", "data", "holders", cluster_name),
+                    f"data holder {cluster_name!r} is in cluster set {clusters[cluster_name].cluster_set!r}, "
+                    f"outside the job's cluster sets ({', '.join(sorted(job_sets))})", subject)
+        n = job.placement.get("numberOfClusters")
+        if n is not None and n < job.min_clients:
+            err(o, ("spec", "placement", "numberOfClusters"),
+                f"numberOfClusters={n} can never reach minAvailableClients={job.min_clients}", subject)
+        if job.tls_enabled and not hub.tls_enabled:
+            err(o, ("spec", "tls", "enabled"), f"job asks for TLS but hub {hub.name!r} runs the Flower add-on without TLS", subject)
+        storage = job.server.get("storage")
+        if storage:
+            if storage["type"] == "PersistentVolumeClaim" and "name" not in storage:
+                err(o, ("spec", "server", "storage"), "storage of type PersistentVolumeClaim needs a name", subject)
+            if storage["type"] == "S3Bucket" and "s3" not in storage:
+                err(o, ("spec", "server", "storage"), "storage of type S3Bucket needs s3.bucketName", subject)
+        seen: Counter[str] = Counter(li["name"] for li in job.server.get("listeners", []))
+        for li_name, count in seen.items():
+            if count > 1:
+                err(o, ("spec", "server", "listeners"), f"listener name {li_name!r} is used {count} times", subject)
+    return out
+
+
+def _unique(items, what: str, key: Callable, err, fields: tuple[str | int, ...] = ("name",)) -> None:  # type: ignore[no-untyped-def]
+    first: dict[str, object] = {}
+    for item in items:
+        k = key(item)
+        if k in first:
+            other = first[k].origin.location  # type: ignore[attr-defined]
+            err(item.origin, fields, f"duplicate {what} name {k!r} (first declared at {other})")
+        else:
+            first[k] = item
