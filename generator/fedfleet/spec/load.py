@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
+import fastjsonschema
 import jsonschema
 
 from .. import API_VERSION
@@ -45,16 +46,40 @@ def spec_files(spec_dir: Path) -> list[Path]:
     return sorted(p for p in spec_dir.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
 
 
+class _KindValidator:
+    """A compiled fast path that says valid or not, and jsonschema for the full report.
+
+    A fleet of 10,000 clusters is valid nearly always; fastjsonschema's generated code checks it
+    ~10x faster than jsonschema's tree walk. Only a document that fails is walked again by
+    jsonschema, which reports every error with its path (fastjsonschema stops at the first).
+    """
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.fast = fastjsonschema.compile({**schema, "$schema": "http://json-schema.org/draft-07/schema#"})
+        self.full = jsonschema.Draft202012Validator(schema, format_checker=None)
+
+    def iter_errors(self, data: Any) -> list[jsonschema.ValidationError]:
+        try:
+            self.fast(data)
+            return []
+        except fastjsonschema.JsonSchemaException as fast_error:
+            found = list(self.full.iter_errors(data))
+            # Should the engines ever disagree, the document still fails, with the fast message.
+            return found or [jsonschema.ValidationError(fast_error.message, path=_fast_path(fast_error))]
+
+
+def _fast_path(error: fastjsonschema.JsonSchemaException) -> list[str | int]:
+    parts = getattr(error, "path", None) or []
+    return [p for p in parts[1:]]  # fastjsonschema's path starts with "data"
+
+
 @lru_cache(maxsize=8)
-def _validators(fragments_key: tuple[tuple[str, str], ...]) -> dict[str, jsonschema.protocols.Validator]:
+def _validators(fragments_key: tuple[tuple[str, str], ...]) -> dict[str, _KindValidator]:
     fragments = {name: json.loads(text) for name, text in fragments_key}
-    return {
-        kind: jsonschema.Draft202012Validator(schema, format_checker=None)
-        for kind, schema in kind_schemas(fragments).items()
-    }
+    return {kind: _KindValidator(schema) for kind, schema in kind_schemas(fragments).items()}
 
 
-def _schema_findings(doc: Document, validator: jsonschema.protocols.Validator) -> list[Finding]:
+def _schema_findings(doc: Document, validator: _KindValidator) -> list[Finding]:
     out: list[Finding] = []
     for err in validator.iter_errors(doc.data):
         path: PathKey = tuple(err.absolute_path)

@@ -1,0 +1,67 @@
+"""Scale benchmark of `fedfleet generate`: 10,000 clusters, 1,000 jobs, 4 hubs.
+
+Prints wall time per stage, peak memory (max RSS), files and bytes written, and the floor: the
+time PyYAML's C dumper alone takes to dump the same objects. Run: python bench/scale.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).parent))
+from synthetic import write_fleet  # noqa: E402
+
+from fedfleet import bundle  # noqa: E402
+from fedfleet.render import render_bundle  # noqa: E402
+from fedfleet.spec.load import load_fleet  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clusters", type=int, default=10_000)
+    ap.add_argument("--jobs", type=int, default=1_000)
+    ap.add_argument("--hubs", type=int, default=4)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        specs = write_fleet(root, args.clusters, args.jobs, args.hubs)
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        t0 = time.perf_counter()
+        fleet = load_fleet(specs)
+        t1 = time.perf_counter()
+        objects = render_bundle(fleet)
+        t2 = time.perf_counter()
+        files = bundle.serialise_bundle(objects)
+        t3 = time.perf_counter()
+        bundle.write(files, root)
+        t4 = time.perf_counter()
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        # The floor: the C dumper alone on the very same objects, no ordering, no disk.
+        f0 = time.perf_counter()
+        for docs in objects.values():
+            yaml.dump_all(docs, Dumper=yaml.CSafeDumper)
+        floor = time.perf_counter() - f0
+        total = t4 - t0
+        out_bytes = sum(len(v) for v in files.values())
+        print(f"fleet: {args.clusters} clusters, {args.jobs} jobs, {args.hubs} hubs")
+        print(f"load+validate: {t1 - t0:.2f} s")
+        print(f"render:        {t2 - t1:.2f} s")
+        print(f"serialise:     {t3 - t2:.2f} s")
+        print(f"write:         {t4 - t3:.2f} s")
+        print(f"total:         {total:.2f} s (goal <= 15 s)")
+        print(f"render+serialise+write: {t4 - t1:.2f} s")
+        print(f"floor (CSafeDumper alone): {floor:.2f} s; total/floor = {total / floor:.1f}x, "
+              f"(render+serialise+write)/floor = {(t4 - t1) / floor:.1f}x (goal <= 3x)")
+        print(f"peak RSS: {peak / 1024:.0f} MiB (before generate: {rss_before / 1024:.0f} MiB; goal <= 2048 MiB)")
+        print(f"files written: {len(files)}, bytes: {out_bytes} ({out_bytes / 2**20:.1f} MiB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Shared fixtures: the example fleet copied to a scratch repo, the upstream CRDs, the CLI."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from fedfleet.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE_SPECS = REPO / "specs"
+SHARED_CRDS = REPO.parent / "shared" / "crds"
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]):
+    """Run the CLI in-process; returns exit code and captured output."""
+
+    def _run(*argv: str) -> Result:
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:  # argparse usage errors
+            code = int(exc.code or 0)
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return _run
+
+
+@pytest.fixture
+def fleet_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A scratch repository root holding a copy of the example specs; the CWD for the test."""
+    shutil.copytree(EXAMPLE_SPECS, tmp_path / "specs")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def crds() -> Path:
+    if not SHARED_CRDS.is_dir():
+        pytest.fail(f"upstream CRDs not found at {SHARED_CRDS}; ../shared must sit beside the repo")
+    return SHARED_CRDS
