@@ -74,6 +74,38 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from .placement import plan
+    from .report import plan as plan_report
+
+    fleet = pipeline.load(_paths(args))
+    unknown = [j for j in args.jobs if j not in {job.name for job in fleet.jobs}]
+    if unknown:
+        raise InputError([Finding("plan", f"no job named {j!r} in {args.specs}") for j in unknown])
+    result = plan(fleet, args.jobs)
+    if args.explain:
+        cluster = next((c for c in fleet.clusters if c.name == args.explain), None)
+        if cluster is None:
+            raise InputError([Finding("plan", f"no cluster named {args.explain!r} in {args.specs}")])
+        hub = next(s.hub for s in fleet.cluster_sets if s.name == cluster.cluster_set)
+        rows = plan_report.explain(result, cluster.name, cluster.cluster_set, hub)
+        if args.format == "json":
+            emit_json({"cluster": cluster.name, "clusterSet": cluster.cluster_set, "hub": hub, "jobs": rows})
+        else:
+            out.print(f"{cluster.name} (cluster set {cluster.cluster_set}, hub {hub})", markup=False)
+            for row in rows:
+                detail = f"score {row['score']} ({row['reason']})" if row["decision"] == "selected" else row["reason"]
+                out.print(f"  {row['job']}: {row['decision']}: {detail}", markup=False)
+        return EXIT_OK if result.ok else EXIT_FAILED
+    if args.format == "json":
+        emit_json(plan_report.plan_json(result))
+    elif args.format == "markdown":
+        sys.stdout.write(plan_report.plan_markdown(result))
+    else:
+        sys.stdout.write(plan_report.plan_text(result))
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from .spec.schema import published_schema
 
@@ -104,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--crds", help="directory of upstream CRD YAML files to validate built objects against")
     p.set_defaults(func=cmd_validate)
+
+    p = verbs.add_parser("plan", help="preview which clusters each job selects, and why the others are out")
+    _common(p, ("text", "json", "markdown"))
+    p.add_argument("jobs", nargs="*", metavar="JOB", help="jobs to plan (default: all)")
+    p.add_argument("--explain", metavar="CLUSTER", help="one cluster across all jobs, with the reason for each")
+    p.set_defaults(func=cmd_plan)
 
     p = verbs.add_parser("schema", help="print the JSON Schema of the spec documents")
     p.set_defaults(func=cmd_schema)

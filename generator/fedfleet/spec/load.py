@@ -27,10 +27,10 @@ _SUFFIX = {"": 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15,
            "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 
 
-def parse_quantity(value: str | int | float | None) -> float:
+def parse_quantity(value: str | int | float | None) -> float | None:
     """A Kubernetes quantity ("500m", "128Gi", 32) as a float in base units (cores, bytes)."""
     if value is None:
-        return 0.0
+        return None
     if isinstance(value, (int, float)):
         return float(value)
     text = value.strip()

@@ -42,10 +42,12 @@ class Cluster:
     cluster_set: str
     labels: Mapping[str, str]
     claims: Mapping[str, str]
-    allocatable_cpu: float  # cores
-    allocatable_memory: float  # bytes
-    capacity_cpu: float
-    capacity_memory: float
+    # None when the inventory does not say: OCM's resource prioritizers then give no score
+    # (pkg/placement/plugins/resource/resource.go skips clusters without allocatable/capacity).
+    allocatable_cpu: float | None  # cores
+    allocatable_memory: float | None  # bytes
+    capacity_cpu: float | None
+    capacity_memory: float | None
     taints: tuple[Taint, ...]
     origin: Origin = field(repr=False, compare=False)
 

@@ -48,7 +48,7 @@ def check(fleet: Fleet) -> list[Finding]:
         for kind in ("cpu", "memory"):
             alloc = getattr(c, f"allocatable_{kind}")
             cap = getattr(c, f"capacity_{kind}")
-            if alloc > cap:
+            if alloc is not None and cap is not None and alloc > cap:
                 err(c.origin, ("allocatable", kind), f"allocatable {kind} exceeds capacity on cluster {c.name!r}")
 
     for job in fleet.jobs:

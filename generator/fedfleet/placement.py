@@ -1,0 +1,393 @@
+"""plan: preview OCM Placement decisions for every job, offline, with a reason for every exclusion.
+
+The rules follow OCM's scheduler (open-cluster-management-io/ocm):
+- candidates: clusters of the cluster sets bound to the placement's namespace, narrowed by
+  `spec.clusterSets` when given (pkg/placement/controllers/scheduling/scheduling_controller.go);
+- filters in order: predicates, then taints/tolerations (schedule.go, NewPluginScheduler);
+- predicates are ORed; inside one, labelSelector AND claimSelector (plugins/predicate/predicate.go);
+- taints: PreferNoSelect never filters, NoSelectIfNew only filters clusters not already decided,
+  a toleration matches on effect (empty: any), key (empty: any) and Equal/Exists
+  (plugins/tainttoleration/taint_toleration.go);
+- weights: Exact mode uses the configurations alone; Additive (the default) adds them to the
+  defaults Balance=1 and Steady=1; a weight of 0 drops a prioritizer (schedule.go, getWeights,
+  getPrioritizers);
+- scores: ResourceAllocatableCPU/Memory = int((ratio - 0.5) * 200) with
+  ratio = (alloc - min) / (max - min) over the feasible clusters, 100 when all are equal, no score
+  for a cluster that does not report the resource (plugins/resource/resource.go);
+  Balance = 100 for a cluster no other placement decided (plugins/balance/balance.go);
+  Steady = 100 for a cluster this placement already decided, else 0 (plugins/steady/steady.go);
+- order: total = sum(score * weight), highest first, ties by cluster name ascending; then the first
+  `numberOfClusters` are selected (schedule.go, Schedule and selectClusters).
+
+The preview assumes a fresh hub: no PlacementDecision exists yet, so Balance gives every cluster
+100, Steady gives 0, and NoSelectIfNew taints act like NoSelect. Those assumptions are part of the
+plan's output.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, Mapping
+
+from .findings import Finding, Severity
+from .render.addon import job_cluster_sets
+from .render.jobs import client_placement
+from .spec.model import Cluster, Fleet, Job
+
+MAX_SCORE = 100  # plugins.MaxClusterScore
+CLUSTERSET_LABEL = "cluster.open-cluster-management.io/clusterset"
+DEFAULT_WEIGHTS = {"Balance": 1, "Steady": 1}
+ASSUMPTIONS = (
+    "fresh hub: no PlacementDecision exists yet, so Balance scores every cluster 100 and Steady 0",
+    "NoSelectIfNew taints exclude every cluster, as none is in an existing decision",
+    "cluster labels and claims are those of the inventory in specs/; ManagedClusters also carry "
+    f"the label {CLUSTERSET_LABEL}=<set>, which the preview adds",
+)
+
+
+# --- result model -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ScoredCluster:
+    name: str
+    total: int
+    scores: Mapping[str, int]  # prioritizer -> score before weighting
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    cluster: str
+    stage: str  # clusterSet | predicate | taint | numberOfClusters
+    reason: str
+
+
+@dataclass(frozen=True)
+class SetExclusion:
+    """Every cluster of a set is out for the same reason: kept per set, not per cluster, so the
+    plan of a 10,000-cluster hub does not repeat the same sentence for each of them."""
+
+    cluster_set: str
+    clusters: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    job: str
+    hub: str
+    namespace: str
+    bound_sets: tuple[str, ...]
+    eligible_sets: tuple[str, ...]
+    min_clients: int
+    number_of_clusters: int | None
+    weights: Mapping[str, int]
+    selected: tuple[ScoredCluster, ...]
+    excluded: tuple[Exclusion, ...]  # candidates (clusters of eligible sets) that were not selected
+    excluded_sets: tuple[SetExclusion, ...]  # the hub's cluster sets that are not candidates at all
+    feasible: int  # clusters left after the filters
+    findings: tuple[Finding, ...]
+    origin: Any = field(repr=False, compare=False, default=None)
+
+    @property
+    def enough(self) -> bool:
+        return len(self.selected) >= self.min_clients
+
+    @property
+    def cluster_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.selected)
+
+    def reason_for(self, cluster: str, cluster_set: str) -> str | None:
+        found = next((e.reason for e in self.excluded if e.cluster == cluster), None)
+        return found or next((e.reason for e in self.excluded_sets if e.cluster_set == cluster_set), None)
+
+
+@dataclass(frozen=True)
+class Plan:
+    jobs: tuple[JobPlan, ...]
+    assumptions: tuple[str, ...] = ASSUMPTIONS
+
+    def job(self, name: str) -> JobPlan:
+        return next(j for j in self.jobs if j.job == name)
+
+    def clusters_of(self, job: str) -> tuple[str, ...]:
+        """The clusters a job runs on: what governance targets and the Flower preview simulates."""
+        return self.job(job).cluster_names
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for j in self.jobs for f in j.findings]
+
+    @property
+    def ok(self) -> bool:
+        return all(j.enough for j in self.jobs)
+
+
+# --- selectors --------------------------------------------------------------------------------
+
+def _requirement_failure(values: Mapping[str, str], expr: Mapping[str, Any], what: str) -> str | None:
+    """None when the requirement holds, else why not (k8s.io/apimachinery labels.Requirement)."""
+    key, op = expr["key"], expr["operator"]
+    allowed = list(expr.get("values") or [])
+    present = key in values
+    wanted = f"{key}={allowed[0]}" if expr.get("matchLabels") else f"{key} In [{', '.join(allowed)}]"
+    if op == "In":
+        if not present:
+            return f"no {what} {key} (needs {wanted})"
+        if values[key] not in allowed:
+            return f"{what} {key}={values[key]} does not match {wanted}"
+    elif op == "NotIn":
+        if present and values[key] in allowed:
+            return f"{what} {key}={values[key]} matches {key} NotIn [{', '.join(allowed)}]"
+    elif op == "Exists":
+        if not present:
+            return f"no {what} {key}"
+    elif op == "DoesNotExist":
+        if present:
+            return f"{what} {key} exists (needs DoesNotExist)"
+    return None
+
+
+@dataclass(frozen=True)
+class _Predicate:
+    label_exprs: tuple[Mapping[str, Any], ...]
+    claim_exprs: tuple[Mapping[str, Any], ...]
+
+    @classmethod
+    def from_spec(cls, predicate: Mapping[str, Any]) -> "_Predicate":
+        sel = predicate.get("requiredClusterSelector", {})
+        labels = sel.get("labelSelector", {})
+        exprs = [{"key": k, "operator": "In", "values": [v], "matchLabels": True}
+                 for k, v in sorted(labels.get("matchLabels", {}).items())]
+        exprs += list(labels.get("matchExpressions", []))
+        claims = list(sel.get("claimSelector", {}).get("matchExpressions", []))
+        return cls(tuple(exprs), tuple(claims))
+
+    def failure(self, labels: Mapping[str, str], claims: Mapping[str, str]) -> str | None:
+        """Every requirement the cluster fails, so a reviewer sees all that must change."""
+        whys = [_requirement_failure(labels, e, "label") for e in self.label_exprs]
+        whys += [_requirement_failure(claims, e, "claim") for e in self.claim_exprs]
+        failed = [w for w in whys if w]
+        return " and ".join(failed) if failed else None
+
+
+class ClusterIndex:
+    """Clusters indexed by set, label and claim, so a selector narrows by set algebra."""
+
+    def __init__(self, fleet: Fleet) -> None:
+        self.clusters: dict[str, Cluster] = {c.name: c for c in fleet.clusters}
+        self.labels: dict[str, dict[str, str]] = {
+            c.name: {**c.labels, CLUSTERSET_LABEL: c.cluster_set} for c in fleet.clusters
+        }
+        self.by_set: dict[str, set[str]] = defaultdict(set)
+        self.by_label: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self.by_label_key: dict[str, set[str]] = defaultdict(set)
+        self.by_claim: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self.by_claim_key: dict[str, set[str]] = defaultdict(set)
+        for c in fleet.clusters:
+            self.by_set[c.cluster_set].add(c.name)
+            for k, v in self.labels[c.name].items():
+                self.by_label[(k, v)].add(c.name)
+                self.by_label_key[k].add(c.name)
+            for k, v in c.claims.items():
+                self.by_claim[(k, v)].add(c.name)
+                self.by_claim_key[k].add(c.name)
+
+    def _match(self, expr: Mapping[str, Any], pool: set[str], claims: bool) -> set[str]:
+        by_value = self.by_claim if claims else self.by_label
+        by_key = self.by_claim_key if claims else self.by_label_key
+        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
+        if op == "In":
+            hit: set[str] = set()
+            for v in values:
+                hit |= by_value.get((key, v), set())
+            return pool & hit
+        if op == "NotIn":
+            hit = set()
+            for v in values:
+                hit |= by_value.get((key, v), set())
+            return pool - hit
+        if op == "Exists":
+            return pool & by_key.get(key, set())
+        return pool - by_key.get(key, set())  # DoesNotExist
+
+    def matching(self, predicate: _Predicate, pool: set[str]) -> set[str]:
+        out = set(pool)
+        for expr in predicate.label_exprs:
+            out = self._match(expr, out, claims=False)
+        for expr in predicate.claim_exprs:
+            out = self._match(expr, out, claims=True)
+        return out
+
+
+# --- taints -----------------------------------------------------------------------------------
+
+def _taint_failure(cluster: Cluster, tolerations: list[Mapping[str, Any]], now: datetime) -> str | None:
+    for taint in cluster.taints:
+        if taint.effect == "PreferNoSelect":
+            continue
+        if not any(_tolerates(t, taint, now) for t in tolerations):
+            value = f"={taint.value}" if taint.value else ""
+            return f"taint {taint.key}{value}:{taint.effect} not tolerated"
+    return None
+
+
+def _tolerates(toleration: Mapping[str, Any], taint: Any, now: datetime) -> bool:
+    if toleration.get("effect") and toleration["effect"] != taint.effect:
+        return False
+    if toleration.get("key") and toleration["key"] != taint.key:
+        return False
+    op = toleration.get("operator") or "Equal"
+    if op == "Equal" and toleration.get("value", "") != taint.value:
+        return False
+    seconds = toleration.get("tolerationSeconds")
+    if seconds is not None and taint.time_added:
+        added = datetime.fromisoformat(taint.time_added.replace("Z", "+00:00"))
+        return now < added + timedelta(seconds=seconds)
+    return True
+
+
+# --- prioritizers -----------------------------------------------------------------------------
+
+def _weights(placement: Mapping[str, Any]) -> tuple[dict[str, int], list[str]]:
+    policy = placement.get("prioritizerPolicy", {})
+    weights: dict[str, int] = {} if policy.get("mode") == "Exact" else dict(DEFAULT_WEIGHTS)
+    unsupported: list[str] = []
+    for config in policy.get("configurations", []):
+        coordinate = config["scoreCoordinate"]
+        if coordinate.get("type", "BuiltIn") == "AddOn" or "addOn" in coordinate:
+            addon = coordinate.get("addOn", {})
+            unsupported.append(f"AddOn {addon.get('resourceName', '?')}/{addon.get('scoreName', '?')}")
+            continue
+        weights[coordinate["builtIn"]] = config.get("weight", 1)
+    return {k: v for k, v in weights.items() if v != 0}, unsupported
+
+
+def _resource_scores(clusters: list[Cluster], attr: str) -> dict[str, int]:
+    reported = {c.name: getattr(c, f"allocatable_{attr}") for c in clusters
+                if getattr(c, f"allocatable_{attr}") is not None and getattr(c, f"capacity_{attr}") is not None}
+    if not reported:
+        return {}
+    low, high = min(reported.values()), max(reported.values())
+    if high == low:
+        return {name: MAX_SCORE for name in reported}
+    # int() truncates toward zero, as Go's int64() conversion does.
+    return {name: int(((v - low) / (high - low) - 0.5) * 2.0 * MAX_SCORE) for name, v in reported.items()}
+
+
+def _scores(name: str, feasible: list[Cluster]) -> dict[str, int]:
+    if name == "Balance":
+        return {c.name: MAX_SCORE for c in feasible}
+    if name == "Steady":
+        return {c.name: 0 for c in feasible}
+    if name == "ResourceAllocatableCPU":
+        return _resource_scores(feasible, "cpu")
+    return _resource_scores(feasible, "memory")
+
+
+# --- planning ---------------------------------------------------------------------------------
+
+def bound_sets(fleet: Fleet) -> dict[tuple[str, str], set[str]]:
+    """(hub, namespace) -> cluster sets bound there by the bundle's ManagedClusterSetBindings."""
+    out: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for job in fleet.jobs:
+        out[(job.hub, job.namespace)].update(job_cluster_sets(fleet, job))
+    return out
+
+
+def plan_job(fleet: Fleet, job: Job, index: ClusterIndex, bindings: Mapping[tuple[str, str], set[str]],
+             now: datetime) -> JobPlan:
+    placement = client_placement(job)  # exactly what the controller will receive
+    subject = f"FederatedLearningJob {job.name}"
+    findings: list[Finding] = []
+    bound = sorted(bindings.get((job.hub, job.namespace), set()))
+    eligible_sets = [s for s in bound if not placement.get("clusterSets") or s in placement["clusterSets"]]
+    hub_sets = {s.name for s in fleet.sets_of(job.hub)}
+    excluded: list[Exclusion] = []
+    excluded_sets = [
+        SetExclusion(set_name, len(index.by_set.get(set_name, ())), "not in a bound cluster set (" + (
+            f"cluster set {set_name} is not bound to namespace {job.namespace})" if set_name not in bound
+            else f"cluster set {set_name} is not in the placement's clusterSets)"))
+        for set_name in sorted(hub_sets - set(eligible_sets))
+    ]
+
+    pool: set[str] = set()
+    for s in eligible_sets:
+        pool |= index.by_set.get(s, set())
+    predicates = [_Predicate.from_spec(p) for p in placement.get("predicates", [])]
+    matched: set[str] = set()
+    for predicate in predicates:
+        matched |= index.matching(predicate, pool - matched)
+    for name in sorted(pool - matched):
+        c = index.clusters[name]
+        whys = [p.failure(index.labels[name], c.claims) or "?" for p in predicates]
+        reason = whys[0] if len(whys) == 1 else "matches no predicate: " + "; ".join(
+            f"#{i + 1} {w}" for i, w in enumerate(whys))
+        excluded.append(Exclusion(name, "predicate", reason))
+
+    tolerations = list(placement.get("tolerations", []))
+    feasible: list[Cluster] = []
+    for name in sorted(matched):
+        c = index.clusters[name]
+        why = _taint_failure(c, tolerations, now)
+        if why:
+            excluded.append(Exclusion(name, "taint", why))
+        else:
+            feasible.append(c)
+
+    weights, unsupported = _weights(placement)
+    for what in unsupported:
+        findings.append(Finding("plan", f"prioritizer {what} reads AddOnPlacementScores from the live hub; "
+                                "the preview cannot evaluate it and leaves it out of the scores",
+                                Severity.WARNING, job.origin.locate("spec", "placement", "prioritizerPolicy"),
+                                "spec.placement.prioritizerPolicy", subject))
+    per_prioritizer = {name: _scores(name, feasible) for name in sorted(weights)}
+    scored = [
+        ScoredCluster(c.name, sum(per_prioritizer[p].get(c.name, 0) * w for p, w in weights.items()),
+                      {p: per_prioritizer[p][c.name] for p in per_prioritizer if c.name in per_prioritizer[p]})
+        for c in feasible
+    ]
+    scored.sort(key=lambda s: (-s.total, s.name))
+    n = placement.get("numberOfClusters")
+    selected = scored if n is None else scored[:n]
+    if n is not None and len(scored) > n:
+        floor = selected[-1].total if selected else 0
+        for s in scored[n:]:
+            comparison = f"score {s.total} < {floor}" if s.total < floor else f"score {s.total} = {floor}, name sorts after {selected[-1].name}"
+            excluded.append(Exclusion(s.name, "numberOfClusters", f"cut by numberOfClusters={n} ({comparison})"))
+
+    if len(selected) < job.min_clients:
+        findings.append(Finding(
+            "plan", f"only {len(selected)} cluster(s) can be selected ({len(feasible)} feasible), fewer than "
+            f"minAvailableClients={job.min_clients}: the job would stay Waiting",
+            Severity.ERROR, job.origin.locate("spec", "server", "minAvailableClients"), "spec.server.minAvailableClients", subject))
+    chosen = {s.name for s in selected}
+    reasons = {e.cluster: e.reason for e in excluded}
+    reasons.update({h: e.reason for e in excluded_sets for h in job.holders
+                    if h in index.clusters and index.clusters[h].cluster_set == e.cluster_set})
+    for holder in sorted(set(job.holders) - chosen):
+        findings.append(Finding("data-locality", f"{holder} holds the job's data but is not selected: {reasons.get(holder, 'not a candidate')}",
+                                Severity.WARNING, job.origin.locate("spec", "data", "holders", holder),
+                                f"spec.data.holders.{holder}", subject))
+    for name in sorted(chosen - set(job.holders)):
+        findings.append(Finding("data-locality", f"{name} is selected (it carries claim {job.data_claim}) but is not a "
+                                "declared data holder of the job", Severity.WARNING,
+                                job.origin.locate("spec", "data", "holders"), "spec.data.holders", subject))
+    return JobPlan(
+        job=job.name, hub=job.hub, namespace=job.namespace, bound_sets=tuple(bound),
+        eligible_sets=tuple(eligible_sets), min_clients=job.min_clients, number_of_clusters=n,
+        weights=weights, selected=tuple(selected), excluded=tuple(sorted(excluded, key=lambda e: e.cluster)),
+        excluded_sets=tuple(excluded_sets),
+        feasible=len(feasible), findings=tuple(findings), origin=job.origin,
+    )
+
+
+def plan(fleet: Fleet, jobs: Iterable[str] = (), now: datetime | None = None) -> Plan:
+    """The placement preview for the named jobs (all when none are named)."""
+    wanted = set(jobs)
+    index = ClusterIndex(fleet)
+    bindings = bound_sets(fleet)
+    moment = now or datetime.now(timezone.utc)
+    return Plan(tuple(plan_job(fleet, j, index, bindings, moment)
+                      for j in fleet.jobs if not wanted or j.name in wanted))
