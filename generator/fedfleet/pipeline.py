@@ -12,7 +12,9 @@ from pathlib import Path
 from . import bundle as writer
 from .checks import crds, kustomize
 from .findings import Finding, InputError, Severity
-from .render import render_bundle
+from .governance import Registry, load_registry, overlay_files
+from .placement import Plan, plan
+from .render import Bundle, render_bundle
 from .spec.load import load_fleet
 from .spec.model import Fleet
 
@@ -23,16 +25,34 @@ class Paths:
     out: Path  # the root that holds bases/, overlays/, bootstrap/
 
 
-def load(paths: Paths) -> Fleet:
-    return load_fleet(paths.specs)
+@dataclass(frozen=True)
+class Build:
+    """Everything one run derives from the specs, in pipeline order."""
+
+    fleet: Fleet
+    plan: Plan
+    bundle: Bundle
+    files: dict[str, bytes]
+    registry: Registry
 
 
-def render_files(fleet: Fleet) -> dict[str, bytes]:
-    return writer.serialise_bundle(render_bundle(fleet))
+def load(paths: Paths, registry: Registry | None = None) -> Fleet:
+    registry = registry or load_registry()
+    return load_fleet(paths.specs, registry.parameter_schemas())
+
+
+def build(paths: Paths, registry: Registry | None = None) -> Build:
+    """load -> validate -> plan -> render, all in memory."""
+    registry = registry or load_registry()
+    fleet = load(paths, registry)
+    the_plan = plan(fleet)
+    bundle = render_bundle(fleet, extras=overlay_files(fleet, the_plan, registry),
+                           job_annotations=lambda job: registry.job_annotations(job, fleet.plugin_params))
+    return Build(fleet, the_plan, bundle, writer.serialise_bundle(bundle), registry)
 
 
 def generate(paths: Paths, check_only: bool = False) -> writer.Drift:
-    files = render_files(load(paths))
+    files = build(paths).files
     if check_only:
         return writer.compare(files, paths.out)
     return writer.write(files, paths.out)
@@ -64,8 +84,7 @@ def validate(paths: Paths, crd_dir: Path | None) -> ValidationReport:
     The bundle is rendered into a scratch directory so validation judges what `generate` would
     write, whether or not the tree on disk is current (drift is `generate --check`'s job).
     """
-    fleet = load(paths)
-    files = render_files(fleet)
+    files = build(paths).files
     schemas = crds.SchemaSet.from_directory(crd_dir) if crd_dir else None
     tool = kustomize.find_kustomize()
     report = ValidationReport(tool=tool.name)

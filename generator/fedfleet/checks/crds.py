@@ -52,17 +52,43 @@ BUILTIN_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 
-def _strict(schema: Any) -> Any:
-    """Close every object schema that declares properties and does not preserve unknown fields."""
-    if isinstance(schema, dict):
-        out = {k: _strict(v) for k, v in schema.items()}
-        if ("properties" in out and "additionalProperties" not in out
-                and not out.get("x-kubernetes-preserve-unknown-fields")):
-            out["additionalProperties"] = False
-        return out
+_COMBINATORS = ("oneOf", "anyOf", "allOf", "not")
+
+
+def _with_embedded(objects: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+    """Every object, then the policy templates a Policy embeds (the Policy CRD leaves
+    objectDefinition open, the ConfigurationPolicy CRD does not)."""
+    for obj in objects:
+        yield obj
+        if obj.get("kind") == "Policy" and obj.get("apiVersion", "").startswith("policy.open-cluster-management.io/"):
+            for template in obj.get("spec", {}).get("policy-templates", []):
+                definition = template.get("objectDefinition")
+                if isinstance(definition, dict):
+                    yield {**copy.deepcopy(definition), "__embedded_in__": f"Policy {obj['metadata'].get('name')} > "}
+
+
+def _strict(schema: Any, close: bool = True) -> Any:
+    """Close every object schema that declares properties and does not preserve unknown fields.
+
+    Branches of oneOf/anyOf/allOf/not are partial constraints on an object the enclosing schema
+    describes (e.g. PlacementBinding.placementRef's oneOf on apiGroup/kind), so they stay open.
+    """
     if isinstance(schema, list):
-        return [_strict(v) for v in schema]
-    return schema
+        return [_strict(v, close) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {}
+    for key, value in schema.items():
+        if key in _COMBINATORS:
+            out[key] = [_strict(v, False) for v in value] if isinstance(value, list) else _strict(value, False)
+        elif key == "properties" and isinstance(value, dict):
+            out[key] = {name: _strict(v) for name, v in value.items()}
+        else:
+            out[key] = _strict(value)
+    if (close and "properties" in out and "additionalProperties" not in out
+            and not out.get("x-kubernetes-preserve-unknown-fields")):
+        out["additionalProperties"] = False
+    return out
 
 
 @dataclass
@@ -107,11 +133,11 @@ class SchemaSet:
         findings: list[Finding] = []
         checked = 0
         unknown: set[tuple[str, str]] = set()
-        for obj in objects:
+        for obj in _with_embedded(objects):
             key = (str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
             name = obj.get("metadata", {}).get("name", "?")
             ns = obj.get("metadata", {}).get("namespace")
-            subject = f"{key[1]} {ns + '/' if ns else ''}{name}"
+            subject = obj.pop("__embedded_in__", "") + f"{key[1]} {ns + '/' if ns else ''}{name}"
             validator = self.validators.get(key)
             if validator is None:
                 unknown.add(key)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..spec.model import Fleet
+from ..spec.model import Fleet, Job
 from . import addon, argocd, jobs
 from .common import kustomization, namespace
 
@@ -19,9 +19,12 @@ OUTPUT_ROOTS = ("bases", "overlays", "bootstrap")
 
 # Extra files per hub overlay from later stages (governance): hub name -> {relative path: docs}.
 OverlayExtras = Callable[[Fleet, str], dict[str, list[dict[str, Any]]]]
+# Extra annotations for a job's FederatedLearning (from governance plugins).
+JobAnnotations = Callable[[Job], dict[str, str]]
 
 
-def render_bundle(fleet: Fleet, extras: OverlayExtras | None = None) -> Bundle:
+def render_bundle(fleet: Fleet, extras: OverlayExtras | None = None,
+                  job_annotations: JobAnnotations | None = None) -> Bundle:
     bundle: Bundle = {}
     for name, content in addon.base_objects().items():
         bundle[f"bases/flower-addon/{name}"] = content if isinstance(content, list) else [content]
@@ -39,7 +42,8 @@ def render_bundle(fleet: Fleet, extras: OverlayExtras | None = None) -> Bundle:
         if namespaces:
             files["namespaces.yaml"] = namespaces
         for job in fleet.jobs_on(hub.name):
-            files[f"jobs/{job.name}.yaml"] = [jobs.federated_learning(job), jobs.data_locality_map(fleet, job)]
+            extra = job_annotations(job) if job_annotations else {}
+            files[f"jobs/{job.name}.yaml"] = [jobs.federated_learning(job, extra), jobs.data_locality_map(fleet, job)]
         if extras:
             files.update(extras(fleet, hub.name))
         resources = ["../../bases/flower-addon", "../../bases/governance", *sorted(files)]

@@ -41,7 +41,7 @@ def client_placement(job: Job) -> dict[str, Any]:
     return placement
 
 
-def federated_learning(job: Job) -> dict[str, Any]:
+def federated_learning(job: Job, annotations: dict[str, str] | None = None) -> dict[str, Any]:
     server: dict[str, Any] = {
         "image": job.server["image"],
         "rounds": job.rounds,
@@ -57,7 +57,7 @@ def federated_learning(job: Job) -> dict[str, Any]:
     return obj(
         API_FL, "FederatedLearning",
         meta(job.name, job.namespace, wave=WAVE_JOB, labels={"fedfleet.io/job": job.name},
-             annotations={DATA_CLAIM_ANNOTATION: job.data_claim,
+             annotations={**(annotations or {}), DATA_CLAIM_ANNOTATION: job.data_claim,
                           TLS_ANNOTATION: "enabled" if job.tls_enabled else "disabled"}),
         spec={
             "framework": job.framework,

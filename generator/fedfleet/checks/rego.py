@@ -1,0 +1,178 @@
+"""Rego policies over {fleet, jobs, plan, rendered objects}: the pull-request twin of each rule.
+
+Engines: the embedded Rego engine (Microsoft's regorus, Rego v1, in-process) by default, or an
+OPA server through opa-python-client (see checks/opa.py). Modules come from the governance
+plugins (built-ins and third parties alike) and from the fleet repo's `policies/` directory.
+Every package under `fedfleet.` may define `deny` and `warn` sets of objects
+{"msg", "rule", "job"?, "hub"?, "cluster"?, "field"?}; `job`/`hub` plus `field` locate the
+finding at the spec file and line that caused it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Protocol
+
+from ..findings import Finding, InputError, Location, Severity
+from ..placement import Plan
+from ..render import Bundle
+from ..render.addon import job_cluster_sets
+from ..render.jobs import client_placement
+from ..report.plan import plan_json
+from ..spec.model import Fleet
+
+_FIELD_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class RegoModule:
+    name: str  # file name, e.g. "tls.rego"
+    source: str
+    origin: str  # "plugin <name>" or the file's path
+
+
+@dataclass
+class RegoResult:
+    findings: list[Finding] = field(default_factory=list)
+    packages: list[str] = field(default_factory=list)
+    objects: int = 0  # rendered objects in the input
+
+
+class RegoEngine(Protocol):
+    def evaluate(self, modules: list[RegoModule], data_input: dict[str, Any]) -> dict[str, dict[str, list[Any]]]:
+        """package -> {"deny": [...], "warn": [...]} for every package under `fedfleet.`."""
+
+
+def _clean_error(exc: Exception) -> str:
+    # regorus appends a Rust backtrace to its messages; keep the part a policy author can use.
+    return str(exc).split("Stack backtrace:")[0].strip()
+
+
+class EmbeddedEngine:
+    """regorus in-process, Rego v1."""
+
+    name = "embedded (regorus)"
+
+    def __init__(self, coverage: bool = False) -> None:
+        import regorus
+
+        self._engine = regorus.Engine()
+        self._engine.set_rego_v0(False)
+        if coverage:
+            self._engine.set_enable_coverage(True)
+
+    def load(self, modules: list[RegoModule]) -> list[str]:
+        for m in modules:
+            try:
+                self._engine.add_policy(m.name, m.source)
+            except RuntimeError as exc:
+                raise InputError([Finding("rego", f"cannot load Rego module ({m.origin}): {_clean_error(exc)}",
+                                          location=Location(m.name))]) from None
+        return sorted(p.removeprefix("data.") for p in self._engine.get_packages())
+
+    def rule(self, path: str) -> Any:
+        return json.loads(self._engine.eval_rule_as_json(path))
+
+    def coverage(self) -> dict[str, Any]:
+        return json.loads(self._engine.get_coverage_report_as_json())
+
+    def evaluate(self, modules: list[RegoModule], data_input: dict[str, Any]) -> dict[str, dict[str, list[Any]]]:
+        packages = self.load(modules)
+        self._engine.set_input_json(json.dumps(data_input))
+        out: dict[str, dict[str, list[Any]]] = {}
+        for pkg in packages:
+            if not pkg.startswith("fedfleet.") or pkg.endswith("_test"):
+                continue
+            try:
+                values = json.loads(self._engine.eval_query_as_json(f"data.{pkg}"))
+            except RuntimeError as exc:
+                raise InputError([Finding("rego", f"evaluating package {pkg} failed: {_clean_error(exc)}")]) from None
+            found = _first_value(values)
+            out[pkg] = {"deny": list(found.get("deny", [])), "warn": list(found.get("warn", []))}
+        return out
+
+
+def _first_value(query_result: Any) -> dict[str, Any]:
+    try:
+        return query_result["result"][0]["expressions"][0]["value"] or {}
+    except (KeyError, IndexError, TypeError):
+        return {}
+
+
+def build_input(fleet: Fleet, plan: Plan, bundle: Bundle) -> dict[str, Any]:
+    """The document every Rego policy sees: specs as the user wrote them, the plan, the bundle."""
+    hubs = {h.name: h for h in fleet.hubs}
+    objects = []
+    for path, docs in sorted(bundle.items()):
+        hub = path.split("/")[1] if path.startswith(("overlays/", "bootstrap/")) else ""
+        for doc in docs:
+            objects.append({"path": path, "hub": hub, "object": doc})
+    return {
+        "fleet": {
+            "name": fleet.name,
+            "governanceNamespace": fleet.governance_namespace,
+            "hubs": [{"name": h.name, "environment": h.environment, "tls": h.tls_enabled} for h in fleet.hubs],
+            "clusterSets": [{"name": s.name, "hub": s.hub} for s in fleet.cluster_sets],
+        },
+        "jobs": [
+            {
+                "name": j.name, "hub": j.hub, "namespace": j.namespace, "framework": j.framework,
+                "environment": hubs[j.hub].environment, "tls": j.tls_enabled, "file": j.origin.file,
+                "images": sorted({j.server["image"], j.client_image}),
+                "listeners": [dict(li) for li in j.server.get("listeners", [])],
+                "minAvailableClients": j.min_clients, "dataClaim": j.data_claim, "holders": dict(j.holders),
+                "clusterSets": sorted(job_cluster_sets(fleet, j)), "placement": client_placement(j),
+            }
+            for j in fleet.jobs
+        ],
+        "plan": plan_json(plan),
+        "objects": objects,
+        "parameters": dict(fleet.plugin_params),
+    }
+
+
+def parse_field(dotted: str) -> tuple[str | int, ...]:
+    return tuple(int(idx) if idx else name for name, idx in _FIELD_PART.findall(dotted))
+
+
+def to_findings(fleet: Fleet, results: Mapping[str, Mapping[str, list[Any]]]) -> list[Finding]:
+    jobs = {j.name: j for j in fleet.jobs}
+    hubs = {h.name: h for h in fleet.hubs}
+    out: list[Finding] = []
+    for pkg, sets in sorted(results.items()):
+        for kind, severity in (("deny", Severity.ERROR), ("warn", Severity.WARNING)):
+            for item in sets.get(kind, []):
+                item = item if isinstance(item, dict) else {"msg": str(item)}
+                location: Location | None = None
+                fld = str(item.get("field", ""))
+                if item.get("job") in jobs:
+                    location = jobs[item["job"]].origin.locate(*parse_field(fld))
+                elif item.get("hub") in hubs:
+                    location = hubs[item["hub"]].origin.location
+                rule = item.get("rule") or pkg.removeprefix("fedfleet.")
+                subject = f"FederatedLearningJob {item['job']}" if item.get("job") else (f"hub {item['hub']}" if item.get("hub") else "")
+                out.append(Finding(f"rego:{rule}", str(item.get("msg", item)), severity, location, fld, subject))
+    return sorted(out, key=lambda f: (str(f.location or ""), f.check, f.message))
+
+
+def repo_modules(policy_dir: Path | None) -> list[RegoModule]:
+    if policy_dir is None or not policy_dir.is_dir():
+        return []
+    return [RegoModule(str(p.relative_to(policy_dir.parent)), p.read_text(encoding="utf-8"), str(p))
+            for p in sorted(policy_dir.rglob("*.rego"))]
+
+
+def plugin_modules(modules_by_plugin: Mapping[str, Mapping[str, str]]) -> list[RegoModule]:
+    return [RegoModule(f"plugins/{plugin}/{fname}", src, f"plugin {plugin}")
+            for plugin, mods in sorted(modules_by_plugin.items()) for fname, src in sorted(mods.items())]
+
+
+def evaluate(fleet: Fleet, plan: Plan, bundle: Bundle, modules: Iterable[RegoModule],
+             engine: RegoEngine | None = None) -> RegoResult:
+    data_input = build_input(fleet, plan, bundle)
+    mods = [m for m in modules if not m.name.endswith("_test.rego")]
+    results = (engine or EmbeddedEngine()).evaluate(mods, data_input)
+    return RegoResult(to_findings(fleet, results), sorted(results), len(data_input["objects"]))

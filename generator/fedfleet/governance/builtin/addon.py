@@ -1,0 +1,78 @@
+"""addon: the FL controller runs on the hub; the Flower add-on runs where jobs train.
+
+Names follow upstream: the controller Deployment `federated-learning-controller` in namespace
+`federated-learning` (addon-contrib federated-learning-controller/config/default, namePrefix and
+namespace), the add-on agent `flower-supernode` in `flower-addon` (flower-addon chart).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ...render.common import ADDON_AGENT_NAMESPACE, ADDON_NAME
+from ..hookspecs import hookimpl
+from ..types import Concern, GovernanceContext, PolicyContent, Target, Template
+from . import rego_module
+
+CONTROLLER = {"name": "federated-learning-controller", "namespace": "federated-learning"}
+AVAILABLE = {"conditions": [{"type": "Available", "status": "True"}]}
+
+
+@hookimpl
+def fedfleet_concern() -> Concern:
+    return Concern(
+        name="addon",
+        title="Federated-learning controller and Flower add-on are installed and available",
+        description="The FL controller is Available on the hub and the flower-addon agent is Available on every "
+                    "cluster a job runs on.",
+        standards=("NIST SP 800-53",),
+        categories=("CM Configuration Management",),
+        controls=("CM-2 Baseline Configuration",),
+        severity="high",
+    )
+
+
+@hookimpl
+def fedfleet_parameters_schema() -> Mapping[str, Any]:
+    return {"controllerNamespace": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"}}
+
+
+def _deployment(name: str, namespace: str) -> dict[str, Any]:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": namespace},
+            "status": AVAILABLE}
+
+
+@hookimpl
+def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
+    if not context.jobs:
+        return []
+    ns = context.params.get("controllerNamespace", CONTROLLER["namespace"])
+    # Status can only be observed, never enforced: these policies always inform.
+    hub = PolicyContent(
+        name="controller", rule="addon.controller-available", remediation="inform",
+        description="The federated-learning controller and the flower-addon ClusterManagementAddOn exist on the hub",
+        target=Target("hub"),
+        templates=(Template("ConfigurationPolicy", {"object-templates": [
+            {"complianceType": "musthave", "objectDefinition": _deployment(CONTROLLER["name"], ns)},
+            {"complianceType": "musthave", "objectDefinition": {
+                "apiVersion": "addon.open-cluster-management.io/v1alpha1", "kind": "ClusterManagementAddOn",
+                "metadata": {"name": ADDON_NAME}}},
+        ]}),),
+    )
+    clients = [
+        PolicyContent(
+            name=f"agent-{job.name}", rule="addon.agent-available", remediation="inform",
+            description=f"The flower-addon agent is Available on every cluster job {job.name} runs on",
+            target=Target("job-clients", job=job.name),
+            templates=(Template("ConfigurationPolicy", {"object-templates": [
+                {"complianceType": "musthave", "objectDefinition": _deployment("flower-supernode", ADDON_AGENT_NAMESPACE)},
+            ]}),),
+        )
+        for job in context.jobs if job.framework == "flower"
+    ]
+    return [hub, *clients]
+
+
+@hookimpl
+def fedfleet_rego_modules() -> Mapping[str, str]:
+    return rego_module("addon")

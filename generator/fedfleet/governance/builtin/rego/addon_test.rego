@@ -1,0 +1,29 @@
+package fedfleet.addon_test
+
+import rego.v1
+
+import data.fedfleet.addon
+
+job := {"name": "j", "hub": "h", "framework": "flower", "clusterSets": ["a"]}
+
+cma := {"hub": "h", "object": {"kind": "ClusterManagementAddOn", "metadata": {"name": "flower-addon"}}}
+
+placement(sets) := {"hub": "h", "object": {"kind": "Placement", "metadata": {"name": "flower-addon-placement"}, "spec": {"clusterSets": sets}}}
+
+test_installed_and_covering if {
+	count(addon.deny) == 0 with input as {"jobs": [job], "objects": [cma, placement(["a"])]}
+}
+
+test_missing_addon if {
+	some d in addon.deny with input as {"jobs": [job], "objects": [placement(["a"])]}
+	d.rule == "addon.controller-available"
+}
+
+test_set_not_covered if {
+	some d in addon.deny with input as {"jobs": [job], "objects": [cma, placement(["b"])]}
+	d.rule == "addon.agent-available"
+}
+
+test_openfl_needs_no_flower_addon if {
+	count(addon.deny) == 0 with input as {"jobs": [object.union(job, {"framework": "openfl"})], "objects": []}
+}

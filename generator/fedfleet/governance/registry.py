@@ -1,0 +1,186 @@
+"""Plugin discovery and calls: every plugin through the `fedfleet.governance` entry points.
+
+Built-ins are registered the same way as third-party plugins (pyproject.toml lists them), so the
+core has no special path for its own plugins. Each hook implementation is called on its own so a
+failure is reported against the plugin that raised it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any, Callable, Mapping
+
+import pluggy
+
+from ..findings import Finding, InputError
+from . import hookspecs
+from .types import Concern, GovernanceContext, PolicyContent, Template
+
+ENTRY_POINT_GROUP = "fedfleet.governance"
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_SEVERITIES = {"low", "medium", "high", "critical"}
+_TARGETS = {"hub", "job-clients", "job-cluster-sets", "cluster-set"}
+_COMPLIANCE = {"musthave", "mustonlyhave", "mustnothave"}
+
+
+def _plugin_error(plugin: str, message: str) -> InputError:
+    return InputError([Finding("governance", f"plugin {plugin!r}: {message}")])
+
+
+@dataclass(frozen=True)
+class Plugin:
+    name: str
+    concern: Concern
+
+
+class Registry:
+    def __init__(self, pm: pluggy.PluginManager, names: Mapping[int, str]) -> None:
+        self.pm = pm
+        self._names = names  # id(plugin object) -> entry-point name
+        self.plugins: dict[str, Plugin] = {}
+        for name, concern in self._call_each("fedfleet_concern").items():
+            if not isinstance(concern, Concern):
+                raise _plugin_error(name, f"fedfleet_concern returned {type(concern).__name__}, not a Concern")
+            if not _DNS_LABEL.match(concern.name) or concern.severity not in _SEVERITIES:
+                raise _plugin_error(name, f"invalid concern name {concern.name!r} or severity {concern.severity!r}")
+            if not concern.controls or not concern.standards or not concern.categories:
+                raise _plugin_error(name, "a concern needs standards, categories and controls for the ACM dashboard")
+            self.plugins[name] = Plugin(name, concern)
+
+    def _plugin_name(self, impl: Any) -> str:
+        return self._names.get(id(impl.plugin), impl.plugin_name)
+
+    def _call_each(self, hook: str, **kwargs: Any) -> dict[str, Any]:
+        """Call one hook on every plugin separately; a raising plugin is named, not a traceback."""
+        results: dict[str, Any] = {}
+        caller: Any = getattr(self.pm.hook, hook)
+        for impl in sorted(caller.get_hookimpls(), key=lambda i: self._plugin_name(i)):
+            name = self._plugin_name(impl)
+            try:
+                results[name] = impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
+            except InputError:
+                raise
+            except Exception as exc:  # a plugin's bug must surface as its own, clearly
+                raise _plugin_error(name, f"{hook} raised {type(exc).__name__}: {exc}") from None
+        return results
+
+    def parameter_schemas(self) -> dict[str, dict[str, Any]]:
+        fragments = self._call_each("fedfleet_parameters_schema")
+        out: dict[str, dict[str, Any]] = {}
+        for name in self.plugins:
+            props = dict(fragments.get(name) or {})
+            if not isinstance(props, dict):
+                raise _plugin_error(name, "fedfleet_parameters_schema must return a mapping of properties")
+            props.update({
+                "enabled": {"type": "boolean"},
+                "remediation": {"enum": ["inform", "enforce"]},
+                "overrides": {"type": "object", "additionalProperties": {
+                    "type": "object", "additionalProperties": False,
+                    "properties": {"remediation": {"enum": ["inform", "enforce"]}, "disabled": {"type": "boolean"}}}},
+            })
+            out[name] = {"type": "object", "additionalProperties": False, "properties": props}
+        return out
+
+    def enabled(self, params: Mapping[str, Any]) -> list[str]:
+        return [n for n in self.plugins if params.get(n, {}).get("enabled", True)]
+
+    def policies(self, context_for: Callable[[str], GovernanceContext], params: Mapping[str, Any]) -> dict[str, list[PolicyContent]]:
+        out: dict[str, list[PolicyContent]] = {}
+        for name in self.enabled(params):
+            impls = [i for i in self.pm.hook.fedfleet_policies.get_hookimpls() if self._plugin_name(i) == name]
+            found: list[PolicyContent] = []
+            for impl in impls:
+                try:
+                    result = impl.function(context=context_for(name))
+                except InputError:
+                    raise
+                except Exception as exc:
+                    raise _plugin_error(name, f"fedfleet_policies raised {type(exc).__name__}: {exc}") from None
+                found.extend(_checked_policies(name, result))
+            out[name] = found
+        return out
+
+    def job_annotations(self, job: Any, params: Mapping[str, Any]) -> dict[str, str]:
+        """Annotations from every enabled plugin, each called with its own parameters."""
+        merged: dict[str, str] = {}
+        enabled = set(self.enabled(params))
+        for impl in sorted(self.pm.hook.fedfleet_job_annotations.get_hookimpls(), key=self._plugin_name):
+            name = self._plugin_name(impl)
+            if name not in enabled:
+                continue
+            try:
+                result = impl.function(job=job, params=params.get(name, {}))
+            except Exception as exc:
+                raise _plugin_error(name, f"fedfleet_job_annotations raised {type(exc).__name__}: {exc}") from None
+            if not isinstance(result, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in result.items()):
+                raise _plugin_error(name, "fedfleet_job_annotations must return a mapping of strings")
+            clash = set(result) & set(merged)
+            if clash:
+                raise _plugin_error(name, f"annotation(s) {sorted(clash)} already set by another plugin")
+            merged.update(result)
+        return merged
+
+    def rego_modules(self) -> dict[str, dict[str, str]]:
+        out: dict[str, dict[str, str]] = {}
+        for name, modules in self._call_each("fedfleet_rego_modules").items():
+            if not isinstance(modules, Mapping) or not all(isinstance(v, str) for v in modules.values()):
+                raise _plugin_error(name, "fedfleet_rego_modules must return file name -> Rego source")
+            out[name] = dict(modules)
+        return out
+
+
+def _checked_policies(plugin: str, result: Any) -> list[PolicyContent]:
+    if not isinstance(result, list):
+        raise _plugin_error(plugin, f"fedfleet_policies returned {type(result).__name__}, not a list")
+    for p in result:
+        if not isinstance(p, PolicyContent):
+            raise _plugin_error(plugin, f"fedfleet_policies returned a {type(p).__name__}, not a PolicyContent")
+        if not _DNS_LABEL.match(p.name):
+            raise _plugin_error(plugin, f"policy name {p.name!r} is not a DNS-1123 label")
+        if p.target.kind not in _TARGETS:
+            raise _plugin_error(plugin, f"policy {p.name!r}: unknown target {p.target.kind!r}")
+        if p.severity is not None and p.severity not in _SEVERITIES:
+            raise _plugin_error(plugin, f"policy {p.name!r}: unknown severity {p.severity!r}")
+        if not p.templates:
+            raise _plugin_error(plugin, f"policy {p.name!r} has no templates")
+        for t in p.templates:
+            if not isinstance(t, Template) or t.kind not in ("ConfigurationPolicy", "CertificatePolicy"):
+                raise _plugin_error(plugin, f"policy {p.name!r}: templates must be ConfigurationPolicy or CertificatePolicy")
+            if t.kind == "ConfigurationPolicy":
+                objs = t.spec.get("object-templates")
+                if objs is None and "object-templates-raw" not in t.spec:
+                    raise _plugin_error(plugin, f"policy {p.name!r}: a ConfigurationPolicy needs object-templates")
+                for o in objs or []:
+                    if o.get("complianceType") not in _COMPLIANCE or not isinstance(o.get("objectDefinition"), dict):
+                        raise _plugin_error(plugin, f"policy {p.name!r}: object-template needs complianceType "
+                                            f"musthave|mustonlyhave|mustnothave and an objectDefinition")
+    names = [p.name for p in result]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise _plugin_error(plugin, f"duplicate policy names {sorted(dup)}")
+    return result
+
+
+def load_registry(extra: Mapping[str, Any] | None = None) -> Registry:
+    """Discover plugins from the entry-point group (plus `extra` name -> plugin, for tests)."""
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    names: dict[int, str] = {}
+    candidates: list[tuple[str, Any]] = []
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        try:
+            candidates.append((ep.name, ep.load()))
+        except Exception as exc:
+            raise _plugin_error(ep.name, f"cannot be loaded from {ep.value}: {type(exc).__name__}: {exc}") from None
+    candidates += list((extra or {}).items())
+    for name, plugin in candidates:
+        if pm.has_plugin(name):
+            raise _plugin_error(name, "two plugins share this name")
+        try:
+            pm.register(plugin, name=name)
+        except Exception as exc:  # pluggy validates hook signatures here
+            raise _plugin_error(name, f"does not fit the hook specifications: {exc}") from None
+        names[id(plugin)] = name
+    return Registry(pm, names)

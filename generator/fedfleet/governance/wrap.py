@@ -1,0 +1,156 @@
+"""The core's wrapping of plugin content into ACM governance objects, as the Policy Generator does.
+
+Per hub overlay, in the governance namespace:
+- one `Policy` per PolicyContent, annotated with standards / categories / controls;
+- one `Placement` per distinct target, shared by every policy that targets it, and one
+  `PlacementBinding` per Placement listing those policies;
+- one `PolicySet` per concern;
+- the `ManagedClusterSetBinding`s the governance Placements need in that namespace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ..findings import Finding, InputError
+from ..render.addon import job_cluster_sets
+from ..render.common import API_CLUSTER_V1BETA1, API_CLUSTER_V1BETA2, WAVE_BINDING, WAVE_POLICY, meta, obj
+from ..render.jobs import client_placement
+from ..spec.model import Fleet, Hub
+from .types import Concern, PolicyContent, Target
+
+API_POLICY = "policy.open-cluster-management.io/v1"
+API_POLICYSET = "policy.open-cluster-management.io/v1beta1"
+ANN_STANDARDS = "policy.open-cluster-management.io/standards"
+ANN_CATEGORIES = "policy.open-cluster-management.io/categories"
+ANN_CONTROLS = "policy.open-cluster-management.io/controls"
+ANN_CONCERN = "fedfleet.io/concern"
+ANN_RULE = "fedfleet.io/rule"
+# ACM's propagator names replicated policies "<namespace>.<name>", which must stay a valid label
+# value: namespace + name <= 62 characters.
+ACM_POLICY_NAME_LIMIT = 62
+K8S_NAME_LIMIT = 63
+# The hub's own ManagedCluster ("local-cluster" in ACM) carries local-cluster=true and sits in the
+# `global` set every OCM hub has (DefaultClusterSet feature).
+HUB_SELECTOR = {"matchLabels": {"local-cluster": "true"}}
+GLOBAL_SET = "global"
+
+
+def fit_name(name: str, limit: int) -> str:
+    """Shorten deterministically: a prefix plus 8 hex digits of the full name's SHA-256."""
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: limit - 9].rstrip('-')}-{digest}"
+
+
+@dataclass(frozen=True)
+class WrappedPolicy:
+    plugin: str
+    concern: Concern
+    content: PolicyContent
+    name: str
+    remediation: str
+    placement: str
+
+
+def remediation_for(hub: Hub, fleet: Fleet, plugin_params: Mapping[str, Any], content: PolicyContent) -> str:
+    """Policy override > plugin-wide override > the plugin's forced mode > the hub environment's."""
+    override = plugin_params.get("overrides", {}).get(content.name, {}).get("remediation")
+    return override or plugin_params.get("remediation") or content.remediation or fleet.remediation[hub.environment]
+
+
+def placement_spec(fleet: Fleet, target: Target) -> tuple[str, dict[str, Any], list[str]]:
+    """Name, Placement spec and the cluster sets it needs bound, for a target."""
+    if target.kind == "hub":
+        return "fedfleet-hub", {"clusterSets": [GLOBAL_SET], "predicates": [
+            {"requiredClusterSelector": {"labelSelector": HUB_SELECTOR}}]}, [GLOBAL_SET]
+    if target.kind == "cluster-set":
+        return f"fedfleet-set-{target.cluster_set}", {"clusterSets": [target.cluster_set]}, [target.cluster_set]
+    job = next(j for j in fleet.jobs if j.name == target.job)
+    sets = sorted(job_cluster_sets(fleet, job))
+    if target.kind == "job-cluster-sets":
+        return f"fedfleet-sets-{job.name}", {"clusterSets": sets}, sets
+    # job-clients: the job's own client placement, so the policy follows what the job selects.
+    spec = client_placement(job)
+    spec["clusterSets"] = sets
+    return f"fedfleet-clients-{job.name}", spec, sets
+
+
+def wrap_hub(fleet: Fleet, hub: Hub, contributions: Mapping[str, tuple[Concern, list[PolicyContent]]],
+             params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """All governance objects of one hub, deterministic in order and names."""
+    ns = fleet.governance_namespace
+    policy_limit = ACM_POLICY_NAME_LIMIT - len(ns)
+    placements: dict[str, dict[str, Any]] = {}
+    bound_sets: set[str] = set()
+    wrapped: list[WrappedPolicy] = []
+    seen: dict[str, str] = {}
+    for plugin, (concern, contents) in sorted(contributions.items()):
+        plugin_params = params.get(plugin, {})
+        for content in contents:
+            if plugin_params.get("overrides", {}).get(content.name, {}).get("disabled"):
+                continue
+            full = f"{concern.name}-{content.name}"
+            name = fit_name(full, policy_limit)
+            if name in seen:
+                raise InputError([Finding("governance", f"plugin {plugin!r}: policy {full!r} collides with "
+                                          f"{seen[name]!r} as {name!r}")])
+            seen[name] = full
+            pl_name, pl_spec, sets = placement_spec(fleet, content.target)
+            pl_name = fit_name(pl_name, K8S_NAME_LIMIT)
+            placements[pl_name] = pl_spec
+            bound_sets.update(sets)
+            wrapped.append(WrappedPolicy(plugin, concern, content, name,
+                                         remediation_for(hub, fleet, plugin_params, content), pl_name))
+
+    out: list[dict[str, Any]] = []
+    for set_name in sorted(bound_sets):
+        out.append(obj(API_CLUSTER_V1BETA2, "ManagedClusterSetBinding", meta(set_name, ns, wave=WAVE_BINDING),
+                       spec={"clusterSet": set_name}))
+    for wp in wrapped:
+        out.append(_policy(wp, ns))
+    for pl_name in sorted(placements):
+        out.append(obj(API_CLUSTER_V1BETA1, "Placement", meta(pl_name, ns, wave=WAVE_POLICY), spec=placements[pl_name]))
+        subjects = sorted(w.name for w in wrapped if w.placement == pl_name)
+        out.append({
+            "apiVersion": API_POLICY, "kind": "PlacementBinding", "metadata": meta(pl_name, ns, wave=WAVE_POLICY),
+            "placementRef": {"apiGroup": "cluster.open-cluster-management.io", "kind": "Placement", "name": pl_name},
+            "subjects": [{"apiGroup": "policy.open-cluster-management.io", "kind": "Policy", "name": s} for s in subjects],
+        })
+    for concern_name in sorted({w.concern.name for w in wrapped}):
+        members = [w for w in wrapped if w.concern.name == concern_name]
+        concern = members[0].concern
+        out.append(obj(API_POLICYSET, "PolicySet",
+                       meta(fit_name(f"fedfleet-{concern_name}", policy_limit), ns, wave=WAVE_POLICY,
+                            annotations={ANN_CONCERN: concern_name}),
+                       spec={"description": concern.title, "policies": sorted(w.name for w in members)}))
+    return out
+
+
+def _policy(wp: WrappedPolicy, ns: str) -> dict[str, Any]:
+    c, content = wp.concern, wp.content
+    severity = content.severity or c.severity
+    templates = []
+    for i, t in enumerate(content.templates):
+        tname = wp.name if len(content.templates) == 1 else fit_name(f"{wp.name}-{i + 1}", K8S_NAME_LIMIT)
+        templates.append({"objectDefinition": {
+            "apiVersion": API_POLICY, "kind": t.kind, "metadata": {"name": tname},
+            "spec": {**t.spec, "remediationAction": wp.remediation, "severity": severity},
+        }})
+    annotations = {
+        ANN_STANDARDS: ", ".join(c.standards),
+        ANN_CATEGORIES: ", ".join(c.categories),
+        ANN_CONTROLS: ", ".join((*c.controls, *content.controls)),
+        ANN_CONCERN: c.name,
+        "fedfleet.io/description": content.description,
+        # Replicated policies in cluster namespaces are ACM's, not Argo CD's to prune.
+        "argocd.argoproj.io/compare-options": "IgnoreExtraneous",
+    }
+    if content.rule:
+        annotations[ANN_RULE] = content.rule
+    return obj(API_POLICY, "Policy",
+               meta(wp.name, ns, wave=WAVE_POLICY, labels={ANN_CONCERN: c.name}, annotations=annotations),
+               spec={"remediationAction": wp.remediation, "disabled": False, "policy-templates": templates})
