@@ -107,9 +107,21 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    from .governance import load_registry
     from .spec.schema import published_schema
 
-    emit_json(published_schema())
+    emit_json(published_schema(load_registry().parameter_schemas()))
+    return EXIT_OK
+
+
+def cmd_policy_list(args: argparse.Namespace) -> int:
+    from .report.policies import catalogue_text, policy_catalogue
+
+    entries = policy_catalogue(pipeline.build(_paths(args)))
+    if args.format == "json":
+        emit_json(entries)
+    else:
+        sys.stdout.write(catalogue_text(entries))
     return EXIT_OK
 
 
@@ -142,6 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("jobs", nargs="*", metavar="JOB", help="jobs to plan (default: all)")
     p.add_argument("--explain", metavar="CLUSTER", help="one cluster across all jobs, with the reason for each")
     p.set_defaults(func=cmd_plan)
+
+    p = verbs.add_parser("policy", help="governance rules: list them, test their Rego twins")
+    policy_verbs = p.add_subparsers(dest="policy_verb", metavar="<action>")
+    policy_verbs.required = True
+    q = policy_verbs.add_parser("list", help="every plugin, its rules, targets, remediation and controls")
+    _common(q)
+    q.set_defaults(func=cmd_policy_list)
 
     p = verbs.add_parser("schema", help="print the JSON Schema of the spec documents")
     p.set_defaults(func=cmd_schema)

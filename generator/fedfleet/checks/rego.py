@@ -107,9 +107,14 @@ def build_input(fleet: Fleet, plan: Plan, bundle: Bundle) -> dict[str, Any]:
     hubs = {h.name: h for h in fleet.hubs}
     objects = []
     for path, docs in sorted(bundle.items()):
-        hub = path.split("/")[1] if path.startswith(("overlays/", "bootstrap/")) else ""
-        for doc in docs:
-            objects.append({"path": path, "hub": hub, "object": doc})
+        if path.endswith("kustomization.yaml"):
+            continue
+        # Each hub gets its overlay, its bootstrap and every shared base (the overlays include
+        # all bases), so a rule about "what hub X runs" sees the bases under hub X.
+        owners = [path.split("/")[1]] if path.startswith(("overlays/", "bootstrap/")) else sorted(hubs)
+        for hub in owners:
+            for doc in docs:
+                objects.append({"path": path, "hub": hub, "object": doc})
     return {
         "fleet": {
             "name": fleet.name,

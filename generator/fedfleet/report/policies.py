@@ -1,0 +1,53 @@
+"""The catalogue of governance rules: plugins, their controls, and the policies each hub gets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..governance.wrap import ANN_CONCERN, ANN_CONTROLS, ANN_RULE
+
+
+def policy_catalogue(build: Any) -> list[dict[str, Any]]:
+    """One entry per plugin, with the ACM policies it produced per hub and its Rego twin modules."""
+    rego = build.registry.rego_modules()
+    bindings: dict[tuple[str, str], str] = {}
+    policies: list[tuple[str, dict[str, Any]]] = []
+    for path, docs in sorted(build.bundle.items()):
+        if "/governance/" not in path:
+            continue
+        hub = path.split("/")[1]
+        for doc in docs:
+            if doc["kind"] == "PlacementBinding":
+                for subject in doc["subjects"]:
+                    bindings[(hub, subject["name"])] = doc["placementRef"]["name"]
+            elif doc["kind"] == "Policy":
+                policies.append((hub, doc))
+    out = []
+    for name, plugin in sorted(build.registry.plugins.items()):
+        c = plugin.concern
+        mine = [(hub, p) for hub, p in policies if p["metadata"]["annotations"].get(ANN_CONCERN) == c.name]
+        out.append({
+            "plugin": name, "concern": c.name, "title": c.title, "severity": c.severity,
+            "standards": list(c.standards), "categories": list(c.categories), "controls": list(c.controls),
+            "enabled": name in build.registry.enabled(build.fleet.plugin_params),
+            "rego": sorted(rego.get(name, {})),
+            "policies": [{
+                "hub": hub, "name": p["metadata"]["name"], "rule": p["metadata"]["annotations"].get(ANN_RULE, ""),
+                "remediation": p["spec"]["remediationAction"], "placement": bindings.get((hub, p["metadata"]["name"]), ""),
+                "controls": p["metadata"]["annotations"][ANN_CONTROLS],
+            } for hub, p in mine],
+        })
+    return out
+
+
+def catalogue_text(entries: list[dict[str, Any]]) -> str:
+    lines = []
+    for e in entries:
+        state = "" if e["enabled"] else " (disabled)"
+        lines.append(f"{e['plugin']}{state}: {e['title']}")
+        lines.append(f"  controls: {'; '.join(e['controls'])} ({', '.join(e['standards'])}), severity {e['severity']}")
+        lines.append(f"  rego twin: {', '.join(e['rego']) or '(none)'}")
+        for p in e["policies"]:
+            lines.append(f"  {p['hub']:<10} {p['name']:<40} {p['remediation']:<8} rule {p['rule'] or '-'} -> placement {p['placement']}")
+        lines.append("")
+    return "\n".join(lines)

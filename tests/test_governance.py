@@ -1,0 +1,323 @@
+"""Governance plugins: the core's wrapping, the four built-ins, third-party plugins, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fedfleet import pipeline
+from fedfleet.checks import rego
+from fedfleet.checks.kustomize import build as kustomize_build
+from fedfleet.governance import load_registry
+from fedfleet.governance.wrap import ACM_POLICY_NAME_LIMIT, fit_name
+from plugins import install_module_plugin, pip_install_example
+
+CONCERNS = {"addon", "tls", "data-locality", "observability"}
+PATHS = pipeline.Paths(Path("specs"), Path("."))
+
+
+def _objects(root: Path, hub: str) -> list[dict]:
+    return kustomize_build(root / "overlays" / hub)
+
+
+def _rego_findings(b: pipeline.Build) -> list:
+    modules = rego.plugin_modules(b.registry.rego_modules())
+    return rego.evaluate(b.fleet, b.plan, b.bundle, modules).findings
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+# --- the core's wrapping ------------------------------------------------------------------------
+
+def test_every_overlay_carries_all_four_concerns_with_controls(fleet_repo: Path, run) -> None:
+    assert run("generate").code == 0
+    for hub in ("hub-dev", "hub-prod"):
+        objs = _objects(fleet_repo, hub)
+        kinds = {o["kind"] for o in objs}
+        assert {"Policy", "Placement", "PlacementBinding", "PolicySet"} <= kinds
+        policies = [o for o in objs if o["kind"] == "Policy"]
+        assert {p["metadata"]["annotations"]["fedfleet.io/concern"] for p in policies} == CONCERNS
+        for p in policies:
+            ann = p["metadata"]["annotations"]
+            assert ann["policy.open-cluster-management.io/standards"] == "NIST SP 800-53"
+            assert ann["policy.open-cluster-management.io/controls"]
+            assert ann["policy.open-cluster-management.io/categories"]
+        sets = {o["metadata"]["name"]: o for o in objs if o["kind"] == "PolicySet"}
+        assert set(sets) == {f"fedfleet-{c}" for c in CONCERNS}
+        # every policy is bound to a placement that exists in the overlay
+        placements = {o["metadata"]["name"] for o in objs if o["kind"] == "Placement"}
+        bound = {s["name"]: b["placementRef"]["name"] for b in objs if b["kind"] == "PlacementBinding" for s in b["subjects"]}
+        assert {p["metadata"]["name"] for p in policies} == set(bound)
+        assert set(bound.values()) <= placements
+
+
+def test_remediation_follows_environment_with_overrides(fleet_repo: Path) -> None:
+    b = pipeline.build(PATHS)
+    pols = {(path.split("/")[1], d["metadata"]["name"]): d for path, docs in b.bundle.items() for d in docs if d["kind"] == "Policy"}
+    assert pols[("hub-prod", "tls-superlink")]["spec"]["remediationAction"] == "enforce"
+    assert pols[("hub-dev", "tls-superlink")]["spec"]["remediationAction"] == "inform"
+    # status checks always inform, even in prod
+    assert pols[("hub-prod", "addon-controller")]["spec"]["remediationAction"] == "inform"
+    fleet = fleet_repo / "specs/fleet.yaml"
+    _edit(fleet, "  hubs:\n", "  governance:\n    plugins:\n      tls:\n        remediation: inform\n"
+          "      data-locality:\n        overrides:\n          mnist-eu: {disabled: true}\n  hubs:\n")
+    b = pipeline.build(PATHS)
+    pols = {(path.split("/")[1], d["metadata"]["name"]): d for path, docs in b.bundle.items() for d in docs if d["kind"] == "Policy"}
+    assert pols[("hub-prod", "tls-superlink")]["spec"]["remediationAction"] == "inform"
+    assert ("hub-prod", "data-locality-mnist-eu") not in pols
+    assert ("hub-prod", "data-locality-ct-segment-us") in pols
+
+
+def test_names_fit_acms_limit_deterministically() -> None:
+    long = "data-locality-" + "x" * 80
+    a, b = fit_name(long, 40), fit_name(long + "y", 40)
+    assert len(a) <= 40 and len(b) <= 40 and a != b
+    assert a == fit_name(long, 40)
+    assert fit_name("short", 40) == "short"
+
+
+def test_long_job_names_stay_within_namespace_plus_name_limit(fleet_repo: Path) -> None:
+    long_job = "mnist-eu-" + "a" * 50
+    job = fleet_repo / "specs/jobs/mnist-eu.yaml"
+    job.write_text(job.read_text().replace("mnist-eu", long_job))
+    for cluster_file in (fleet_repo / "specs/clusters").glob("*.yaml"):
+        cluster_file.write_text(cluster_file.read_text().replace("mnist-eu.client-data", f"{long_job}.client-data"))
+    b = pipeline.build(PATHS)
+    names = [(path.split("/")[1], d["metadata"]) for path, docs in b.bundle.items() for d in docs
+             if d["kind"] in ("Policy", "PolicySet")]
+    assert names and all(len(m["namespace"]) + len(m["name"]) <= ACM_POLICY_NAME_LIMIT for _, m in names)
+    assert any(len(m["name"]) == ACM_POLICY_NAME_LIMIT - len("fl-governance") for _, m in names), "the long name was cut"
+    assert len({(hub, m["namespace"], m["name"]) for hub, m in names}) == len(names)
+
+
+def test_generated_policies_validate_against_upstream_crds(fleet_repo: Path, run, crds: Path) -> None:
+    report = json.loads(run("validate", "--crds", str(crds), "--format", "json").out)
+    assert report["ok"], report["findings"]
+    # the embedded ConfigurationPolicies are checked too (the Policy CRD leaves them open)
+    assert report["schemaChecked"] > sum(report["built"].values())
+
+
+# --- per-rule fixtures: each rule passes on the example and breaks on a fixture ---------------
+
+def test_example_fleet_satisfies_every_rule(fleet_repo: Path) -> None:
+    findings = [f for f in _rego_findings(pipeline.build(PATHS)) if f.severity.value == "error"]
+    assert findings == []
+
+
+def test_tls_jobs_rule_breaks_when_a_job_turns_tls_off(fleet_repo: Path) -> None:
+    _edit(fleet_repo / "specs/jobs/mnist-eu.yaml", "  tls: {enabled: true}", "  tls: {enabled: false}")
+    b = pipeline.build(PATHS)
+    found = [f for f in _rego_findings(b) if f.check == "rego:tls.jobs"]
+    assert len(found) == 1
+    assert str(found[0].location) == "specs/jobs/mnist-eu.yaml:35:18"  # the `enabled: false` node
+    # and the ACM side: the bundle records the job's intent, which the tls-jobs policy forbids
+    fl = next(d for d in b.bundle["overlays/hub-prod/jobs/mnist-eu.yaml"] if d["kind"] == "FederatedLearning")
+    assert fl["metadata"]["annotations"]["fedfleet.io/tls"] == "disabled"
+
+
+def test_tls_listener_rule_breaks_on_nodeport_in_prod_only(fleet_repo: Path) -> None:
+    b = pipeline.build(PATHS)  # digits-dev uses NodePort, in dev: allowed
+    assert not [f for f in _rego_findings(b) if "NodePort" in f.message]
+    dev_policy = next(d for d in b.bundle["overlays/hub-dev/governance/tls.yaml"] if d["metadata"]["name"] == "tls-jobs")
+    prod_policy = next(d for d in b.bundle["overlays/hub-prod/governance/tls.yaml"] if d["metadata"]["name"] == "tls-jobs")
+    templates = lambda p: p["spec"]["policy-templates"][0]["objectDefinition"]["spec"]["object-templates"]  # noqa: E731
+    assert not any(t["objectDefinition"].get("spec") for t in templates(dev_policy))
+    assert {"complianceType": "mustnothave", "objectDefinition": {
+        "apiVersion": "federation-ai.open-cluster-management.io/v1alpha1", "kind": "FederatedLearning",
+        "spec": {"server": {"listeners": [{"type": "NodePort"}]}}}} in templates(prod_policy)
+    _edit(fleet_repo / "specs/jobs/mnist-eu.yaml", "type: Route", "type: NodePort")
+    found = [f for f in _rego_findings(pipeline.build(PATHS)) if "NodePort" in f.message]
+    assert len(found) == 1 and found[0].field == "spec.server.listeners[0].type"
+    assert str(found[0].location).startswith("specs/jobs/mnist-eu.yaml:14:")
+
+
+def test_tls_superlink_rule_breaks_when_a_hub_turns_tls_off(fleet_repo: Path) -> None:
+    fleet = fleet_repo / "specs/fleet.yaml"
+    _edit(fleet, "    superlinkAddress: superlink.hub-dev.example.com", "    superlinkAddress: superlink.hub-dev.example.com\n    tls: {enabled: false}")
+    b = pipeline.build(PATHS)
+    # the overlay's kustomize patch turns the shared TLS base back to --insecure on that hub only
+    (fleet_repo / "out").mkdir()
+    from fedfleet import bundle as writer
+    writer.write(b.files, fleet_repo)
+    superlink = next(o for o in _objects(fleet_repo, "hub-dev") if o["kind"] == "Deployment")
+    assert "--insecure" in superlink["spec"]["template"]["spec"]["containers"][0]["args"]
+    found = [f for f in rego.evaluate(b.fleet, b.plan, {p: d for p, d in b.bundle.items()} | {
+        "overlays/hub-dev/built.yaml": [superlink]}, rego.plugin_modules(b.registry.rego_modules())).findings
+        if f.check == "rego:tls.superlink"]
+    assert found and found[0].subject == "hub hub-dev"
+
+
+def test_addon_rules_break_when_the_overlay_lacks_the_addon(fleet_repo: Path) -> None:
+    b = pipeline.build(PATHS)
+    edited = dict(b.bundle)
+    edited["bases/flower-addon/cluster-management-addon.yaml"] = []  # as if hand-deleted
+    # the base is shared; the Rego input sees each hub through its overlay objects
+    edited = {p: [d for d in docs if d.get("kind") != "Placement" or d["metadata"]["name"] != "flower-addon-placement"]
+              for p, docs in edited.items()}
+    found = {f.check for f in rego.evaluate(b.fleet, b.plan, edited, rego.plugin_modules(b.registry.rego_modules())).findings}
+    assert "rego:addon.agent-available" in found
+    agent = next(d for d in b.bundle["overlays/hub-prod/governance/addon.yaml"] if d["metadata"]["name"] == "addon-agent-mnist-eu")
+    spec = agent["spec"]["policy-templates"][0]["objectDefinition"]["spec"]["object-templates"][0]["objectDefinition"]
+    assert (spec["kind"], spec["metadata"]["name"], spec["status"]) == (
+        "Deployment", "flower-supernode", {"conditions": [{"type": "Available", "status": "True"}]})
+
+
+def test_addon_agent_policy_targets_exactly_the_jobs_clients(fleet_repo: Path) -> None:
+    b = pipeline.build(PATHS)
+    placement = next(d for d in b.bundle["overlays/hub-prod/governance/placements.yaml"]
+                     if d["kind"] == "Placement" and d["metadata"]["name"] == "fedfleet-clients-mnist-eu")
+    fl = next(d for d in b.bundle["overlays/hub-prod/jobs/mnist-eu.yaml"] if d["kind"] == "FederatedLearning")
+    assert placement["spec"] == fl["spec"]["client"]["placement"]
+
+
+def test_data_locality_rule_breaks_when_a_non_holder_carries_the_claim(fleet_repo: Path) -> None:
+    _edit(fleet_repo / "specs/clusters/eu-hospitals.yaml", "      region.open-cluster-management.io: eu-north-1",
+          "      region.open-cluster-management.io: eu-north-1\n      mnist-eu.client-data: /tmp/copy")
+    _edit(fleet_repo / "specs/clusters/eu-hospitals.yaml", 'labels: {region: eu-north, country: se, gpu: "false"',
+          'labels: {region: eu-north, country: se, gpu: "true"')
+    found = [f for f in _rego_findings(pipeline.build(PATHS)) if f.check == "rego:data-locality.claim" and f.severity.value == "error"]
+    assert len(found) == 1 and "eu-hosp-4" in found[0].message
+    assert found[0].location.file == "specs/jobs/mnist-eu.yaml"
+
+
+def test_data_locality_policy_uses_hub_templates_one_per_job(fleet_repo: Path) -> None:
+    b = pipeline.build(PATHS)
+    policies = [d for d in b.bundle["overlays/hub-prod/governance/data-locality.yaml"] if d["kind"] == "Policy"]
+    assert len(policies) == 2  # one per job, whatever the number of clusters
+    raw = policies[1]["spec"]["policy-templates"][0]["objectDefinition"]["spec"]["object-templates-raw"]
+    assert 'fromConfigMap "" "mnist-eu-data-locality" .ManagedClusterName' in raw
+    assert "mustnothave" in raw and "name: mnist-eu.client-data" in raw
+    # the rendered template is valid YAML once hub templates resolve (both branches)
+    for branch in ("/data/x", ""):
+        text = raw.replace('{{hub $path := fromConfigMap "" "mnist-eu-data-locality" .ManagedClusterName hub}}\n', "")
+        keep_first = bool(branch)
+        body = text.split("{{hub else hub}}\n")[0 if keep_first else 1].replace("{{hub if $path hub}}\n", "")
+        body = body.replace("{{hub end hub}}\n", "").replace("{{hub $path hub}}", branch)
+        parsed = yaml.safe_load(body)
+        assert parsed[0]["complianceType"] == ("musthave" if keep_first else "mustnothave")
+
+
+def test_observability_rule_breaks_without_the_metrics_sidecar(fleet_repo: Path) -> None:
+    b = pipeline.build(PATHS)
+    fl = next(d for d in b.bundle["overlays/hub-prod/jobs/mnist-eu.yaml"] if d["kind"] == "FederatedLearning")
+    assert fl["metadata"]["annotations"]["federated-learning.io/sidecar-image"].startswith("quay.io/")
+    edited = dict(b.bundle)
+    stripped = json.loads(json.dumps(fl))
+    del stripped["metadata"]["annotations"]["federated-learning.io/sidecar-image"]
+    edited["overlays/hub-prod/jobs/mnist-eu.yaml"] = [stripped]
+    found = [f for f in rego.evaluate(b.fleet, b.plan, edited, rego.plugin_modules(b.registry.rego_modules())).findings
+             if f.check == "rego:observability.collector"]
+    assert len(found) == 1 and found[0].subject == "FederatedLearningJob mnist-eu"
+
+
+def test_disabled_plugin_contributes_nothing(fleet_repo: Path) -> None:
+    _edit(fleet_repo / "specs/fleet.yaml", "  hubs:\n", "  governance:\n    plugins:\n      observability: {enabled: false}\n  hubs:\n")
+    b = pipeline.build(PATHS)
+    assert not any(p.endswith("governance/observability.yaml") for p in b.bundle)
+    fl = next(d for d in b.bundle["overlays/hub-prod/jobs/mnist-eu.yaml"] if d["kind"] == "FederatedLearning")
+    assert "federated-learning.io/sidecar-image" not in fl["metadata"]["annotations"]
+
+
+# --- plugin parameters, discovery and errors -----------------------------------------------------
+
+def test_plugin_parameters_are_validated_with_the_fleet(fleet_repo: Path, run) -> None:
+    _edit(fleet_repo / "specs/fleet.yaml", "  hubs:\n",
+          "  governance:\n    plugins:\n      tls:\n        forbiddenListenerTypes: {prod: [Ingress]}\n  hubs:\n")
+    result = run("generate")
+    assert result.code == 2
+    assert "specs/fleet.yaml:18:" in result.err and "'Ingress' is not one of" in result.err
+    _edit(fleet_repo / "specs/fleet.yaml", "forbiddenListenerTypes: {prod: [Ingress]}", "colour: blue")
+    assert "unknown field 'colour'" in run("generate").err
+
+
+def test_builtins_are_discovered_through_entry_points() -> None:
+    assert set(load_registry().plugins) == CONCERNS
+
+
+def test_third_party_plugin_plugs_in_through_its_entry_point(fleet_repo: Path, tmp_path_factory, monkeypatch, run) -> None:
+    pip_install_example(tmp_path_factory.mktemp("site"), monkeypatch)
+    registry = load_registry()
+    assert "registries" in registry.plugins
+    assert run("generate").code == 0
+    policy = yaml.safe_load_all((fleet_repo / "overlays/hub-prod/governance/registries.yaml").read_text())
+    names = {d["metadata"]["name"] for d in policy if d}
+    assert {"registries-mnist-eu", "registries-ct-segment-us", "fedfleet-registries"} <= names
+    # its Rego twin runs beside the built-ins: quay.io is allowed by default, a narrower list breaks
+    assert not [f for f in _rego_findings(pipeline.build(PATHS)) if f.check == "rego:registries.allowed"]
+    _edit(fleet_repo / "specs/fleet.yaml", "  hubs:\n",
+          "  governance:\n    plugins:\n      registries: {allowed: [registry.internal/]}\n  hubs:\n")
+    found = [f for f in _rego_findings(pipeline.build(PATHS)) if f.check == "rego:registries.allowed"]
+    assert {f.subject for f in found} == {"FederatedLearningJob mnist-eu", "FederatedLearningJob digits-dev",
+                                          "FederatedLearningJob ct-segment-us"}
+    assert run("policy", "list", "--format", "json").code == 0
+
+
+RAISING = """
+from fedfleet.governance import Concern, hookimpl
+
+@hookimpl
+def fedfleet_concern():
+    return Concern(name="broken", title="t", description="d", standards=("s",), categories=("c",), controls=("x",))
+
+@hookimpl
+def fedfleet_policies(context):
+    raise KeyError("no such thing")
+"""
+
+INVALID = """
+from fedfleet.governance import Concern, PolicyContent, Target, Template, hookimpl
+
+@hookimpl
+def fedfleet_concern():
+    return Concern(name="sloppy", title="t", description="d", standards=("s",), categories=("c",), controls=("x",))
+
+@hookimpl
+def fedfleet_policies(context):
+    return [PolicyContent(name="Not_A_Name", description="d", target=Target("hub"),
+                          templates=(Template("ConfigurationPolicy", {"object-templates": []}),))]
+"""
+
+NO_CONTROLS = """
+from fedfleet.governance import Concern, hookimpl
+
+@hookimpl
+def fedfleet_concern():
+    return Concern(name="bare", title="t", description="d", standards=("s",), categories=("c",), controls=())
+"""
+
+
+@pytest.mark.parametrize("module,source,expect", [
+    ("faulty_raising", RAISING, "plugin 'faulty': fedfleet_policies raised KeyError: 'no such thing'"),
+    ("faulty_invalid", INVALID, "plugin 'faulty': policy name 'Not_A_Name' is not a DNS-1123 label"),
+    ("faulty_bare", NO_CONTROLS, "plugin 'faulty': a concern needs standards, categories and controls"),
+    ("faulty_import", "import does_not_exist_anywhere\n", "plugin 'faulty': cannot be loaded from faulty_import"),
+])
+def test_faulty_plugin_gives_a_clear_error_naming_it(fleet_repo: Path, tmp_path_factory, monkeypatch, run,
+                                                     module, source, expect) -> None:
+    install_module_plugin(tmp_path_factory.mktemp("site"), monkeypatch, "faulty", module, source)
+    result = run("generate")
+    assert result.code == 2
+    assert expect in result.err
+    assert "Traceback" not in result.err
+    assert not (fleet_repo / "overlays").exists()
+
+
+def test_policy_list_shows_rules_targets_and_controls(fleet_repo: Path, run) -> None:
+    result = run("policy", "list", "--format", "json")
+    assert result.code == 0
+    entries = {e["plugin"]: e for e in json.loads(result.out)}
+    assert set(entries) == CONCERNS
+    assert "SC-8 Transmission Confidentiality and Integrity" in entries["tls"]["controls"]
+    assert entries["tls"]["rego"] == ["tls.rego", "tls_test.rego"]
+    superlink = [p for p in entries["tls"]["policies"] if p["name"] == "tls-superlink"]
+    assert {(p["hub"], p["remediation"], p["placement"]) for p in superlink} == {
+        ("hub-prod", "enforce", "fedfleet-hub"), ("hub-dev", "inform", "fedfleet-hub")}
+    text = run("policy", "list").out
+    assert "tls: Federated-learning traffic is encrypted" in text and "rule tls.superlink" in text
