@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 from rich.console import Console
 
 from . import __version__, pipeline
-from .findings import Finding, InputError, Severity
+from .findings import Finding, InputError, Location, Severity
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
@@ -106,6 +106,72 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
+def _write_output(text: str, output: str | None) -> None:
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def _policy_dir(args: argparse.Namespace) -> Path | None:
+    path = Path(args.policies)
+    if args.policies != "policies" and not path.is_dir():
+        raise InputError([Finding("policy", "policy directory does not exist", location=Location(args.policies))])
+    return path if path.is_dir() else None
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .checks.suite import run_checks
+    from .report.check import render
+
+    factory = None
+    if args.opa_url:
+        from .checks.opa import OpaServerEngine
+
+        factory = lambda: OpaServerEngine(args.opa_url)  # noqa: E731
+    report = run_checks(_paths(args), Path(args.crds) if args.crds else None, _policy_dir(args), factory)
+    _write_output(render(report, args.format), args.output)
+    if args.output:
+        out.print(f"wrote {args.format} report to {args.output}: exit {report.exit_code}", markup=False)
+    return report.exit_code
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from . import diff
+
+    changes = diff.diff(Path(args.repo), args.base, _paths(args))
+    if args.format == "json":
+        text = json.dumps({"base": args.base, **diff.to_json(changes)}, indent=2, sort_keys=True) + "\n"
+    elif args.format == "markdown":
+        text = diff.to_markdown(changes, args.base)
+    else:
+        text = diff.to_text(changes)
+    _write_output(text, args.output)
+    return EXIT_FAILED if args.exit_code and changes else EXIT_OK
+
+
+def cmd_policy_test(args: argparse.Namespace) -> int:
+    from .checks.policytest import run_tests
+    from .checks.rego import plugin_modules, repo_modules
+    from .governance import load_registry
+
+    modules = plugin_modules(load_registry().rego_modules()) + repo_modules(_policy_dir(args))
+    report = run_tests(modules)
+    if args.format == "json":
+        emit_json({"ok": report.ok, "coverage": report.coverage, "totalCoverage": report.total_coverage,
+                   "tests": [r.__dict__ for r in report.results]})
+    else:
+        for r in report.results:
+            style = {"passed": "green", "failed": "red", "error": "red"}[r.outcome]
+            detail = f": {r.message}" if r.message else ""
+            out.print(f"{r.outcome.upper():<6} data.{r.package}.{r.name} ({r.module}){detail}", style=style, markup=False)
+        for module, fraction in sorted(report.coverage.items()):
+            out.print(f"coverage {fraction:6.1%}  {module}", markup=False)
+        passed = sum(1 for r in report.results if r.outcome == "passed")
+        out.print(f"{passed} passed, {len(report.results) - passed} failed; coverage {report.total_coverage:.1%}", markup=False)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from .governance import load_registry
     from .spec.schema import published_schema
@@ -161,6 +227,26 @@ def build_parser() -> argparse.ArgumentParser:
     q = policy_verbs.add_parser("list", help="every plugin, its rules, targets, remediation and controls")
     _common(q)
     q.set_defaults(func=cmd_policy_list)
+    q = policy_verbs.add_parser("test", help="run the test_ rules of the plugins' and policies/ Rego, with coverage")
+    q.add_argument("--policies", default="policies", help="the fleet repo's Rego directory (default: policies)")
+    q.add_argument("--format", choices=("text", "json"), default="text")
+    q.set_defaults(func=cmd_policy_test)
+
+    p = verbs.add_parser("check", help="every pull-request check in one run, one report")
+    _common(p, ("text", "json", "junit", "sarif", "markdown"))
+    p.add_argument("--crds", help="directory of upstream CRD YAML files")
+    p.add_argument("--policies", default="policies", help="the fleet repo's Rego directory (default: policies)")
+    p.add_argument("--opa-url", help="evaluate Rego on this OPA server instead of the embedded engine")
+    p.add_argument("--output", help="write the report to this file instead of standard output")
+    p.set_defaults(func=cmd_check)
+
+    p = verbs.add_parser("diff", help="object-level difference per hub against a git revision")
+    _common(p, ("text", "json", "markdown"))
+    p.add_argument("--base", required=True, help="git revision to compare with, e.g. origin/main")
+    p.add_argument("--repo", default=".", help="the git repository (default: .)")
+    p.add_argument("--output", help="write the diff to this file instead of standard output")
+    p.add_argument("--exit-code", action="store_true", help="exit 1 when anything differs")
+    p.set_defaults(func=cmd_diff)
 
     p = verbs.add_parser("schema", help="print the JSON Schema of the spec documents")
     p.set_defaults(func=cmd_schema)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import bundle as writer
 from .checks import crds, kustomize
-from .findings import Finding, InputError, Severity
+from .findings import Finding, InputError, Location, Severity
 from .governance import Registry, load_registry, overlay_files
 from .placement import Plan, plan
 from .render import Bundle, render_bundle
@@ -78,17 +78,27 @@ class ValidationReport:
         return not any(f.severity is Severity.ERROR for f in self.findings)
 
 
-def validate(paths: Paths, crd_dir: Path | None) -> ValidationReport:
-    """Spec checks, then a real kustomize build of what generate renders, then the CRD schemas.
+@dataclass
+class BuiltBundle:
+    """What real kustomize builds from the rendered bundle, per overlay and bootstrap directory."""
 
-    The bundle is rendered into a scratch directory so validation judges what `generate` would
-    write, whether or not the tree on disk is current (drift is `generate --check`'s job).
+    objects: dict[str, list[dict]] = field(default_factory=dict)  # root -> built objects
+    build_findings: list[Finding] = field(default_factory=list)
+    crd_findings: list[Finding] = field(default_factory=list)
+    checked: int = 0
+    tool: str = ""
+
+
+def kustomize_and_crds(files: dict[str, bytes], crd_dir: Path | None) -> BuiltBundle:
+    """Write the rendered bundle to a scratch directory, build every root, check every object.
+
+    Validation judges what `generate` would write, whether or not the tree on disk is current
+    (drift is `generate --check`'s job).
     """
-    files = build(paths).files
     schemas = crds.SchemaSet.from_directory(crd_dir) if crd_dir else None
     tool = kustomize.find_kustomize()
-    report = ValidationReport(tool=tool.name)
-    with tempfile.TemporaryDirectory(prefix="fedfleet-validate-") as scratch:
+    result = BuiltBundle(tool=tool.name)
+    with tempfile.TemporaryDirectory(prefix="fedfleet-build-") as scratch:
         root = Path(scratch)
         for rel, content in files.items():
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -97,14 +107,23 @@ def validate(paths: Paths, crd_dir: Path | None) -> ValidationReport:
             try:
                 objects = kustomize.build(root / rel, tool)
             except InputError as exc:
-                report.findings.extend(
-                    Finding(f.check, f.message.replace(scratch + "/", ""), location=None, subject=rel)
+                result.build_findings.extend(
+                    Finding(f.check, f.message.replace(scratch + "/", ""), location=Location(f"{rel}/kustomization.yaml"),
+                            subject=rel)
                     for f in exc.findings
                 )
                 continue
-            report.built[rel] = len(objects)
+            result.objects[rel] = objects
             if schemas:
                 found, checked = schemas.validate(objects, rel)
-                report.findings.extend(found)
-                report.checked += checked
-    return report
+                result.crd_findings.extend(found)
+                result.checked += checked
+    return result
+
+
+def validate(paths: Paths, crd_dir: Path | None) -> ValidationReport:
+    """Spec checks, then a real kustomize build of what generate renders, then the CRD schemas."""
+    built = kustomize_and_crds(build(paths).files, crd_dir)
+    return ValidationReport(findings=built.build_findings + built.crd_findings,
+                            built={root: len(objs) for root, objs in built.objects.items()},
+                            checked=built.checked, tool=built.tool)

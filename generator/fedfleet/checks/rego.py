@@ -21,7 +21,6 @@ from ..placement import Plan
 from ..render import Bundle
 from ..render.addon import job_cluster_sets
 from ..render.jobs import client_placement
-from ..report.plan import plan_json
 from ..spec.model import Fleet
 
 _FIELD_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -81,25 +80,26 @@ class EmbeddedEngine:
 
     def evaluate(self, modules: list[RegoModule], data_input: dict[str, Any]) -> dict[str, dict[str, list[Any]]]:
         packages = self.load(modules)
-        self._engine.set_input_json(json.dumps(data_input))
+        self._engine.set_input_json(json.dumps(data_input, separators=(",", ":"), check_circular=False))
         out: dict[str, dict[str, list[Any]]] = {}
         for pkg in packages:
             if not pkg.startswith("fedfleet.") or pkg.endswith("_test"):
                 continue
-            try:
-                values = json.loads(self._engine.eval_query_as_json(f"data.{pkg}"))
-            except RuntimeError as exc:
-                raise InputError([Finding("rego", f"evaluating package {pkg} failed: {_clean_error(exc)}")]) from None
-            found = _first_value(values)
-            out[pkg] = {"deny": list(found.get("deny", [])), "warn": list(found.get("warn", []))}
+            # Only deny and warn: querying the whole package would also serialise every helper
+            # rule (indexes over thousands of objects) back to JSON.
+            out[pkg] = {name: self._set_rule(pkg, name) for name in ("deny", "warn")}
         return out
 
-
-def _first_value(query_result: Any) -> dict[str, Any]:
-    try:
-        return query_result["result"][0]["expressions"][0]["value"] or {}
-    except (KeyError, IndexError, TypeError):
-        return {}
+    def _set_rule(self, pkg: str, name: str) -> list[Any]:
+        try:
+            value = json.loads(self._engine.eval_query_as_json(f"data.{pkg}.{name}"))
+        except RuntimeError as exc:
+            raise InputError([Finding("rego", f"evaluating data.{pkg}.{name} failed: {_clean_error(exc)}")]) from None
+        try:
+            found = value["result"][0]["expressions"][0]["value"]
+        except (KeyError, IndexError, TypeError):
+            return []  # the package defines no such rule
+        return list(found) if isinstance(found, list) else []
 
 
 def build_input(fleet: Fleet, plan: Plan, bundle: Bundle) -> dict[str, Any]:
@@ -133,10 +133,21 @@ def build_input(fleet: Fleet, plan: Plan, bundle: Bundle) -> dict[str, Any]:
             }
             for j in fleet.jobs
         ],
-        "plan": plan_json(plan),
+        "plan": rego_plan(plan),
         "objects": objects,
         "parameters": dict(fleet.plugin_params),
     }
+
+
+def rego_plan(plan: Plan) -> dict[str, Any]:
+    """The plan as Rego sees it: every job's selection and counts. The per-cluster exclusion
+    reasons (hundreds of thousands on a large fleet) are for people and stay out of the input."""
+    return {"ok": plan.ok, "jobs": [{
+        "job": j.job, "hub": j.hub, "namespace": j.namespace, "minAvailableClients": j.min_clients,
+        "numberOfClusters": j.number_of_clusters, "feasible": j.feasible, "enough": j.enough,
+        "selected": [{"cluster": s.name, "score": s.total} for s in j.selected],
+        "excludedCount": len(j.excluded) + sum(e.clusters for e in j.excluded_sets),
+    } for j in plan.jobs]}
 
 
 def parse_field(dotted: str) -> tuple[str | int, ...]:

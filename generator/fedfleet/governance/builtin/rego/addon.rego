@@ -4,20 +4,21 @@ package fedfleet.addon
 
 import rego.v1
 
-hub_objects(hub) := [o.object | some o in input.objects; o.hub == hub]
-
-has_addon(hub) if {
-	some o in hub_objects(hub)
-	o.kind == "ClusterManagementAddOn"
-	o.metadata.name == "flower-addon"
+# Computed once per evaluation: the hubs that install the add-on, and the sets it covers per hub.
+addon_hubs := {o.hub |
+	some o in input.objects
+	o.object.kind == "ClusterManagementAddOn"
+	o.object.metadata.name == "flower-addon"
 }
 
-addon_sets(hub) := {s |
-	some o in hub_objects(hub)
-	o.kind == "Placement"
-	o.metadata.name == "flower-addon-placement"
-	some s in o.spec.clusterSets
+covered := {[o.hub, s] |
+	some o in input.objects
+	o.object.kind == "Placement"
+	o.object.metadata.name == "flower-addon-placement"
+	some s in o.object.spec.clusterSets
 }
+
+has_addon(hub) if hub in addon_hubs
 
 deny contains result if {
 	some job in input.jobs
@@ -34,7 +35,7 @@ deny contains result if {
 	some job in input.jobs
 	job.framework == "flower"
 	some s in job.clusterSets
-	not s in addon_sets(job.hub)
+	not [job.hub, s] in covered
 	result := {
 		"rule": "addon.agent-available",
 		"msg": sprintf("cluster set %s of job %s is not covered by the flower-addon install placement on hub %s", [s, job.name, job.hub]),

@@ -5,18 +5,25 @@ package fedfleet.data_locality
 
 import rego.v1
 
-fl_of(job) := [o.object |
+# Indexes built once per evaluation, so each job looks its objects up instead of scanning them all.
+fls := {sprintf("%s/%s", [o.object.metadata.namespace, o.object.metadata.name]): o.object |
 	some o in input.objects
 	o.object.kind == "FederatedLearning"
-	o.object.metadata.name == job.name
-	o.object.metadata.namespace == job.namespace
-]
+}
 
-map_of(job) := [o.object |
+maps := {o.object.metadata.name: o.object |
 	some o in input.objects
 	o.object.kind == "ConfigMap"
-	o.object.metadata.name == sprintf("%s-data-locality", [job.name])
-]
+	endswith(o.object.metadata.name, "-data-locality")
+}
+
+plans := {p.job: p | some p in input.plan.jobs}
+
+fl_of(job) := [fls[sprintf("%s/%s", [job.namespace, job.name])]]
+
+map_of(job) := [maps[sprintf("%s-data-locality", [job.name])]]
+
+map_matches(job) if maps[sprintf("%s-data-locality", [job.name])].data == job.holders
 
 selects_on_claim(predicate, claim) if {
 	some e in predicate.requiredClusterSelector.claimSelector.matchExpressions
@@ -38,8 +45,8 @@ deny contains result if {
 
 deny contains result if {
 	some job in input.jobs
-	count(fl_of(job)) > 0
-	count([m | some m in map_of(job); m.data == job.holders]) == 0
+	fls[sprintf("%s/%s", [job.namespace, job.name])]
+	not map_matches(job)
 	result := {
 		"rule": "data-locality.claim",
 		"msg": sprintf("the data-locality map of job %s does not list exactly its declared data holders", [job.name]),
@@ -48,9 +55,8 @@ deny contains result if {
 }
 
 deny contains result if {
-	some p in input.plan.jobs
 	some job in input.jobs
-	job.name == p.job
+	p := plans[job.name]
 	some s in p.selected
 	not job.holders[s.cluster]
 	result := {
@@ -61,9 +67,8 @@ deny contains result if {
 }
 
 warn contains result if {
-	some p in input.plan.jobs
 	some job in input.jobs
-	job.name == p.job
+	p := plans[job.name]
 	some holder, _ in job.holders
 	not holder in {s.cluster | some s in p.selected}
 	result := {

@@ -1,0 +1,58 @@
+# The fleet repository's own conventions, beside the governance plugins' Rego twins.
+# Input: see `fedfleet.checks.rego.build_input` (fleet, jobs, plan, objects, parameters).
+package fedfleet.conventions
+
+import rego.v1
+
+annotation_keys := [
+	"policy.open-cluster-management.io/standards",
+	"policy.open-cluster-management.io/categories",
+	"policy.open-cluster-management.io/controls",
+]
+
+# A policy without standards, categories and controls is invisible to an audit by control.
+deny contains result if {
+	some o in input.objects
+	o.object.kind == "Policy"
+	some key in annotation_keys
+	not o.object.metadata.annotations[key]
+	result := {
+		"rule": "conventions.policy-controls",
+		"msg": sprintf("Policy %s on hub %s has no %s annotation", [o.object.metadata.name, o.hub, key]),
+		"hub": o.hub,
+	}
+}
+
+# Images must be pinned: a moving tag makes the reviewed job differ from the one that runs.
+deny contains result if {
+	some job in input.jobs
+	some image in job.images
+	not pinned(image)
+	result := {
+		"rule": "conventions.pinned-images",
+		"msg": sprintf("job %s uses image %s without a fixed tag or digest", [job.name, image]),
+		"job": job.name, "field": "spec.server.image",
+	}
+}
+
+pinned(image) if contains(image, "@sha256:")
+
+pinned(image) if {
+	not contains(image, "@")
+	parts := split(image, "/")
+	tag_parts := split(parts[count(parts) - 1], ":")
+	count(tag_parts) == 2
+	tag_parts[1] != "latest"
+}
+
+# One client is not a federation: in prod a job must wait for at least two.
+warn contains result if {
+	some job in input.jobs
+	job.environment == "prod"
+	job.minAvailableClients < 2
+	result := {
+		"rule": "conventions.federation-size",
+		"msg": sprintf("job %s in prod starts with %d client: its model would be trained on one site's data", [job.name, job.minAvailableClients]),
+		"job": job.name, "field": "spec.server.minAvailableClients",
+	}
+}
