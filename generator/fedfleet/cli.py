@@ -172,6 +172,39 @@ def cmd_policy_test(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from .simulate import SimulationError, run_simulation
+
+    build = pipeline.build(_paths(args))
+    if args.insecure:
+        err.print("WARNING: --insecure: the preview federation runs WITHOUT TLS; model updates cross "
+                  "loopback in clear text. The bundle still requires TLS.", style="bold red", markup=False)
+    progress = None if args.json else (lambda msg: err.print(msg, markup=False, highlight=False))
+    try:
+        result = run_simulation(build.fleet, build.plan, args.job, rounds=args.rounds, max_clients=args.clients,
+                                insecure=args.insecure, supernode_auth=True if args.supernode_auth else None,
+                                timeout=args.timeout, progress=progress)
+    except SimulationError as exc:
+        if args.json:
+            emit_json({"ok": False, "job": args.job, "error": str(exc), "details": exc.details})
+        else:
+            err.print(f"simulate failed: {exc}", style="red", markup=False)
+            if exc.details:
+                err.print(exc.details, markup=False)
+        return exc.code
+    if args.json:
+        emit_json({"ok": True, **result.as_dict()})
+    else:
+        out.print(f"job {result.job}: {len(result.clients)} clients ({', '.join(result.clients)}), "
+                  f"{len(result.rounds) - 1} rounds, TLS {'on' if result.tls else 'OFF'}"
+                  f"{', SuperNode auth' if result.supernode_auth else ''}", markup=False)
+        for r in result.rounds:
+            out.print(f"  round {r['round']}: loss {r['loss']:.4f}  accuracy {r['accuracy']:.4f}", markup=False)
+        out.print(f"federated accuracy {result.federated_accuracy:.4f}, centralized {result.centralized_accuracy:.4f}, "
+                  f"ratio {result.ratio:.3f}; {result.wall_seconds:.1f} s", markup=False)
+    return EXIT_OK
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from .governance import load_registry
     from .spec.schema import published_schema
@@ -220,6 +253,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("jobs", nargs="*", metavar="JOB", help="jobs to plan (default: all)")
     p.add_argument("--explain", metavar="CLUSTER", help="one cluster across all jobs, with the reason for each")
     p.set_defaults(func=cmd_plan)
+
+    p = verbs.add_parser("simulate", help="run a Flower job as a real federation on loopback, with TLS")
+    p.add_argument("--specs", default="specs", help="directory of spec documents (default: specs)")
+    p.add_argument("--out", default=".", help=argparse.SUPPRESS)
+    p.add_argument("job", metavar="JOB")
+    p.add_argument("--rounds", type=int, help="rounds to run (default: the job's)")
+    p.add_argument("--clients", type=int, help="at most this many of the planned clients")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--insecure", action="store_true", help="run without TLS (loudly; for debugging only)")
+    p.add_argument("--supernode-auth", action="store_true", help="authenticate SuperNodes with per-node key pairs")
+    p.add_argument("--timeout", type=float, default=300, help="seconds before the federation is stopped (default 300)")
+    p.set_defaults(func=cmd_simulate)
 
     p = verbs.add_parser("policy", help="governance rules: list them, test their Rego twins")
     policy_verbs = p.add_subparsers(dest="policy_verb", metavar="<action>")

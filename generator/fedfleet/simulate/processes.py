@@ -1,0 +1,130 @@
+"""Processes started in their own session, and a teardown that leaves nothing behind.
+
+Flower's SuperLink has been seen to ignore SIGTERM, and the `flower-superexec` it spawns sits in a
+process group of its own and outlives its parent. So teardown collects every descendant of what
+we started (walking /proc), signals every process group involved with SIGTERM, waits a grace
+period, sends SIGKILL to whatever is left, and reports any survivor.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # Field 4 (ppid) follows the command name, which is in parentheses and may hold spaces.
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    return children
+
+
+def descendants(roots: list[int]) -> set[int]:
+    children = _children_map()
+    found: set[int] = set()
+    stack = list(roots)
+    while stack:
+        pid = stack.pop()
+        for child in children.get(pid, []):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found
+
+
+def start_time(pid: int) -> int | None:
+    """The process's start time in clock ticks (/proc stat field 22): identity across pid reuse."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is gone, only not yet reaped
+
+
+@dataclass
+class ProcessSet:
+    """Everything one preview started; `stop()` is safe to call any number of times."""
+
+    workdir: Path
+    env: dict[str, str]
+    started: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    seen: dict[int, int] = field(default_factory=dict)  # pid -> start time
+
+    def start(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        log = (self.workdir / f"{name}.log").open("wb")
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env=self.env, cwd=self.workdir, start_new_session=True)
+        log.close()
+        self.started.append((name, proc))
+        return proc
+
+    def log_tail(self, name: str, lines: int = 15) -> str:
+        path = self.workdir / f"{name}.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return "\n".join(text.strip().splitlines()[-lines:])
+
+    def remember_descendants(self) -> None:
+        """Note every process our processes have spawned so far (called while they run)."""
+        for pid in descendants([p.pid for _, p in self.started]) | {p.pid for _, p in self.started}:
+            started = start_time(pid)
+            if started is not None:
+                self.seen.setdefault(pid, started)
+
+    def _ours(self) -> set[int]:
+        """Seen pids that are still the same processes (not a reused pid)."""
+        return {pid for pid, t in self.seen.items() if start_time(pid) == t}
+
+    def stop(self, grace: float = 2.0) -> list[int]:
+        """SIGTERM every group, SIGKILL survivors after `grace` seconds; returns pids still alive."""
+        self.remember_descendants()
+        pids = self._ours()
+        groups = set()
+        for pid in pids:
+            try:
+                groups.add(os.getpgid(pid))
+            except ProcessLookupError:
+                pass
+        groups.discard(os.getpgid(0))  # never signal our own group
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pgid in groups:
+                try:
+                    os.killpg(pgid, sig)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            deadline = time.monotonic() + (grace if sig == signal.SIGTERM else 2.0)
+            while time.monotonic() < deadline and any(alive(pid) for pid in self._ours()):
+                for _, proc in self.started:
+                    proc.poll()  # reap our direct children
+                time.sleep(0.05)
+            if not any(alive(pid) for pid in self._ours()):
+                break
+        for _, proc in self.started:
+            proc.poll()
+        return sorted(pid for pid in self._ours() if alive(pid))

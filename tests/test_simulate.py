@@ -1,0 +1,133 @@
+"""Flower preview: a real federation on loopback, TLS, teardown, SuperNode auth, short plans.
+
+These tests start real flower-superlink / flower-supernode processes on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from fedfleet import pipeline
+from fedfleet.simulate import SimulationError, run_simulation
+from fedfleet.simulate.certs import make_tls
+from fedfleet.simulate.processes import alive
+from fedfleet.simulate.run import superlink, tls_refuses_unknown_ca
+from fleetbuilder import cluster, job, write_specs
+
+APP = REPO / "examples" / "flower-digits"
+
+
+def flower_processes() -> set[int]:
+    """Live (non-zombie) Flower processes on this machine."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if ("flower-super" in cmd or "flwr-" in cmd or "flwr run" in cmd) and alive(int(entry.name)):
+                found.add(int(entry.name))
+    return found
+
+
+def _fleet(tmp_path: Path, clients: int, min_clients: int, holders: int | None = None, **sim) -> pipeline.Build:
+    names = [f"site-{i}" for i in range(clients)]
+    with_claim = names[: holders if holders is not None else clients]
+    spec = job("digits", {n: f"/data/{n}" for n in names}, min_clients=min_clients)
+    spec["spec"]["simulation"] = {"app": str(APP), **sim}
+    clusters = [cluster(n, claims={"digits.client-data": f"/data/{n}"} if n in with_claim else {}) for n in names]
+    specs = write_specs(tmp_path, clusters, [spec])
+    return pipeline.build(pipeline.Paths(specs, tmp_path))
+
+
+def test_a_real_federation_trains_with_tls_and_leaves_nothing_running(tmp_path: Path) -> None:
+    before = flower_processes()
+    build = _fleet(tmp_path, clients=2, min_clients=2)
+    seen: list[str] = []
+    result = run_simulation(build.fleet, build.plan, "digits", rounds=2, progress=seen.append)
+    assert result.tls and result.clients == ["site-0", "site-1"]
+    assert [r["round"] for r in result.rounds] == [0, 1, 2]
+    assert result.rounds[0]["accuracy"] < 0.2  # the untrained model is at chance (10 classes)
+    assert result.federated_accuracy > 0.8 > result.rounds[0]["accuracy"]
+    assert 0.9 < result.ratio < 1.1 and result.centralized_accuracy > 0.85
+    assert any(m.startswith("SuperLink on 127.0.0.1:") and "TLS" in m for m in seen)
+    assert any(m.startswith("round 2:") for m in seen), "progress is streamed round by round"
+    assert flower_processes() - before == set(), "every Flower process must be gone"
+    assert not list(Path(tempfile.gettempdir()).glob("fedfleet-simulate-*")), "temporary files removed"
+
+
+def test_superlink_refuses_a_client_that_does_not_trust_the_ca(tmp_path: Path) -> None:
+    before = flower_processes()
+    tls = make_tls(tmp_path)
+    with superlink(tmp_path, tls) as (_procs, port):
+        assert tls_refuses_unknown_ca(port)
+        trusted = ssl.create_default_context(cafile=str(tls.ca))
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+            with trusted.wrap_socket(raw, server_hostname="127.0.0.1") as conn:
+                assert conn.version() in ("TLSv1.2", "TLSv1.3")
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:  # plain HTTP is not served
+            raw.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            raw.settimeout(5)
+            reply = raw.recv(200)
+            assert not reply.startswith(b"HTTP/1.1 200")
+    assert flower_processes() - before == set()
+
+
+def test_timeout_tears_everything_down(tmp_path: Path) -> None:
+    before = flower_processes()
+    build = _fleet(tmp_path, clients=2, min_clients=2)
+    with pytest.raises(SimulationError, match="did not finish within 6 s"):
+        run_simulation(build.fleet, build.plan, "digits", rounds=5, timeout=6)
+    assert flower_processes() - before == set()
+
+
+def test_supernode_authentication(tmp_path: Path) -> None:
+    before = flower_processes()
+    build = _fleet(tmp_path, clients=2, min_clients=2, supernodeAuth=True)
+    seen: list[str] = []
+    result = run_simulation(build.fleet, build.plan, "digits", rounds=1, progress=seen.append)
+    assert result.supernode_auth and len(result.rounds) == 2
+    assert any("SuperNode authentication on" in m for m in seen)
+    assert flower_processes() - before == set()
+
+
+def test_too_few_planned_clients_is_exit_1_without_starting_anything(tmp_path: Path, run, monkeypatch) -> None:
+    before = flower_processes()
+    _fleet(tmp_path, clients=3, min_clients=3, holders=2)  # the third site lacks the data claim
+    monkeypatch.chdir(tmp_path)
+    result = run("simulate", "digits", "--json")
+    report = json.loads(result.out)
+    assert result.code == 1 and not report["ok"]
+    assert "can select only 2 client(s), fewer than minAvailableClients=3" in report["error"]
+    assert flower_processes() - before == set()
+
+
+def test_openfl_job_and_unknown_job_are_bad_input(fleet_repo: Path, run) -> None:
+    assert run("simulate", "ct-segment-us").code == 2
+    assert "simulate runs Flower jobs" in run("simulate", "ct-segment-us").err
+    assert run("simulate", "no-such-job").code == 2
+
+
+def test_flower_version_is_pinned_in_one_place() -> None:
+    import tomllib
+
+    import flwr
+
+    from fedfleet.render.addon import base_objects
+    from fedfleet.versions import FLOWER_VERSION
+
+    app = tomllib.loads((APP / "pyproject.toml").read_text())
+    assert f"flwr=={FLOWER_VERSION}" in app["project"]["dependencies"]
+    assert flwr.__version__ == FLOWER_VERSION, "the installed flwr is the pinned one"
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert f"flwr=={FLOWER_VERSION}" in project["project"]["dependencies"]
+    superlink_image = base_objects()["superlink.yaml"][0]["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert superlink_image.endswith(f":{FLOWER_VERSION}")
