@@ -205,6 +205,29 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from .audit import offline_audit
+    from .report.audit import render
+
+    build = pipeline.build(_paths(args))
+    built = pipeline.kustomize_and_crds(build.files, None)
+    report = offline_audit(build, None if built.build_findings else
+                           {f"{root}/(built)": objs for root, objs in built.objects.items()})
+    if args.kubeconfig:
+        from .audit.live import merge, pick_hub, read_hub
+
+        kubeconfig = Path(args.kubeconfig)
+        if not kubeconfig.is_file():
+            raise InputError([Finding("audit", "kubeconfig not found", location=Location(args.kubeconfig))])
+        hub, context = pick_hub(build.fleet, kubeconfig, args.context, args.hub)
+        merge(report, build.fleet, read_hub(build.fleet, hub, kubeconfig, context))
+    _write_output(render(report, args.format), args.output)
+    if args.output:
+        out.print(f"wrote {args.format} audit to {args.output}: "
+                  f"{'compliant' if report.compliant else 'not compliant'}", markup=False)
+    return report.exit_code
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from .governance import load_registry
     from .spec.schema import published_schema
@@ -292,6 +315,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="write the diff to this file instead of standard output")
     p.add_argument("--exit-code", action="store_true", help="exit 1 when anything differs")
     p.set_defaults(func=cmd_diff)
+
+    p = verbs.add_parser("audit", help="compliance by control: offline from the repo, live from a hub")
+    _common(p, ("text", "markdown", "json", "html"))
+    p.add_argument("--output", help="write the report to this file instead of standard output")
+    p.add_argument("--kubeconfig", help="read the hub's live state through this kubeconfig")
+    p.add_argument("--context", help="kubeconfig context (default: the current one)")
+    p.add_argument("--hub", help="which fleet hub the context points at (default: by server URL, then by name)")
+    p.set_defaults(func=cmd_audit)
 
     p = verbs.add_parser("schema", help="print the JSON Schema of the spec documents")
     p.set_defaults(func=cmd_schema)

@@ -28,6 +28,7 @@ ANN_CATEGORIES = "policy.open-cluster-management.io/categories"
 ANN_CONTROLS = "policy.open-cluster-management.io/controls"
 ANN_CONCERN = "fedfleet.io/concern"
 ANN_RULE = "fedfleet.io/rule"
+ANN_TARGET = "fedfleet.io/target"  # hub | job-clients:<job> | job-cluster-sets:<job> | cluster-set:<set>
 # ACM's propagator names replicated policies "<namespace>.<name>", which must stay a valid label
 # value: namespace + name <= 62 characters.
 ACM_POLICY_NAME_LIMIT = 62
@@ -130,6 +131,12 @@ def wrap_hub(fleet: Fleet, hub: Hub, contributions: Mapping[str, tuple[Concern, 
     return out
 
 
+def target_label(target: Target) -> str:
+    if target.kind == "hub":
+        return "hub"
+    return f"{target.kind}:{target.cluster_set if target.kind == 'cluster-set' else target.job}"
+
+
 def _policy(wp: WrappedPolicy, ns: str) -> dict[str, Any]:
     c, content = wp.concern, wp.content
     severity = content.severity or c.severity
@@ -151,6 +158,7 @@ def _policy(wp: WrappedPolicy, ns: str) -> dict[str, Any]:
     }
     if content.rule:
         annotations[ANN_RULE] = content.rule
+    annotations[ANN_TARGET] = target_label(content.target)
     return obj(API_POLICY, "Policy",
                meta(wp.name, ns, wave=WAVE_POLICY, labels={ANN_CONCERN: c.name}, annotations=annotations),
                spec={"remediationAction": wp.remediation, "disabled": False, "policy-templates": templates})

@@ -1,0 +1,170 @@
+"""The live audit: read one hub through the official kubernetes client, then merge with the repo.
+
+The boundary is three list calls on custom resources; no Argo CD API token is needed because
+Applications are custom resources on the hub:
+- root `Policy` objects in the governance namespace (their status lists each cluster's compliance);
+- Argo CD `Application`s in the hub's Argo CD namespace (status.sync.status, status.health.status);
+- `FederatedLearning` resources in every namespace (status.phase, status.message).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..findings import Finding, InputError, Location
+from ..render.argocd import app_name
+from ..spec.model import Fleet, Hub
+from .model import AuditReport, LiveFinding
+
+POLICY = ("policy.open-cluster-management.io", "v1", "policies")
+APPLICATION = ("argoproj.io", "v1alpha1", "applications")
+FEDERATED_LEARNING = ("federation-ai.open-cluster-management.io", "v1alpha1", "federatedlearnings")
+
+
+@dataclass
+class HubState:
+    hub: str
+    policies: list[dict[str, Any]] = field(default_factory=list)
+    applications: list[dict[str, Any]] = field(default_factory=list)
+    jobs: list[dict[str, Any]] = field(default_factory=list)
+    missing_apis: list[str] = field(default_factory=list)
+
+
+def _bad(message: str, where: str = "") -> InputError:
+    return InputError([Finding("audit", message, location=Location(where) if where else None)])
+
+
+def pick_hub(fleet: Fleet, kubeconfig: Path, context: str | None, hub_name: str | None) -> tuple[Hub, str | None]:
+    """Which hub the kubeconfig context points at: --hub, else the server URL, else the name."""
+    from kubernetes import config
+
+    try:
+        contexts, current = config.list_kube_config_contexts(config_file=str(kubeconfig))
+        import yaml
+
+        raw = yaml.safe_load(kubeconfig.read_text(encoding="utf-8")) or {}
+    except Exception as exc:
+        raise _bad(f"cannot read kubeconfig: {exc}", str(kubeconfig)) from None
+    chosen = next((c for c in contexts if c["name"] == context), None) if context else current
+    if chosen is None:
+        raise _bad(f"kubeconfig has no context {context!r}", str(kubeconfig))
+    hubs = {h.name: h for h in fleet.hubs}
+    if hub_name:
+        if hub_name not in hubs:
+            raise _bad(f"the fleet has no hub {hub_name!r}")
+        return hubs[hub_name], chosen["name"]
+    cluster = chosen["context"].get("cluster")
+    server = next((c["cluster"].get("server") for c in raw.get("clusters", []) if c.get("name") == cluster), None)
+    by_server = [h for h in fleet.hubs if server and h.server.rstrip("/") == str(server).rstrip("/")]
+    if by_server:
+        return by_server[0], chosen["name"]
+    if chosen["name"] in hubs:
+        return hubs[chosen["name"]], chosen["name"]
+    raise _bad(f"context {chosen['name']!r} (server {server}) matches no hub of the fleet; name one with --hub")
+
+
+def read_hub(fleet: Fleet, hub: Hub, kubeconfig: Path, context: str | None, timeout: float = 15) -> HubState:
+    from kubernetes import client, config
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+
+    try:
+        api_client = config.new_client_from_config(config_file=str(kubeconfig), context=context)
+    except Exception as exc:
+        raise _bad(f"cannot use kubeconfig: {exc}", str(kubeconfig)) from None
+    api = client.CustomObjectsApi(api_client)
+    state = HubState(hub.name)
+
+    def listing(resource: tuple[str, str, str], namespace: str | None) -> list[dict[str, Any]]:
+        group, version, plural = resource
+        try:
+            if namespace:
+                body = api.list_namespaced_custom_object(group, version, namespace, plural, _request_timeout=timeout)
+            else:
+                body = api.list_cluster_custom_object(group, version, plural, _request_timeout=timeout)
+            return list(body.get("items", []))
+        except ApiException as exc:
+            if exc.status == 404:
+                state.missing_apis.append(f"{plural}.{group}")
+                return []
+            raise _bad(f"the hub {hub.name} answered {exc.status} {exc.reason} listing {plural}") from None
+        except (HTTPError, OSError) as exc:
+            raise _bad(f"the hub {hub.name} is unreachable: {type(exc).__name__}: {exc}") from None
+
+    try:
+        state.policies = listing(POLICY, fleet.governance_namespace)
+        state.applications = listing(APPLICATION, hub.argocd_namespace)
+        state.jobs = listing(FEDERATED_LEARNING, None)
+    finally:
+        api_client.close()
+    return state
+
+
+def merge(report: AuditReport, fleet: Fleet, state: HubState) -> None:
+    """Expected (repo) against actual (hub): missing or NonCompliant policies, unsynced
+    Applications, jobs stuck or failed. Adds findings; the report's exit code follows."""
+    hub = state.hub
+    report.live_hubs.append(hub)
+    out = report.live_findings
+    for api in state.missing_apis:
+        out.append(LiveFinding(hub, "api", api, f"the hub does not serve {api}"))
+    on_hub = {p["metadata"]["name"]: p for p in state.policies}
+    expected = {p.name for c in report.controls for p in c.policies if p.hub == hub}
+    for group in report.controls:
+        for entry in group.policies:
+            if entry.hub != hub:
+                continue
+            live = on_hub.get(entry.name)
+            if live is None:
+                entry.live_status = "missing on hub"
+                continue
+            status = live.get("status", {})
+            entry.live_clusters = {s.get("clustername", "?"): s.get("compliant", "Pending") for s in status.get("status", [])}
+            entry.live_status = status.get("compliant") or "Pending"
+    for name in sorted(expected):
+        live = on_hub.get(name)
+        if live is None:
+            out.append(LiveFinding(hub, "policy", name, "in the repo but not on the hub (Argo CD has not synced it)"))
+            continue
+        bad = sorted(c for c, v in ((s.get("clustername"), s.get("compliant")) for s in live.get("status", {}).get("status", []))
+                     if v == "NonCompliant")
+        if bad:
+            out.append(LiveFinding(hub, "policy", name, f"NonCompliant on {', '.join(bad)}"))
+    for name in sorted(set(on_hub) - expected):
+        labels = on_hub[name]["metadata"].get("labels", {})
+        if labels.get("app.kubernetes.io/managed-by") == "fedfleet":
+            out.append(LiveFinding(hub, "policy", name, "on the hub but no longer in the repo (Argo CD has not pruned it)"))
+    wanted = next(h for h in fleet.hubs if h.name == hub)
+    apps = {a["metadata"]["name"]: a for a in state.applications}
+    app = apps.get(app_name(wanted))
+    if app is None:
+        out.append(LiveFinding(hub, "application", app_name(wanted), "the Argo CD Application is missing: bootstrap the hub"))
+    else:
+        sync = app.get("status", {}).get("sync", {}).get("status", "Unknown")
+        health = app.get("status", {}).get("health", {}).get("status", "Unknown")
+        if sync != "Synced":
+            revision = app.get("status", {}).get("sync", {}).get("revision", "")
+            out.append(LiveFinding(hub, "application", app_name(wanted), f"sync status {sync}" + (f" at {revision[:12]}" if revision else "")))
+        if health != "Healthy":
+            out.append(LiveFinding(hub, "application", app_name(wanted), f"health {health}"))
+    jobs_live = {(j["metadata"].get("namespace"), j["metadata"]["name"]): j for j in state.jobs}
+    summary = []
+    for job in fleet.jobs_on(hub):
+        live = jobs_live.get((job.namespace, job.name))
+        if live is None:
+            out.append(LiveFinding(hub, "job", job.name, "the FederatedLearning resource is not on the hub"))
+            summary.append({"job": job.name, "phase": "missing"})
+            continue
+        phase = live.get("status", {}).get("phase", "Unknown")
+        message = live.get("status", {}).get("message", "")
+        summary.append({"job": job.name, "phase": phase, "message": message})
+        if phase in ("Waiting", "Failed", "Unknown", "Start"):
+            verb = {"Waiting": "stuck in Waiting", "Failed": "Failed"}.get(phase, f"in phase {phase}")
+            out.append(LiveFinding(hub, "job", job.name, verb + (f": {message}" if message else "")))
+    report.live_objects[hub] = {
+        "applications": [{"name": n, "sync": a.get("status", {}).get("sync", {}).get("status"),
+                          "health": a.get("status", {}).get("health", {}).get("status")} for n, a in sorted(apps.items())],
+        "jobs": summary,
+    }

@@ -1,0 +1,144 @@
+"""Renderers of the audit: text, Markdown, JSON and one self-contained HTML file.
+
+The HTML has no remote scripts, styles or fonts: inline CSS and an inline SVG chart of compliance
+counts per control, so it opens from a CI artifact or an e-mail as it is.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+
+from ..audit.model import AuditReport, ControlGroup, PolicyEntry
+
+_STATUS_WORD = {"pass": "pass", "fail": "FAIL", "none": "no twin"}
+
+
+def _live(p: PolicyEntry) -> str:
+    if p.live_status is None:
+        return ""
+    bad = [c for c, v in p.live_clusters.items() if v == "NonCompliant"]
+    return p.live_status + (f" ({', '.join(bad)})" if bad else "")
+
+
+def to_json(report: AuditReport) -> str:
+    return json.dumps(report.as_dict(), indent=2, sort_keys=True) + "\n"
+
+
+def to_text(report: AuditReport) -> str:
+    lines = [f"fleet {report.fleet}: {'compliant' if report.compliant else 'NOT compliant'}"
+             + (f" (live: {', '.join(report.live_hubs)})" if report.live_hubs else " (offline)")]
+    for c in report.controls:
+        counts = c.counts()
+        lines.append(f"\n{c.standard} {c.control}  [{counts['compliant']} ok, {counts['noncompliant']} not, {counts['unknown']} unknown]")
+        for p in c.policies:
+            live = f"  live: {_live(p)}" if p.live_status is not None else ""
+            lines.append(f"  {p.hub:<10} {p.name:<42} {p.remediation:<8} rego {_STATUS_WORD[p.rego_status]:<7} "
+                         f"-> {len(p.clusters)} cluster(s){live}")
+    if report.gaps:
+        lines.append("\ngaps:")
+        lines += [f"  {g.hub}: {g.message}" for g in report.gaps]
+    if report.live_findings:
+        lines.append("\nlive:")
+        lines += [f"  {f.hub}: {f.kind} {f.name}: {f.message}" for f in report.live_findings]
+    return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def to_markdown(report: AuditReport) -> str:
+    mode = f"live from {', '.join(report.live_hubs)}" if report.live_hubs else "offline, from the repository"
+    lines = [f"# Policy audit of fleet `{report.fleet}`", "",
+             f"**{'Compliant' if report.compliant else 'Not compliant'}** ({mode}).", ""]
+    lines += ["| standard | control | policies | compliant | non-compliant | unknown |", "| --- | --- | --- | --- | --- | --- |"]
+    for c in report.controls:
+        n = c.counts()
+        lines.append(f"| {c.standard} | {c.control} | {len(c.policies)} | {n['compliant']} | {n['noncompliant']} | {n['unknown']} |")
+    for c in report.controls:
+        lines += ["", f"## {c.standard} {c.control}", "",
+                  "| hub | policy | concern | remediation | targets | Rego twin | live |", "| --- | --- | --- | --- | --- | --- | --- |"]
+        for p in c.policies:
+            targets = f"{p.target}: {', '.join(p.clusters) or '(none)'}"
+            lines.append(f"| {p.hub} | `{p.name}` | {p.concern} | {p.remediation} | {_md(targets)} | "
+                         f"{_STATUS_WORD[p.rego_status]} | {_md(_live(p))} |")
+    if report.gaps:
+        lines += ["", "## Gaps", ""] + [f"- **{g.hub}** ({g.concern}): {_md(g.message)}" for g in report.gaps]
+    if report.live_findings:
+        lines += ["", "## Expected vs actual on the hub", ""]
+        lines += [f"- **{f.hub}** {f.kind} `{f.name}`: {_md(f.message)}" for f in report.live_findings]
+    return "\n".join(lines) + "\n"
+
+
+def _chart(controls: list[ControlGroup]) -> str:
+    """A horizontal stacked bar per control: compliant, non-compliant, unknown."""
+    row, label_w, bar_w = 22, 330, 360
+    height = row * len(controls) + 30
+    most = max((len(c.policies) for c in controls), default=1) or 1
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Compliance by control" '
+             f'width="{label_w + bar_w + 60}" height="{height}" viewBox="0 0 {label_w + bar_w + 60} {height}">']
+    colours = (("compliant", "#2e7d32"), ("noncompliant", "#c62828"), ("unknown", "#9e9e9e"))
+    for i, c in enumerate(controls):
+        y = 10 + i * row
+        parts.append(f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end" font-size="12">{html.escape(c.control)}</text>')
+        x = label_w
+        counts = c.counts()
+        for key, colour in colours:
+            w = bar_w * counts[key] / most
+            if w:
+                parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="16" fill="{colour}">'
+                             f'<title>{counts[key]} {key}</title></rect>')
+            x += w
+        parts.append(f'<text x="{x + 6:.1f}" y="{y + 13}" font-size="11">{counts["compliant"]}/{len(c.policies)}</text>')
+    legend_y = height - 8
+    for j, (key, colour) in enumerate(colours):
+        parts.append(f'<rect x="{label_w + j * 120}" y="{legend_y - 10}" width="10" height="10" fill="{colour}"/>'
+                     f'<text x="{label_w + j * 120 + 14}" y="{legend_y}" font-size="11">{key}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem;color:#212121;max-width:1200px}
+h1{font-size:1.5rem}h2{font-size:1.1rem;margin-top:2rem}
+table{border-collapse:collapse;width:100%;margin:.5rem 0;font-size:.85rem}
+th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
+th{background:#f5f5f5}.ok{color:#2e7d32;font-weight:600}.bad{color:#c62828;font-weight:600}
+.muted{color:#757575}code{font-family:ui-monospace,monospace;font-size:.8rem}
+"""
+
+
+def to_html(report: AuditReport) -> str:
+    e = html.escape
+    mode = f"live from {', '.join(report.live_hubs)}" if report.live_hubs else "offline, from the repository"
+    verdict = '<span class="ok">Compliant</span>' if report.compliant else '<span class="bad">Not compliant</span>'
+    body = [f"<h1>Policy audit of fleet <code>{e(report.fleet)}</code></h1>",
+            f"<p>{verdict} ({e(mode)}). {sum(len(c.policies) for c in report.controls)} policy entries under "
+            f"{len(report.controls)} controls.</p>", _chart(report.controls)]
+    for c in report.controls:
+        body.append(f'<h2 id="{e(c.control.split()[0])}">{e(c.standard)} {e(c.control)}</h2>')
+        body.append("<table><thead><tr><th>hub</th><th>policy</th><th>concern</th><th>remediation</th>"
+                    "<th>targets</th><th>Rego twin</th><th>live</th></tr></thead><tbody>")
+        for p in c.policies:
+            rego_cls = {"pass": "ok", "fail": "bad", "none": "muted"}[p.rego_status]
+            live_cls = "ok" if p.live_status == "Compliant" else ("bad" if p.live_status else "muted")
+            body.append(
+                f"<tr><td>{e(p.hub)}</td><td><code>{e(p.name)}</code></td><td>{e(p.concern)}</td><td>{e(p.remediation)}</td>"
+                f"<td>{e(p.target)}<br><span class='muted'>{e(', '.join(p.clusters) or '(none)')}</span></td>"
+                f"<td class='{rego_cls}'>{e(_STATUS_WORD[p.rego_status])}</td>"
+                f"<td class='{live_cls}'>{e(_live(p)) or '—'}</td></tr>")
+        body.append("</tbody></table>")
+    if report.gaps:
+        body.append("<h2>Gaps</h2><ul>" + "".join(f"<li><b>{e(g.hub)}</b> ({e(g.concern)}): {e(g.message)}</li>"
+                                                   for g in report.gaps) + "</ul>")
+    if report.live_findings:
+        body.append("<h2>Expected vs actual on the hub</h2><ul>" + "".join(
+            f"<li><b>{e(f.hub)}</b> {e(f.kind)} <code>{e(f.name)}</code>: {e(f.message)}</li>" for f in report.live_findings) + "</ul>")
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>fedfleet audit: {e(report.fleet)}</title><style>{_CSS}</style></head><body>\n"
+            + "\n".join(body) + "\n</body></html>\n")
+
+
+def render(report: AuditReport, fmt: str) -> str:
+    return {"json": to_json, "markdown": to_markdown, "html": to_html}.get(fmt, to_text)(report)

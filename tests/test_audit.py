@@ -1,0 +1,142 @@
+"""Policy audit: offline from the repo (four formats), live from a hub (through the real
+kubernetes client, against a local server of stored API responses), exit codes."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+from fake_hub import FIXTURES, FakeHub
+from fedfleet.checks.crds import SchemaSet
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_offline_audit_groups_every_policy_by_control(fleet_repo: Path, run) -> None:
+    result = run("audit", "--format", "json")
+    report = json.loads(result.out)
+    assert result.code == 0 and report["compliant"] and not report["live"]
+    controls = {c["control"]: c for c in report["controls"]}
+    assert {"SC-8 Transmission Confidentiality and Integrity", "CM-2 Baseline Configuration",
+            "CM-8 System Component Inventory", "AC-4 Information Flow Enforcement", "SI-4 System Monitoring"} <= set(controls)
+    assert all(c["standard"] == "NIST SP 800-53" for c in report["controls"])
+    # every generated policy appears under each of its controls
+    sc8 = {(p["hub"], p["name"]) for p in controls["SC-8 Transmission Confidentiality and Integrity"]["policies"]}
+    assert ("hub-prod", "tls-superlink") in sc8 and ("hub-dev", "tls-superlink") in sc8
+    superlink = {p["hub"]: p for p in controls["SC-8 Transmission Confidentiality and Integrity"]["policies"]
+                 if p["name"] == "tls-superlink"}
+    assert superlink["hub-prod"]["remediation"] == "enforce" and superlink["hub-dev"]["remediation"] == "inform"
+    assert superlink["hub-prod"]["rego"] == {"status": "pass", "findings": []}
+    # targets come from the plan
+    agent = next(p for p in controls["CM-2 Baseline Configuration"]["policies"] if p["name"] == "addon-agent-mnist-eu")
+    assert agent["clusters"] == ["eu-hosp-1", "eu-hosp-2"] and agent["target"] == "job-clients:mnist-eu"
+    certs = next(p for p in controls["SC-12 Cryptographic Key Establishment and Management"]["policies"]
+                 if p["name"] == "tls-certificates")
+    assert certs["rego"]["status"] == "none", "no Rego twin checks certificate expiry"
+
+
+def test_offline_audit_reports_gaps_and_twin_failures(fleet_repo: Path, run) -> None:
+    _edit(fleet_repo / "specs/fleet.yaml", "  hubs:\n", "  governance:\n    plugins:\n      observability: {enabled: false}\n"
+          "      data-locality:\n        overrides:\n          mnist-eu: {disabled: true}\n  hubs:\n")
+    _edit(fleet_repo / "specs/jobs/mnist-eu.yaml", "  tls: {enabled: true}", "  tls: {enabled: false}")
+    result = run("audit", "--format", "json")
+    report = json.loads(result.out)
+    assert result.code == 1 and not report["compliant"]
+    messages = [g["message"] for g in report["gaps"]]
+    assert any("hub hub-prod runs jobs but has no observability policy at all" in m for m in messages)
+    assert any(m.startswith("policy data-locality-mnist-eu") and "for job mnist-eu" in m and "eu-hosp-4" in m
+               and "an override disables it" in m for m in messages)
+    jobs = next(p for c in report["controls"] for p in c["policies"] if p["hub"] == "hub-prod" and p["name"] == "tls-jobs")
+    assert jobs["rego"]["status"] == "fail" and "turns TLS off" in jobs["rego"]["findings"][0]
+
+
+def test_markdown_and_html_reports(fleet_repo: Path, run, tmp_path: Path) -> None:
+    md = run("audit", "--format", "markdown").out
+    assert md.startswith("# Policy audit of fleet `acme-health`")
+    assert "## NIST SP 800-53 SC-8 Transmission Confidentiality and Integrity" in md
+    assert "| hub-prod | `tls-superlink` | tls | enforce | hub: hub-prod (local-cluster) | pass |  |" in md
+    out = tmp_path / "audit.html"
+    assert run("audit", "--format", "html", "--output", str(out)).code == 0
+    page = out.read_text()
+
+    class Walk(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tags: list[str] = []
+            self.external: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.tags.append(tag)
+            for key, value in attrs:
+                if key in ("src", "href") and value and not value.startswith("#"):
+                    self.external.append(value)
+
+    walk = Walk()
+    walk.feed(page)
+    assert walk.external == [], "the HTML report must not load anything"
+    assert "script" not in walk.tags and "link" not in walk.tags
+    assert walk.tags.count("table") == md.count("\n## NIST")
+    assert "svg" in walk.tags and walk.tags.count("rect") >= walk.tags.count("table")
+    assert "@import" not in page and "url(" not in page
+
+
+def test_recorded_hub_objects_match_the_upstream_crds(crds: Path) -> None:
+    schemas = SchemaSet.from_directory(crds)
+    for name in ("policies.json", "applications.json", "federatedlearnings.json"):
+        items = json.loads((FIXTURES / "hub-prod" / name).read_text())["items"]
+        findings, checked = schemas.validate(items, name)
+        assert checked >= len(items) and [f for f in findings if f.severity.value == "error"] == []
+
+
+def test_live_audit_reports_expected_against_actual(fleet_repo: Path, run, tmp_path: Path) -> None:
+    with FakeHub() as hub:
+        kubeconfig = hub.kubeconfig(tmp_path / "kubeconfig")
+        result = run("audit", "--kubeconfig", str(kubeconfig), "--format", "json")
+        assert set(hub.requests) == {
+            "/apis/policy.open-cluster-management.io/v1/namespaces/fl-governance/policies",
+            "/apis/argoproj.io/v1alpha1/namespaces/openshift-gitops/applications",
+            "/apis/federation-ai.open-cluster-management.io/v1alpha1/federatedlearnings"}
+    report = json.loads(result.out)
+    assert result.code == 1 and report["live"] and report["liveHubs"] == ["hub-prod"]
+    found = {(f["kind"], f["name"]): f["message"] for f in report["liveFindings"]}
+    assert found[("policy", "data-locality-mnist-eu")] == "NonCompliant on eu-hosp-4"
+    assert found[("application", "fedfleet-hub-prod")] == "sync status OutOfSync at 3f2b9c1d0e8a"
+    assert found[("job", "ct-segment-us")] == "stuck in Waiting: Expected 2 clusters, but only 1 meet the criteria"
+    assert found[("policy", "observability-hub")].startswith("in the repo but not on the hub")
+    assert found[("policy", "tls-ca-retired-job")].startswith("on the hub but no longer in the repo")
+    assert ("job", "mnist-eu") not in found  # Running is fine
+    policy = next(p for c in report["controls"] for p in c["policies"] if p["hub"] == "hub-prod" and p["name"] == "data-locality-mnist-eu")
+    assert policy["live"]["status"] == "NonCompliant" and policy["live"]["clusters"]["eu-hosp-4"] == "NonCompliant"
+
+
+def test_live_audit_text_and_html(fleet_repo: Path, run, tmp_path: Path) -> None:
+    with FakeHub() as hub:
+        kubeconfig = hub.kubeconfig(tmp_path / "kubeconfig")
+        text = run("audit", "--kubeconfig", str(kubeconfig))
+        html = run("audit", "--kubeconfig", str(kubeconfig), "--format", "html").out
+    assert text.code == 1
+    assert "hub-prod: job ct-segment-us: stuck in Waiting" in text.out
+    assert "NonCompliant (eu-hosp-4)" in html and "Expected vs actual on the hub" in html
+
+
+def test_live_audit_bad_input_is_exit_2_without_traceback(fleet_repo: Path, run, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    broken.write_text(": not a kubeconfig [")
+    result = run("audit", "--kubeconfig", str(broken))
+    assert result.code == 2 and "kubeconfig" in result.err and "Traceback" not in result.err
+    assert run("audit", "--kubeconfig", str(tmp_path / "absent")).code == 2
+    with FakeHub() as hub:
+        kubeconfig = hub.kubeconfig(tmp_path / "kubeconfig")
+    # the server is gone: the hub is unreachable
+    result = run("audit", "--kubeconfig", str(kubeconfig))
+    assert result.code == 2 and "unreachable" in result.err and "Traceback" not in result.err
+    with FakeHub() as hub:
+        other = hub.kubeconfig(tmp_path / "other", context="somewhere-else")
+        result = run("audit", "--kubeconfig", str(other))
+        assert result.code == 2 and "matches no hub" in result.err
+        assert run("audit", "--kubeconfig", str(other), "--hub", "hub-prod").code == 1
