@@ -73,7 +73,7 @@ def to_markdown(report: AuditReport) -> str:
 
 def _chart(controls: list[ControlGroup]) -> str:
     """A horizontal stacked bar per control: compliant, non-compliant, unknown."""
-    row, label_w, bar_w = 22, 330, 360
+    row, label_w, bar_w = 22, 420, 360
     height = row * len(controls) + 30
     most = max((len(c.policies) for c in controls), default=1) or 1
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Compliance by control" '
@@ -81,7 +81,9 @@ def _chart(controls: list[ControlGroup]) -> str:
     colours = (("compliant", "#2e7d32"), ("noncompliant", "#c62828"), ("unknown", "#9e9e9e"))
     for i, c in enumerate(controls):
         y = 10 + i * row
-        parts.append(f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end" font-size="12">{html.escape(c.control)}</text>')
+        label = c.control if len(c.control) <= 58 else c.control[:56] + "…"
+        parts.append(f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end" font-size="12">'
+                     f'<title>{html.escape(c.control)}</title>{html.escape(label)}</text>')
         x = label_w
         counts = c.counts()
         for key, colour in colours:
