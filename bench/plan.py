@@ -6,7 +6,6 @@ selected and excluded entries, and the time of the JSON rendering. Run: python b
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -14,7 +13,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from synthetic import write_fleet  # noqa: E402
+from synthetic import fleet_args, write_fleet  # noqa: E402
 
 from fedfleet.placement import plan  # noqa: E402
 from fedfleet.report.plan import plan_json  # noqa: E402
@@ -22,11 +21,7 @@ from fedfleet.spec.load import load_fleet  # noqa: E402
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--clusters", type=int, default=10_000)
-    ap.add_argument("--jobs", type=int, default=1_000)
-    ap.add_argument("--hubs", type=int, default=4)
-    args = ap.parse_args()
+    args = fleet_args(__doc__)
     with tempfile.TemporaryDirectory() as tmp:
         fleet = load_fleet(write_fleet(Path(tmp), args.clusters, args.jobs, args.hubs))
         t0 = time.perf_counter()

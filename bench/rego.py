@@ -6,14 +6,13 @@ module and policies/ over it. Prints objects, seconds and objects per second.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from synthetic import write_fleet  # noqa: E402
+from synthetic import fleet_args, write_fleet  # noqa: E402
 
 from fedfleet import pipeline  # noqa: E402
 from fedfleet.checks import rego  # noqa: E402
@@ -22,12 +21,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--clusters", type=int, default=10_000)
-    ap.add_argument("--jobs", type=int, default=1_000)
-    args = ap.parse_args()
+    args = fleet_args(__doc__)
     with tempfile.TemporaryDirectory() as tmp:
-        specs = write_fleet(Path(tmp), args.clusters, args.jobs, 4)
+        specs = write_fleet(Path(tmp), args.clusters, args.jobs, args.hubs)
         build = pipeline.build(pipeline.Paths(specs, Path(tmp)))
     modules = rego.plugin_modules(build.registry.rego_modules()) + rego.repo_modules(REPO / "policies")
     t0 = time.perf_counter()

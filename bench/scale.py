@@ -6,7 +6,6 @@ time PyYAML's C dumper alone takes to dump the same objects. Run: python bench/s
 
 from __future__ import annotations
 
-import argparse
 import resource
 import sys
 import tempfile
@@ -16,7 +15,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from synthetic import write_fleet  # noqa: E402
+from synthetic import fleet_args, write_fleet  # noqa: E402
 
 from fedfleet import bundle  # noqa: E402
 from fedfleet.governance import load_registry, overlay_files  # noqa: E402
@@ -26,11 +25,7 @@ from fedfleet.spec.load import load_fleet  # noqa: E402
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--clusters", type=int, default=10_000)
-    ap.add_argument("--jobs", type=int, default=1_000)
-    ap.add_argument("--hubs", type=int, default=4)
-    args = ap.parse_args()
+    args = fleet_args(__doc__)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         specs = write_fleet(root, args.clusters, args.jobs, args.hubs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import random
 from pathlib import Path
 
@@ -77,3 +78,12 @@ def write_fleet(root: Path, clusters: int = 10_000, jobs: int = 1_000, hubs: int
     for k in range(0, jobs, 100):
         (specs / "jobs" / f"jobs-{k // 100:02d}.yaml").write_text(yaml.safe_dump_all(job_specs[k:k + 100], sort_keys=False))
     return specs
+
+
+def fleet_args(description: str | None = None) -> argparse.Namespace:
+    """The benchmarks' common size arguments (defaults: the 10,000-cluster goal fleet)."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--clusters", type=int, default=10_000)
+    ap.add_argument("--jobs", type=int, default=1_000)
+    ap.add_argument("--hubs", type=int, default=4)
+    return ap.parse_args()

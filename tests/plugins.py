@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -24,10 +25,15 @@ def install_module_plugin(site: Path, monkeypatch: pytest.MonkeyPatch, name: str
 
 
 def pip_install_example(target: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A real pip install of examples/fedfleet-registries into a target directory."""
+    """A real pip install of examples/fedfleet-registries into a target directory.
+
+    Built from a scratch copy: setuptools writes build/ and *.egg-info beside the sources.
+    """
+    source = target.parent / f"{target.name}-src"
+    shutil.copytree(REPO / "examples" / "fedfleet-registries", source)
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(REPO / "examples" / "fedfleet-registries")],
+         "--target", str(target), str(source)],
         check=True, capture_output=True, text=True,
     )
     monkeypatch.syspath_prepend(str(target))
