@@ -101,7 +101,7 @@ class ProcessSet:
         """Seen pids that are still the same processes (not a reused pid)."""
         return {pid for pid, t in self.seen.items() if start_time(pid) == t}
 
-    def stop(self, grace: float = 2.0) -> list[int]:
+    def stop(self, grace: float = 1.0) -> list[int]:
         """SIGTERM every group, SIGKILL survivors after `grace` seconds; returns pids still alive."""
         self.remember_descendants()
         pids = self._ours()
