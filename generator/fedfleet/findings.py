@@ -64,7 +64,3 @@ class InputError(Exception):
 
     def __str__(self) -> str:
         return "\n".join(f.render() for f in self.findings)
-
-
-def errors(findings: list[Finding]) -> list[Finding]:
-    return [f for f in findings if f.severity is Severity.ERROR]
