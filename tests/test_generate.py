@@ -117,8 +117,9 @@ def test_hand_written_file_in_the_way_is_an_input_error(fleet_repo: Path, run) -
 
 def test_version_and_help_on_every_verb(run) -> None:
     assert run("--version").code == 0
-    for verb in ("generate", "validate", "schema"):
-        result = run(verb, "--help")
+    for verb in ("generate", "validate", "plan", "check", "diff", "simulate", "audit", "schema", "policy",
+                 "policy list", "policy test"):
+        result = run(*verb.split(), "--help")
         assert result.code == 0 and "usage: fedfleet " + verb in result.out
     assert run("no-such-verb").code == 2
 
