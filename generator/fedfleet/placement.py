@@ -32,7 +32,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
 from .findings import Finding, Severity
-from .render.addon import job_cluster_sets
 from .render.jobs import client_placement
 from .spec.model import Cluster, Fleet, Job
 
@@ -292,7 +291,7 @@ def bound_sets(fleet: Fleet) -> dict[tuple[str, str], set[str]]:
     """(hub, namespace) -> cluster sets bound there by the bundle's ManagedClusterSetBindings."""
     out: dict[tuple[str, str], set[str]] = defaultdict(set)
     for job in fleet.jobs:
-        out[(job.hub, job.namespace)].update(job_cluster_sets(fleet, job))
+        out[(job.hub, job.namespace)].update(fleet.job_cluster_sets(job))
     return out
 
 

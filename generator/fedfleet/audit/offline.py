@@ -16,7 +16,6 @@ from ..checks import rego
 from ..findings import Severity
 from ..governance import governance_objects
 from ..governance.wrap import ANN_CONCERN, ANN_CONTROLS, ANN_RULE, ANN_STANDARDS, ANN_TARGET
-from ..render.addon import job_cluster_sets
 from ..spec.model import Fleet
 from .model import AuditReport, ControlGroup, Gap, PolicyEntry
 
@@ -34,7 +33,7 @@ def target_clusters(build: pipeline.Build, hub: str, target: str) -> list[str]:
         return list(build.plan.clusters_of(name))
     if kind == "job-cluster-sets":
         job = next(j for j in fleet.jobs if j.name == name)
-        sets = set(job_cluster_sets(fleet, job))
+        sets = set(fleet.job_cluster_sets(job))
         return sorted(c.name for c in fleet.clusters if c.cluster_set in sets)
     return sorted(c.name for c in fleet.clusters if c.cluster_set == name)
 

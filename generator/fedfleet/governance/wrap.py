@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..findings import Finding, InputError
-from ..render.addon import job_cluster_sets
 from ..render.common import API_CLUSTER_V1BETA1, API_CLUSTER_V1BETA2, WAVE_BINDING, WAVE_POLICY, meta, obj
 from ..render.jobs import client_placement
 from ..spec.model import Fleet, Hub
@@ -71,7 +70,7 @@ def placement_spec(fleet: Fleet, target: Target) -> tuple[str, dict[str, Any], l
     if target.kind == "cluster-set":
         return f"fedfleet-set-{target.cluster_set}", {"clusterSets": [target.cluster_set]}, [target.cluster_set]
     job = next(j for j in fleet.jobs if j.name == target.job)
-    sets = sorted(job_cluster_sets(fleet, job))
+    sets = sorted(fleet.job_cluster_sets(job))
     if target.kind == "job-cluster-sets":
         return f"fedfleet-sets-{job.name}", {"clusterSets": sets}, sets
     # job-clients: the job's own client placement, so the policy follows what the job selects.

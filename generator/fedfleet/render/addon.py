@@ -158,16 +158,11 @@ def _variables(address: str, port: int) -> list[dict[str, str]]:
 
 def hub_placement(fleet: Fleet, hub: Hub) -> dict[str, Any]:
     """The add-on install Placement: every cluster set of the hub that a job draws clients from."""
-    sets = sorted({s for job in fleet.jobs_on(hub.name) for s in job_cluster_sets(fleet, job)})
+    sets = sorted({s for job in fleet.jobs_on(hub.name) for s in fleet.job_cluster_sets(job)})
     return obj(
         API_CLUSTER_V1BETA1, "Placement", meta(ADDON_PLACEMENT, ADDON_NAMESPACE, wave=WAVE_CONFIG),
         spec={"clusterSets": sets, "tolerations": [{"key": "cluster.open-cluster-management.io/unreachable", "operator": "Exists"}]},
     )
-
-
-def job_cluster_sets(fleet: Fleet, job: Any) -> list[str]:
-    """The sets a job may draw from: its placement's clusterSets, or every set of its hub."""
-    return list(job.placement.get("clusterSets") or [s.name for s in fleet.sets_of(job.hub)])
 
 
 def hub_patches(fleet: Fleet, hub: Hub) -> list[dict[str, Any]]:

@@ -10,7 +10,6 @@ from .common import (
     ADDON_NAMESPACE, API_CLUSTER_V1BETA2, API_FL, WAVE_BINDING, WAVE_CONFIG, WAVE_JOB,
     WAVE_NAMESPACE, meta, namespace, obj,
 )
-from .addon import job_cluster_sets
 
 DATA_CLAIM_ANNOTATION = "fedfleet.io/data-claim"
 TLS_ANNOTATION = "fedfleet.io/tls"
@@ -85,7 +84,7 @@ def cluster_set_objects(fleet: Fleet, hub: Hub) -> list[dict[str, Any]]:
     for cs in sorted(fleet.sets_of(hub.name), key=lambda s: s.name):
         out.append(obj(API_CLUSTER_V1BETA2, "ManagedClusterSet", meta(cs.name, wave=WAVE_NAMESPACE),
                        spec={"clusterSelector": {"selectorType": "ExclusiveClusterSetLabel"}}))
-    pairs = {(job.namespace, s) for job in fleet.jobs_on(hub.name) for s in job_cluster_sets(fleet, job)}
+    pairs = {(job.namespace, s) for job in fleet.jobs_on(hub.name) for s in fleet.job_cluster_sets(job)}
     # The add-on install Placement lives in open-cluster-management and needs the same sets bound.
     pairs |= {(ADDON_NAMESPACE, s) for _, s in pairs}
     for ns, set_name in sorted(pairs):

@@ -120,3 +120,7 @@ class Fleet:
 
     def sets_of(self, hub: str) -> tuple[ClusterSet, ...]:
         return tuple(s for s in self.cluster_sets if s.hub == hub)
+
+    def job_cluster_sets(self, job: Job) -> list[str]:
+        """The sets a job may draw clients from: its placement's clusterSets, else every set of its hub."""
+        return list(job.placement.get("clusterSets") or [s.name for s in self.sets_of(job.hub)])

@@ -64,7 +64,7 @@ def check(fleet: Fleet) -> list[Finding]:
             elif sets[set_name].hub != job.hub:
                 err(o, ("spec", "placement", "clusterSets", i),
                     f"cluster set {set_name!r} belongs to hub {sets[set_name].hub!r}, not to the job's hub {job.hub!r}", subject)
-        job_sets = set(job.placement.get("clusterSets", [])) or {s.name for s in fleet.sets_of(job.hub)}
+        job_sets = set(fleet.job_cluster_sets(job))
         for cluster_name in job.holders:
             if cluster_name not in clusters:
                 err(o, ("spec", "data", "holders", cluster_name), f"data holder {cluster_name!r} is not a declared cluster", subject)
