@@ -211,8 +211,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     build = pipeline.build(_paths(args))
     built = pipeline.kustomize_and_crds(build.files, None)
-    report = offline_audit(build, None if built.build_findings else
-                           {f"{root}/(built)": objs for root, objs in built.objects.items()})
+    report = offline_audit(build, built.as_bundle(build.bundle))
     if args.kubeconfig:
         from .audit.live import merge, pick_hub, read_hub
 

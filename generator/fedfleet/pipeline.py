@@ -88,6 +88,13 @@ class BuiltBundle:
     checked: int = 0
     tool: str = ""
 
+    def as_bundle(self, fallback: Bundle) -> Bundle:
+        """The built objects per root, as Rego and the audit read them (paths name the hub), or
+        the unbuilt bundle when a build failed."""
+        if self.build_findings:
+            return fallback
+        return {f"{root}/(built)": objs for root, objs in self.objects.items()}
+
 
 def kustomize_and_crds(files: dict[str, bytes], crd_dir: Path | None) -> BuiltBundle:
     """Write the rendered bundle to a scratch directory, build every root, check every object.

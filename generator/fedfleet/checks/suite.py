@@ -65,7 +65,7 @@ def run_checks(paths: pipeline.Paths, crd_dir: Path | None, policy_dir: Path | N
     t = time.perf_counter()
     modules = rego.plugin_modules(build.registry.rego_modules()) + rego.repo_modules(policy_dir)
     # Rego sees what Argo CD applies: the built objects, with each overlay's patches applied.
-    objects = {f"{root}/(built)": objs for root, objs in built.objects.items()} if not built.build_findings else build.bundle
+    objects = built.as_bundle(build.bundle)
     engine = engine_factory() if engine_factory else rego.EmbeddedEngine()
     try:
         result = rego.evaluate(build.fleet, build.plan, objects, modules, engine)

@@ -26,9 +26,10 @@ JobAnnotations = Callable[[Job], dict[str, str]]
 def render_bundle(fleet: Fleet, extras: OverlayExtras | None = None,
                   job_annotations: JobAnnotations | None = None) -> Bundle:
     bundle: Bundle = {}
-    for name, content in addon.base_objects().items():
+    base = addon.base_objects()
+    for name, content in base.items():
         bundle[f"bases/flower-addon/{name}"] = content if isinstance(content, list) else [content]
-    bundle["bases/flower-addon/kustomization.yaml"] = [kustomization(sorted(addon.base_objects()))]
+    bundle["bases/flower-addon/kustomization.yaml"] = [kustomization(sorted(base))]
     bundle["bases/governance/namespace.yaml"] = [namespace(fleet.governance_namespace)]
     bundle["bases/governance/kustomization.yaml"] = [kustomization(["namespace.yaml"])]
 
