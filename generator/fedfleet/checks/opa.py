@@ -12,9 +12,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ..findings import Finding, InputError
-from .rego import RegoModule
-
-_PACKAGE = re.compile(r"^\s*package\s+([A-Za-z0-9_.]+)", re.MULTILINE)
+from .rego import RegoModule, package_of
 
 
 class OpaServerEngine:
@@ -46,7 +44,9 @@ class OpaServerEngine:
                 except Exception as exc:
                     raise InputError([Finding("rego", f"OPA rejected module {m.name} ({m.origin}): {exc}")]) from None
                 endpoints.append(endpoint)
-                packages.update(_PACKAGE.findall(m.source))
+                package = package_of(m.source)
+                if package:
+                    packages.add(package)
             out: dict[str, dict[str, list[Any]]] = {}
             for pkg in sorted(packages):
                 if not pkg.startswith("fedfleet.") or pkg.endswith("_test"):

@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .rego import EmbeddedEngine, RegoModule, _clean_error
+from .rego import EmbeddedEngine, RegoModule, _clean_error, package_of
 
-_PACKAGE = re.compile(r"^\s*package\s+([A-Za-z0-9_.]+)", re.MULTILINE)
 _TEST_RULE = re.compile(r"^(test_[A-Za-z0-9_]+)\b", re.MULTILINE)
 
 
@@ -43,10 +42,9 @@ def run_tests(modules: list[RegoModule]) -> PolicyTestReport:
     engine.load(modules)
     report = PolicyTestReport()
     for m in modules:
-        pkg_match = _PACKAGE.search(m.source)
-        if not pkg_match:
+        package = package_of(m.source)
+        if not package:
             continue
-        package = pkg_match.group(1)
         for name in sorted(set(_TEST_RULE.findall(m.source))):
             try:
                 value = engine.rule(f"data.{package}.{name}")

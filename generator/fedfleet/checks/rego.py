@@ -23,6 +23,13 @@ from ..render.jobs import client_placement
 from ..spec.model import Fleet
 
 _FIELD_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_PACKAGE = re.compile(r"^\s*package\s+([A-Za-z0-9_.]+)", re.MULTILINE)
+
+
+def package_of(source: str) -> str | None:
+    """The package a Rego module declares (read from its text, before any engine loads it)."""
+    found = _PACKAGE.search(source)
+    return found.group(1) if found else None
 
 
 @dataclass(frozen=True)
