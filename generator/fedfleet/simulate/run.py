@@ -231,7 +231,7 @@ def run_simulation(fleet: Fleet, plan: Plan, job_name: str, rounds: int | None =
             _follow(procs, flwr, results_file, timeout, say)
             if flwr.returncode != 0:
                 raise SimulationError(f"flwr run exited with {flwr.returncode}", 1, procs.log_tail("flwr-run", 25))
-            rounds_done = [json.loads(line) for line in results_file.read_text().splitlines() if line.strip()]
+            rounds_done = read_rounds(results_file)
         if not rounds_done or rounds_done[-1]["round"] != n_rounds:
             raise SimulationError(f"the federation stopped before round {n_rounds}", 1)
         c_loss, c_acc = _baseline(app_dir, app, n_rounds)
@@ -255,27 +255,31 @@ def _register(procs: ProcessSet, app_dir: Path, public: Path, name: str) -> None
         raise SimulationError(f"registering the SuperNode key of {name} failed", 1, (proc.stdout + proc.stderr)[-2000:])
 
 
+def read_rounds(results: Path) -> list[dict[str, float]]:
+    """The rounds the ServerApp has written so far (one JSON object a line)."""
+    if not results.exists():
+        return []
+    return [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+
+
 def _follow(procs: ProcessSet, flwr: subprocess.Popen[bytes], results: Path, timeout: float,
             say: Callable[[str], None]) -> None:
     """Wait for `flwr run`, reporting each finished round as the ServerApp writes it."""
     deadline = time.monotonic() + timeout
     reported = 0
-    while flwr.poll() is None:
+    while True:
+        running = flwr.poll() is None
+        rounds = read_rounds(results)
+        for record in rounds[reported:]:
+            say(f"round {record['round']}: loss {record['loss']:.4f}, accuracy {record['accuracy']:.4f}")
+        reported = len(rounds)
+        if not running:
+            return
         if time.monotonic() > deadline:
             raise SimulationError(f"the federation did not finish within {timeout:.0f} s", 1, procs.log_tail("flwr-run", 25))
         procs.remember_descendants()
-        if results.exists():
-            lines = [json.loads(x) for x in results.read_text().splitlines() if x.strip()]
-            for record in lines[reported:]:
-                say(f"round {record['round']}: loss {record['loss']:.4f}, accuracy {record['accuracy']:.4f}")
-            reported = len(lines)
         for name, proc in procs.started:
             if name.startswith("supernode") or name == "superlink":
                 if proc.poll() is not None:
                     raise SimulationError(f"{name} exited early with {proc.returncode}", 1, procs.log_tail(name))
         time.sleep(0.25)
-    if results.exists():
-        lines = [json.loads(x) for x in results.read_text().splitlines() if x.strip()]
-        for record in lines[reported:]:
-            say(f"round {record['round']}: loss {record['loss']:.4f}, accuracy {record['accuracy']:.4f}")
-
