@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import pluggy
 
@@ -52,14 +52,20 @@ class Registry:
     def _plugin_name(self, impl: Any) -> str:
         return self._names.get(id(impl.plugin), impl.plugin_name)
 
-    def _call_each(self, hook: str, **kwargs: Any) -> dict[str, Any]:
-        """Call one hook on every plugin separately; a raising plugin is named, not a traceback."""
+    def _call_each(self, hook: str, only: Iterable[str] | None = None,
+                   kwargs_for: Callable[[str], dict[str, Any]] | None = None, **kwargs: Any) -> dict[str, Any]:
+        """Call one hook on every plugin (or those in `only`) separately, in name order, with
+        `kwargs` or each plugin's own `kwargs_for(name)`; a raising plugin is named, not a traceback."""
+        wanted = None if only is None else set(only)
         results: dict[str, Any] = {}
         caller: Any = getattr(self.pm.hook, hook)
-        for impl in sorted(caller.get_hookimpls(), key=lambda i: self._plugin_name(i)):
+        for impl in sorted(caller.get_hookimpls(), key=self._plugin_name):
             name = self._plugin_name(impl)
+            if wanted is not None and name not in wanted:
+                continue
+            given = kwargs_for(name) if kwargs_for else kwargs
             try:
-                results[name] = impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
+                results[name] = impl.function(**{k: v for k, v in given.items() if k in impl.argnames})
             except InputError:
                 raise
             except Exception as exc:  # a plugin's bug must surface as its own, clearly
@@ -87,33 +93,16 @@ class Registry:
         return [n for n in self.plugins if params.get(n, {}).get("enabled", True)]
 
     def policies(self, context_for: Callable[[str], GovernanceContext], params: Mapping[str, Any]) -> dict[str, list[PolicyContent]]:
-        out: dict[str, list[PolicyContent]] = {}
-        for name in self.enabled(params):
-            impls = [i for i in self.pm.hook.fedfleet_policies.get_hookimpls() if self._plugin_name(i) == name]
-            found: list[PolicyContent] = []
-            for impl in impls:
-                try:
-                    result = impl.function(context=context_for(name))
-                except InputError:
-                    raise
-                except Exception as exc:
-                    raise _plugin_error(name, f"fedfleet_policies raised {type(exc).__name__}: {exc}") from None
-                found.extend(_checked_policies(name, result))
-            out[name] = found
-        return out
+        enabled = self.enabled(params)
+        results = self._call_each("fedfleet_policies", only=enabled, kwargs_for=lambda name: {"context": context_for(name)})
+        return {name: _checked_policies(name, results[name]) if name in results else [] for name in enabled}
 
     def job_annotations(self, job: Any, params: Mapping[str, Any]) -> dict[str, str]:
         """Annotations from every enabled plugin, each called with its own parameters."""
         merged: dict[str, str] = {}
-        enabled = set(self.enabled(params))
-        for impl in sorted(self.pm.hook.fedfleet_job_annotations.get_hookimpls(), key=self._plugin_name):
-            name = self._plugin_name(impl)
-            if name not in enabled:
-                continue
-            try:
-                result = impl.function(job=job, params=params.get(name, {}))
-            except Exception as exc:
-                raise _plugin_error(name, f"fedfleet_job_annotations raised {type(exc).__name__}: {exc}") from None
+        results = self._call_each("fedfleet_job_annotations", only=self.enabled(params),
+                                  kwargs_for=lambda name: {"job": job, "params": params.get(name, {})})
+        for name, result in results.items():
             if not isinstance(result, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in result.items()):
                 raise _plugin_error(name, "fedfleet_job_annotations must return a mapping of strings")
             clash = set(result) & set(merged)
