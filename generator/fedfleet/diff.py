@@ -8,6 +8,7 @@ objects are compared per hub and kind: added, removed, and changed fields.
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import tarfile
 import tempfile
@@ -114,8 +115,6 @@ def diff(repo: Path, base_ref: str, paths: pipeline.Paths) -> list[ObjectChange]
 
 
 def _short(value: Any) -> str:
-    import json
-
     text = json.dumps(value, sort_keys=True) if value is not None else "(absent)"
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 3] + "..."
 

@@ -197,16 +197,9 @@ class ClusterIndex:
         by_value = self.by_claim if claims else self.by_label
         by_key = self.by_claim_key if claims else self.by_label_key
         key, op, values = expr["key"], expr["operator"], expr.get("values") or []
-        if op == "In":
-            hit: set[str] = set()
-            for v in values:
-                hit |= by_value.get((key, v), set())
-            return pool & hit
-        if op == "NotIn":
-            hit = set()
-            for v in values:
-                hit |= by_value.get((key, v), set())
-            return pool - hit
+        if op in ("In", "NotIn"):
+            hit: set[str] = set().union(*(by_value.get((key, v), set()) for v in values))
+            return pool & hit if op == "In" else pool - hit
         if op == "Exists":
             return pool & by_key.get(key, set())
         return pool - by_key.get(key, set())  # DoesNotExist

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from ..findings import Finding, InputError, Location
 from ..render.argocd import app_name
 from ..spec.model import Fleet, Hub
@@ -42,8 +44,6 @@ def pick_hub(fleet: Fleet, kubeconfig: Path, context: str | None, hub_name: str 
 
     try:
         contexts, current = config.list_kube_config_contexts(config_file=str(kubeconfig))
-        import yaml
-
         raw = yaml.safe_load(kubeconfig.read_text(encoding="utf-8")) or {}
     except Exception as exc:
         raise _bad(f"cannot read kubeconfig: {exc}", str(kubeconfig)) from None

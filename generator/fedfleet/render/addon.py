@@ -9,6 +9,7 @@ exactly the cluster sets whose clusters run jobs.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..spec.model import Fleet, Hub
@@ -192,8 +193,6 @@ def hub_patches(fleet: Fleet, hub: Hub) -> list[dict[str, Any]]:
 
 
 def _json_patch(ops: list[dict[str, Any]]) -> str:
-    import json
-
     # Inline JSON 6902 patches are YAML text inside kustomization.yaml; JSON is valid YAML and
     # serialises deterministically.
     return json.dumps(ops, sort_keys=True)
