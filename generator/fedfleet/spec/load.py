@@ -12,7 +12,7 @@ import jsonschema
 
 from .. import API_VERSION
 from ..findings import Finding, InputError, Location
-from . import semantic
+from . import contract, semantic
 from .model import Cluster, ClusterSet, Fleet, Hub, Job, Origin, Taint
 from .schema import kind_schemas
 from .yamlsource import Document, PathKey, dotted, read_documents
@@ -147,7 +147,7 @@ def load_fleet(spec_dir: Path, plugin_fragments: dict[str, dict[str, Any]] | Non
     if findings:
         raise InputError(findings)
     fleet = _build(fleets[0], by_kind["ManagedClusterInventory"], by_kind["FederatedLearningJob"], str(spec_dir))
-    problems = semantic.check(fleet)
+    problems = semantic.check(fleet) + contract.check(fleet)
     if problems:
         raise InputError(problems)
     return fleet

@@ -78,12 +78,7 @@ def check(fleet: Fleet) -> list[Finding]:
                 f"numberOfClusters={n} can never reach minAvailableClients={job.min_clients}", subject)
         if job.tls_enabled and not hub.tls_enabled:
             err(o, ("spec", "tls", "enabled"), f"job asks for TLS but hub {hub.name!r} runs the Flower add-on without TLS", subject)
-        storage = job.server.get("storage")
-        if storage:
-            if storage["type"] == "PersistentVolumeClaim" and "name" not in storage:
-                err(o, ("spec", "server", "storage"), "storage of type PersistentVolumeClaim needs a name", subject)
-            if storage["type"] == "S3Bucket" and "s3" not in storage:
-                err(o, ("spec", "server", "storage"), "storage of type S3Bucket needs s3.bucketName", subject)
+        # Storage and listener rules are the FL controller's, per framework: spec/contract.py.
         seen: Counter[str] = Counter(li["name"] for li in job.server.get("listeners", []))
         for li_name, count in seen.items():
             if count > 1:
