@@ -227,6 +227,55 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _hub_clusters(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from .audit.live import pick_hub
+    from .inventory.hub import Timeouts, read_hub_clusters
+
+    fleet = pipeline.load(_paths(args))
+    kubeconfig = Path(args.kubeconfig)
+    if not kubeconfig.is_file():
+        raise InputError([Finding("inventory", "kubeconfig not found", location=Location(args.kubeconfig))])
+    hub, context = pick_hub(fleet, kubeconfig, args.context, args.hub)
+    state = read_hub_clusters(hub.name, kubeconfig, context, Timeouts(args.connect_timeout, args.read_timeout),
+                              args.page_size)
+    return fleet, state
+
+
+def cmd_inventory_diff(args: argparse.Namespace) -> int:
+    from .inventory.drift import compare
+    from .report.inventory import drift_text
+
+    fleet, state = _hub_clusters(args)
+    report = compare(fleet, state)
+    if args.format == "json":
+        emit_json(report.as_dict())
+    else:
+        sys.stdout.write(drift_text(report))
+    return EXIT_OK if report.clean else EXIT_FAILED
+
+
+def cmd_inventory_pull(args: argparse.Namespace) -> int:
+    from .inventory.pull import plan_pull, write_files
+    from .report.inventory import pull_text
+
+    fleet, state = _hub_clusters(args)
+    result, texts = plan_pull(fleet, state, Path(args.specs))
+    write_files(texts)
+    if args.format == "json":
+        emit_json(result.as_dict())
+    else:
+        sys.stdout.write(pull_text(result))
+    # What was pulled may contradict the jobs (say a claim path a holder entry disagrees with).
+    try:
+        pipeline.load(_paths(args))
+    except InputError as exc:
+        print_findings(exc.findings)
+        err.print("the pulled inventory is written, but specs/ no longer validate: fix the findings above",
+                  style="red", markup=False)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from .governance import load_registry
     from .spec.schema import published_schema
@@ -322,6 +371,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--context", help="kubeconfig context (default: the current one)")
     p.add_argument("--hub", help="which fleet hub the context points at (default: by server URL, then by name)")
     p.set_defaults(func=cmd_audit)
+
+    p = verbs.add_parser("inventory", help="the cluster inventory against the hub: pull it, report drift")
+    inventory_verbs = p.add_subparsers(dest="inventory_verb", metavar="<action>")
+    inventory_verbs.required = True
+    for name, func, text in (
+        ("pull", cmd_inventory_pull, "write specs/clusters/ from the hub's ManagedClusters (comments kept)"),
+        ("diff", cmd_inventory_diff, "report where specs/clusters/ differs from the hub (exit 1 on drift)"),
+    ):
+        q = inventory_verbs.add_parser(name, help=text)
+        _common(q)
+        q.add_argument("--kubeconfig", required=True, help="kubeconfig of the hub")
+        q.add_argument("--context", help="kubeconfig context (default: the current one)")
+        q.add_argument("--hub", help="which fleet hub the context points at (default: by server URL, then by name)")
+        q.add_argument("--page-size", type=int, default=500, help="items per list call (default 500)")
+        q.add_argument("--connect-timeout", type=float, default=5.0, help="seconds to connect (default 5)")
+        q.add_argument("--read-timeout", type=float, default=30.0, help="seconds to wait for each response (default 30)")
+        q.set_defaults(func=func)
 
     p = verbs.add_parser("schema", help="print the JSON Schema of the spec documents")
     p.set_defaults(func=cmd_schema)
