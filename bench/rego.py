@@ -24,12 +24,12 @@ def main() -> None:
     args = fleet_args(__doc__)
     with tempfile.TemporaryDirectory() as tmp:
         specs = write_fleet(Path(tmp), args.clusters, args.jobs, args.hubs)
-        build = pipeline.build(pipeline.Paths(specs, Path(tmp)))
-    modules = rego.plugin_modules(build.registry.rego_modules()) + rego.repo_modules(REPO / "policies")
+        rendered = pipeline.render(pipeline.Paths(specs, Path(tmp)))
+    modules = rego.plugin_modules(rendered.registry.rego_modules()) + rego.repo_modules(REPO / "policies")
     t0 = time.perf_counter()
-    data_input = rego.build_input(build.fleet, build.plan, build.bundle)
+    data_input = rego.build_input(rendered.fleet, rendered.plan, rendered.bundle)
     t1 = time.perf_counter()
-    result = rego.evaluate(build.fleet, build.plan, build.bundle, modules)
+    result = rego.evaluate(rendered.fleet, rendered.plan, rendered.bundle, modules)
     t2 = time.perf_counter()
     n = result.objects
     print(f"fleet: {args.clusters} clusters, {args.jobs} jobs; {n} objects in the Rego input, {len(data_input['jobs'])} jobs")

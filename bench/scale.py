@@ -17,7 +17,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).parent))
 from synthetic import fleet_args, write_fleet  # noqa: E402
 
-from fedfleet import bundle  # noqa: E402
+from fedfleet import write  # noqa: E402
 from fedfleet.governance import load_registry, overlay_files  # noqa: E402
 from fedfleet.placement import plan  # noqa: E402
 from fedfleet.render import render_bundle  # noqa: E402
@@ -39,9 +39,9 @@ def main() -> None:
         objects = render_bundle(fleet, extras=overlay_files(fleet, the_plan, registry),
                                 job_annotations=lambda job: registry.job_annotations(job, fleet.plugin_params))
         t2 = time.perf_counter()
-        files = bundle.serialise_bundle(objects)
+        files = write.serialise_bundle(objects)
         t3 = time.perf_counter()
-        bundle.write(files, root)
+        write.write(files, root)
         t4 = time.perf_counter()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         # The floor: the C dumper alone on the very same objects, no ordering, no disk.

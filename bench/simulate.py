@@ -30,9 +30,9 @@ def main() -> None:
         spec = job("bench", {n: f"/data/{n}" for n in names}, min_clients=args.clients)
         spec["spec"]["simulation"] = {"app": str(REPO / "examples" / "flower-digits")}
         specs = write_specs(root, [cluster(n, claims={"bench.client-data": f"/data/{n}"}) for n in names], [spec])
-        build = pipeline.build(pipeline.Paths(specs, root))
+        rendered = pipeline.render(pipeline.Paths(specs, root))
         t0 = time.monotonic()
-        result = run_simulation(build.fleet, build.plan, "bench", rounds=args.rounds,
+        result = run_simulation(rendered.fleet, rendered.plan, "bench", rounds=args.rounds,
                                 progress=lambda m: print(f"  [{time.monotonic() - t0:5.1f}s] {m}", flush=True))
     print(f"clients: {len(result.clients)}, rounds: {args.rounds}, TLS: {result.tls}")
     print(f"wall time: {result.wall_seconds:.1f} s (goal <= 60 s)")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from fedfleet.bundle import HEADER
+from fedfleet.write import HEADER
 
 
 def _objects(path: Path) -> list[dict]:

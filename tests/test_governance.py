@@ -23,7 +23,7 @@ def _objects(root: Path, hub: str) -> list[dict]:
     return kustomize_build(root / "overlays" / hub)
 
 
-def _rego_findings(b: pipeline.Build) -> list:
+def _rego_findings(b: pipeline.Rendered) -> list:
     modules = rego.plugin_modules(b.registry.rego_modules())
     return rego.evaluate(b.fleet, b.plan, b.bundle, modules).findings
 
@@ -59,7 +59,7 @@ def test_every_overlay_carries_all_four_concerns_with_controls(fleet_repo: Path,
 
 
 def test_remediation_follows_environment_with_overrides(fleet_repo: Path) -> None:
-    b = pipeline.build(PATHS)
+    b = pipeline.render(PATHS)
     pols = {(path.split("/")[1], d["metadata"]["name"]): d for path, docs in b.bundle.items() for d in docs if d["kind"] == "Policy"}
     assert pols[("hub-prod", "tls-superlink")]["spec"]["remediationAction"] == "enforce"
     assert pols[("hub-dev", "tls-superlink")]["spec"]["remediationAction"] == "inform"
@@ -68,7 +68,7 @@ def test_remediation_follows_environment_with_overrides(fleet_repo: Path) -> Non
     fleet = fleet_repo / "specs/fleet.yaml"
     _edit(fleet, "  hubs:\n", "  governance:\n    plugins:\n      tls:\n        remediation: inform\n"
           "      data-locality:\n        overrides:\n          mnist-eu: {disabled: true}\n  hubs:\n")
-    b = pipeline.build(PATHS)
+    b = pipeline.render(PATHS)
     pols = {(path.split("/")[1], d["metadata"]["name"]): d for path, docs in b.bundle.items() for d in docs if d["kind"] == "Policy"}
     assert pols[("hub-prod", "tls-superlink")]["spec"]["remediationAction"] == "inform"
     assert ("hub-prod", "data-locality-mnist-eu") not in pols
@@ -89,7 +89,7 @@ def test_long_job_names_stay_within_namespace_plus_name_limit(fleet_repo: Path) 
     job.write_text(job.read_text().replace("mnist-eu", long_job))
     for cluster_file in (fleet_repo / "specs/clusters").glob("*.yaml"):
         cluster_file.write_text(cluster_file.read_text().replace("mnist-eu.client-data", f"{long_job}.client-data"))
-    b = pipeline.build(PATHS)
+    b = pipeline.render(PATHS)
     names = [(path.split("/")[1], d["metadata"]) for path, docs in b.bundle.items() for d in docs
              if d["kind"] in ("Policy", "PolicySet")]
     assert names and all(len(m["namespace"]) + len(m["name"]) <= ACM_POLICY_NAME_LIMIT for _, m in names)
@@ -107,13 +107,13 @@ def test_generated_policies_validate_against_upstream_crds(fleet_repo: Path, run
 # --- per-rule fixtures: each rule passes on the example and breaks on a fixture ---------------
 
 def test_example_fleet_satisfies_every_rule(fleet_repo: Path) -> None:
-    findings = [f for f in _rego_findings(pipeline.build(PATHS)) if f.severity.value == "error"]
+    findings = [f for f in _rego_findings(pipeline.render(PATHS)) if f.severity.value == "error"]
     assert findings == []
 
 
 def test_tls_jobs_rule_breaks_when_a_job_turns_tls_off(fleet_repo: Path) -> None:
     _edit(fleet_repo / "specs/jobs/mnist-eu.yaml", "  tls: {enabled: true}", "  tls: {enabled: false}")
-    b = pipeline.build(PATHS)
+    b = pipeline.render(PATHS)
     found = [f for f in _rego_findings(b) if f.check == "rego:tls.jobs"]
     assert len(found) == 1
     assert str(found[0].location) == "specs/jobs/mnist-eu.yaml:35:18"  # the `enabled: false` node
@@ -123,7 +123,7 @@ def test_tls_jobs_rule_breaks_when_a_job_turns_tls_off(fleet_repo: Path) -> None
 
 
 def test_tls_listener_rule_breaks_on_nodeport_in_prod_only(fleet_repo: Path) -> None:
-    b = pipeline.build(PATHS)  # digits-dev uses NodePort, in dev: allowed
+    b = pipeline.render(PATHS)  # digits-dev uses NodePort, in dev: allowed
     assert not [f for f in _rego_findings(b) if "NodePort" in f.message]
     dev_policy = next(d for d in b.bundle["overlays/hub-dev/governance/tls.yaml"] if d["metadata"]["name"] == "tls-jobs")
     prod_policy = next(d for d in b.bundle["overlays/hub-prod/governance/tls.yaml"] if d["metadata"]["name"] == "tls-jobs")
@@ -133,7 +133,7 @@ def test_tls_listener_rule_breaks_on_nodeport_in_prod_only(fleet_repo: Path) -> 
         "apiVersion": "federation-ai.open-cluster-management.io/v1alpha1", "kind": "FederatedLearning",
         "spec": {"server": {"listeners": [{"type": "NodePort"}]}}}} in templates(prod_policy)
     _edit(fleet_repo / "specs/jobs/mnist-eu.yaml", "type: Route", "type: NodePort")
-    found = [f for f in _rego_findings(pipeline.build(PATHS)) if "NodePort" in f.message]
+    found = [f for f in _rego_findings(pipeline.render(PATHS)) if "NodePort" in f.message]
     assert len(found) == 1 and found[0].field == "spec.server.listeners[0].type"
     assert str(found[0].location).startswith("specs/jobs/mnist-eu.yaml:14:")
 
@@ -141,11 +141,11 @@ def test_tls_listener_rule_breaks_on_nodeport_in_prod_only(fleet_repo: Path) -> 
 def test_tls_superlink_rule_breaks_when_a_hub_turns_tls_off(fleet_repo: Path) -> None:
     fleet = fleet_repo / "specs/fleet.yaml"
     _edit(fleet, "    superlinkAddress: superlink.hub-dev.example.com", "    superlinkAddress: superlink.hub-dev.example.com\n    tls: {enabled: false}")
-    b = pipeline.build(PATHS)
+    b = pipeline.render(PATHS)
     # the overlay's kustomize patch turns the shared TLS base back to --insecure on that hub only
     (fleet_repo / "out").mkdir()
-    from fedfleet import bundle as writer
-    writer.write(b.files, fleet_repo)
+    from fedfleet import write
+    write.write(b.files, fleet_repo)
     superlink = next(o for o in _objects(fleet_repo, "hub-dev") if o["kind"] == "Deployment")
     assert "--insecure" in superlink["spec"]["template"]["spec"]["containers"][0]["args"]
     found = [f for f in rego.evaluate(b.fleet, b.plan, {p: d for p, d in b.bundle.items()} | {
@@ -155,7 +155,7 @@ def test_tls_superlink_rule_breaks_when_a_hub_turns_tls_off(fleet_repo: Path) ->
 
 
 def test_addon_rules_break_when_the_overlay_lacks_the_addon(fleet_repo: Path) -> None:
-    b = pipeline.build(PATHS)
+    b = pipeline.render(PATHS)
     edited = dict(b.bundle)
     edited["bases/flower-addon/cluster-management-addon.yaml"] = []  # as if hand-deleted
     # the base is shared; the Rego input sees each hub through its overlay objects
@@ -170,7 +170,7 @@ def test_addon_rules_break_when_the_overlay_lacks_the_addon(fleet_repo: Path) ->
 
 
 def test_addon_agent_policy_targets_exactly_the_jobs_clients(fleet_repo: Path) -> None:
-    b = pipeline.build(PATHS)
+    b = pipeline.render(PATHS)
     placement = next(d for d in b.bundle["overlays/hub-prod/governance/placements.yaml"]
                      if d["kind"] == "Placement" and d["metadata"]["name"] == "fedfleet-clients-mnist-eu")
     fl = next(d for d in b.bundle["overlays/hub-prod/jobs/mnist-eu.yaml"] if d["kind"] == "FederatedLearning")
@@ -182,13 +182,13 @@ def test_data_locality_rule_breaks_when_a_non_holder_carries_the_claim(fleet_rep
           "      region.open-cluster-management.io: eu-north-1\n      mnist-eu.client-data: /tmp/copy")
     _edit(fleet_repo / "specs/clusters/eu-hospitals.yaml", 'labels: {region: eu-north, country: se, gpu: "false"',
           'labels: {region: eu-north, country: se, gpu: "true"')
-    found = [f for f in _rego_findings(pipeline.build(PATHS)) if f.check == "rego:data-locality.claim" and f.severity.value == "error"]
+    found = [f for f in _rego_findings(pipeline.render(PATHS)) if f.check == "rego:data-locality.claim" and f.severity.value == "error"]
     assert len(found) == 1 and "eu-hosp-4" in found[0].message
     assert found[0].location.file == "specs/jobs/mnist-eu.yaml"
 
 
 def test_data_locality_policy_uses_hub_templates_one_per_job(fleet_repo: Path) -> None:
-    b = pipeline.build(PATHS)
+    b = pipeline.render(PATHS)
     policies = [d for d in b.bundle["overlays/hub-prod/governance/data-locality.yaml"] if d["kind"] == "Policy"]
     assert len(policies) == 2  # one per job, whatever the number of clusters
     raw = policies[1]["spec"]["policy-templates"][0]["objectDefinition"]["spec"]["object-templates-raw"]
@@ -205,7 +205,7 @@ def test_data_locality_policy_uses_hub_templates_one_per_job(fleet_repo: Path) -
 
 
 def test_observability_rule_breaks_without_the_metrics_sidecar(fleet_repo: Path) -> None:
-    b = pipeline.build(PATHS)
+    b = pipeline.render(PATHS)
     fl = next(d for d in b.bundle["overlays/hub-prod/jobs/mnist-eu.yaml"] if d["kind"] == "FederatedLearning")
     assert fl["metadata"]["annotations"]["federated-learning.io/sidecar-image"].startswith("quay.io/")
     edited = dict(b.bundle)
@@ -219,7 +219,7 @@ def test_observability_rule_breaks_without_the_metrics_sidecar(fleet_repo: Path)
 
 def test_disabled_plugin_contributes_nothing(fleet_repo: Path) -> None:
     _edit(fleet_repo / "specs/fleet.yaml", "  hubs:\n", "  governance:\n    plugins:\n      observability: {enabled: false}\n  hubs:\n")
-    b = pipeline.build(PATHS)
+    b = pipeline.render(PATHS)
     assert not any(p.endswith("governance/observability.yaml") for p in b.bundle)
     fl = next(d for d in b.bundle["overlays/hub-prod/jobs/mnist-eu.yaml"] if d["kind"] == "FederatedLearning")
     assert "federated-learning.io/sidecar-image" not in fl["metadata"]["annotations"]
@@ -250,10 +250,10 @@ def test_third_party_plugin_plugs_in_through_its_entry_point(fleet_repo: Path, t
     names = {d["metadata"]["name"] for d in policy if d}
     assert {"registries-mnist-eu", "registries-ct-segment-us", "fedfleet-registries"} <= names
     # its Rego twin runs beside the built-ins: quay.io is allowed by default, a narrower list breaks
-    assert not [f for f in _rego_findings(pipeline.build(PATHS)) if f.check == "rego:registries.allowed"]
+    assert not [f for f in _rego_findings(pipeline.render(PATHS)) if f.check == "rego:registries.allowed"]
     _edit(fleet_repo / "specs/fleet.yaml", "  hubs:\n",
           "  governance:\n    plugins:\n      registries: {allowed: [registry.internal/]}\n  hubs:\n")
-    found = [f for f in _rego_findings(pipeline.build(PATHS)) if f.check == "rego:registries.allowed"]
+    found = [f for f in _rego_findings(pipeline.render(PATHS)) if f.check == "rego:registries.allowed"]
     assert {f.subject for f in found} == {"FederatedLearningJob mnist-eu", "FederatedLearningJob digits-dev",
                                           "FederatedLearningJob ct-segment-us"}
     assert run("policy", "list", "--format", "json").code == 0

@@ -38,14 +38,14 @@ def flower_processes() -> set[int]:
     return found
 
 
-def _fleet(tmp_path: Path, clients: int, min_clients: int, holders: int | None = None, **sim) -> pipeline.Build:
+def _fleet(tmp_path: Path, clients: int, min_clients: int, holders: int | None = None, **sim) -> pipeline.Rendered:
     names = [f"site-{i}" for i in range(clients)]
     with_claim = names[: holders if holders is not None else clients]
     spec = job("digits", {n: f"/data/{n}" for n in names}, min_clients=min_clients)
     spec["spec"]["simulation"] = {"app": str(APP), **sim}
     clusters = [cluster(n, claims={"digits.client-data": f"/data/{n}"} if n in with_claim else {}) for n in names]
     specs = write_specs(tmp_path, clusters, [spec])
-    return pipeline.build(pipeline.Paths(specs, tmp_path))
+    return pipeline.render(pipeline.Paths(specs, tmp_path))
 
 
 def test_a_real_federation_trains_with_tls_and_leaves_nothing_running(tmp_path: Path) -> None:

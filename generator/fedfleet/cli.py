@@ -59,7 +59,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    report = pipeline.validate(_paths(args), Path(args.crds) if args.crds else None)
+    from .checks.built import validate
+
+    report = validate(_paths(args), Path(args.crds) if args.crds else None)
     if args.format == "json":
         emit_json({"ok": report.ok, "kustomize": report.tool, "built": report.built,
                    "schemaChecked": report.checked, "findings": [f.as_dict() for f in report.findings]})
@@ -175,13 +177,13 @@ def cmd_policy_test(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from .simulate import SimulationError, run_simulation
 
-    build = pipeline.build(_paths(args))
+    rendered = pipeline.render(_paths(args))
     if args.insecure:
         err.print("WARNING: --insecure: the preview federation runs WITHOUT TLS; model updates cross "
                   "loopback in clear text. The bundle still requires TLS.", style="bold red", markup=False)
     progress = None if args.json else (lambda msg: err.print(msg, markup=False, highlight=False))
     try:
-        result = run_simulation(build.fleet, build.plan, args.job, rounds=args.rounds, max_clients=args.clients,
+        result = run_simulation(rendered.fleet, rendered.plan, args.job, rounds=args.rounds, max_clients=args.clients,
                                 insecure=args.insecure, supernode_auth=True if args.supernode_auth else None,
                                 timeout=args.timeout, progress=progress)
     except SimulationError as exc:
@@ -209,17 +211,19 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from .audit import offline_audit
     from .report.audit import render
 
-    build = pipeline.build(_paths(args))
-    built = pipeline.kustomize_and_crds(build.files, None)
-    report = offline_audit(build, built.as_bundle(build.bundle))
+    from .checks.built import build_and_check
+
+    rendered = pipeline.render(_paths(args))
+    built = build_and_check(rendered.files, None)
+    report = offline_audit(rendered, built.as_bundle(rendered.bundle))
     if args.kubeconfig:
         from .audit.live import merge, pick_hub, read_hub
 
         kubeconfig = Path(args.kubeconfig)
         if not kubeconfig.is_file():
             raise InputError([Finding("audit", "kubeconfig not found", location=Location(args.kubeconfig))])
-        hub, context = pick_hub(build.fleet, kubeconfig, args.context, args.hub)
-        merge(report, build.fleet, read_hub(build.fleet, hub, kubeconfig, context))
+        hub, context = pick_hub(rendered.fleet, kubeconfig, args.context, args.hub)
+        merge(report, rendered.fleet, read_hub(rendered.fleet, hub, kubeconfig, context))
     _write_output(render(report, args.format), args.output)
     if args.output:
         out.print(f"wrote {args.format} audit to {args.output}: "
@@ -287,7 +291,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def cmd_policy_list(args: argparse.Namespace) -> int:
     from .report.policies import catalogue_text, policy_catalogue
 
-    entries = policy_catalogue(pipeline.build(_paths(args)))
+    entries = policy_catalogue(pipeline.render(_paths(args)))
     if args.format == "json":
         emit_json(entries)
     else:

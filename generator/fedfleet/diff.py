@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import pipeline
+from .checks.built import build_and_check
 from .findings import Finding, InputError
 
 MAX_VALUE = 120  # characters of a value shown in a change
@@ -99,7 +100,7 @@ def compare(base: dict[str, list[dict[str, Any]]], head: dict[str, list[dict[str
 
 
 def built_objects(paths: pipeline.Paths) -> dict[str, list[dict[str, Any]]]:
-    built = pipeline.kustomize_and_crds(pipeline.build(paths).files, None)
+    built = build_and_check(pipeline.render(paths).files, None)
     if built.build_findings:
         raise InputError(built.build_findings)
     return built.objects

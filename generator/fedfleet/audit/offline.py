@@ -23,14 +23,14 @@ from .model import AuditReport, ControlGroup, Gap, PolicyEntry
 _RULE_ID = re.compile(r'"rule":\s*"([^"]+)"')
 
 
-def target_clusters(build: pipeline.Build, hub: str, target: str) -> list[str]:
+def target_clusters(rendered: pipeline.Rendered, hub: str, target: str) -> list[str]:
     """The clusters a policy's target covers, from the plan (job clients) or the inventory."""
-    fleet = build.fleet
+    fleet = rendered.fleet
     if target == "hub":
         return [f"{hub} (local-cluster)"]
     kind, _, name = target.partition(":")
     if kind == "job-clients":
-        return list(build.plan.clusters_of(name))
+        return list(rendered.plan.clusters_of(name))
     if kind == "job-cluster-sets":
         job = next(j for j in fleet.jobs if j.name == name)
         sets = set(fleet.job_cluster_sets(job))
@@ -42,9 +42,9 @@ def _split(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def policy_entries(build: pipeline.Build) -> list[PolicyEntry]:
+def policy_entries(rendered: pipeline.Rendered) -> list[PolicyEntry]:
     entries = []
-    for path, docs in sorted(build.bundle.items()):
+    for path, docs in sorted(rendered.bundle.items()):
         if "/governance/" not in path:
             continue
         hub = path.split("/")[1]
@@ -56,19 +56,19 @@ def policy_entries(build: pipeline.Build) -> list[PolicyEntry]:
             entries.append(PolicyEntry(
                 hub=hub, name=doc["metadata"]["name"], concern=ann.get(ANN_CONCERN, ""), rule=ann.get(ANN_RULE, ""),
                 remediation=doc["spec"]["remediationAction"], target=target,
-                clusters=target_clusters(build, hub, target), standards=_split(ann.get(ANN_STANDARDS, "")),
+                clusters=target_clusters(rendered, hub, target), standards=_split(ann.get(ANN_STANDARDS, "")),
                 controls=_split(ann.get(ANN_CONTROLS, "")),
             ))
     return entries
 
 
-def attach_rego(build: pipeline.Build, entries: list[PolicyEntry], objects: dict[str, list[dict[str, Any]]] | None) -> None:
+def attach_rego(rendered: pipeline.Rendered, entries: list[PolicyEntry], objects: dict[str, list[dict[str, Any]]] | None) -> None:
     """Each policy's PR-time twin: the Rego findings of its rule on its hub (and job, if job-bound)."""
-    modules = rego.plugin_modules(build.registry.rego_modules())
-    findings = rego.evaluate(build.fleet, build.plan, objects or build.bundle, modules).findings
-    hub_of_job = {j.name: j.hub for j in build.fleet.jobs}
+    modules = rego.plugin_modules(rendered.registry.rego_modules())
+    findings = rego.evaluate(rendered.fleet, rendered.plan, objects or rendered.bundle, modules).findings
+    hub_of_job = {j.name: j.hub for j in rendered.fleet.jobs}
     # A rule has a twin when some module emits results with that rule id.
-    twins = {rule for mods in build.registry.rego_modules().values() for src in mods.values()
+    twins = {rule for mods in rendered.registry.rego_modules().values() for src in mods.values()
              for rule in _RULE_ID.findall(src)}
     for e in entries:
         job = e.target.partition(":")[2] if e.target.startswith("job-") else ""
@@ -100,33 +100,33 @@ def _default_params(fleet: Fleet) -> Fleet:
     return replace(fleet, plugin_params=params)
 
 
-def gaps(build: pipeline.Build, entries: list[PolicyEntry]) -> list[Gap]:
+def gaps(rendered: pipeline.Rendered, entries: list[PolicyEntry]) -> list[Gap]:
     found: list[Gap] = []
     actual = {(e.hub, e.name) for e in entries}
-    expected = governance_objects(_default_params(build.fleet), build.plan, build.registry)
-    params = build.fleet.plugin_params
+    expected = governance_objects(_default_params(rendered.fleet), rendered.plan, rendered.registry)
+    params = rendered.fleet.plugin_params
     for hub, objects in sorted(expected.items()):
         for o in objects:
             if o["kind"] != "Policy" or (hub, o["metadata"]["name"]) in actual:
                 continue
             ann = o["metadata"]["annotations"]
             concern, target = ann[ANN_CONCERN], ann.get(ANN_TARGET, "hub")
-            plugin = next((n for n, p in build.registry.plugins.items() if p.concern.name == concern), concern)
+            plugin = next((n for n, p in rendered.registry.plugins.items() if p.concern.name == concern), concern)
             why = "the plugin is disabled" if params.get(plugin, {}).get("enabled") is False else "an override disables it"
             job = target.partition(":")[2] if target.startswith("job-") else ""
-            where = f"for job {job} on clusters {', '.join(target_clusters(build, hub, target)) or '(none selected)'}" if job else f"on hub {hub}"
+            where = f"for job {job} on clusters {', '.join(target_clusters(rendered, hub, target)) or '(none selected)'}" if job else f"on hub {hub}"
             found.append(Gap(hub, concern, f"policy {o['metadata']['name']} ({ann[ANN_CONTROLS]}) is not enforced {where}: {why}", job))
-    for hub in build.fleet.hubs:
-        if not build.fleet.jobs_on(hub.name):
+    for hub in rendered.fleet.hubs:
+        if not rendered.fleet.jobs_on(hub.name):
             continue
         present = {e.concern for e in entries if e.hub == hub.name}
-        for plugin in build.registry.plugins.values():
+        for plugin in rendered.registry.plugins.values():
             if plugin.concern.name not in present:
                 found.append(Gap(hub.name, plugin.concern.name, f"hub {hub.name} runs jobs but has no {plugin.concern.name} policy at all"))
     return found
 
 
-def offline_audit(build: pipeline.Build, built_objects: dict[str, list[dict[str, Any]]] | None = None) -> AuditReport:
-    entries = policy_entries(build)
-    attach_rego(build, entries, built_objects)
-    return AuditReport(fleet=build.fleet.name, controls=group_by_control(entries), gaps=gaps(build, entries))
+def offline_audit(rendered: pipeline.Rendered, built_objects: dict[str, list[dict[str, Any]]] | None = None) -> AuditReport:
+    entries = policy_entries(rendered)
+    attach_rego(rendered, entries, built_objects)
+    return AuditReport(fleet=rendered.fleet.name, controls=group_by_control(entries), gaps=gaps(rendered, entries))

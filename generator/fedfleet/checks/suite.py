@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .. import bundle as writer
-from .. import pipeline
+from .. import pipeline, write
 from ..findings import Finding, InputError, Location
-from ..report.results import CheckReport, CheckRun
+from ..results import CheckReport, CheckRun
 from . import rego
+from .built import build_and_check
 
 
 def _timed(run: CheckRun, started: float) -> CheckRun:
@@ -28,17 +28,17 @@ def run_checks(paths: pipeline.Paths, crd_dir: Path | None, policy_dir: Path | N
     report = CheckReport()
     t = time.perf_counter()
     try:
-        build = pipeline.build(paths)
+        rendered = pipeline.render(paths)
     except InputError as exc:
         report.runs.append(_timed(CheckRun("spec", "Spec validation", exc.findings, summary="specs do not load"), t))
         report.bad_input = True
         return report
     report.runs.append(_timed(CheckRun(
         "spec", "Spec validation",
-        summary=f"{len(build.fleet.hubs)} hubs, {len(build.fleet.clusters)} clusters, {len(build.fleet.jobs)} jobs"), t))
+        summary=f"{len(rendered.fleet.hubs)} hubs, {len(rendered.fleet.clusters)} clusters, {len(rendered.fleet.jobs)} jobs"), t))
 
     t = time.perf_counter()
-    drift = writer.compare(build.files, paths.out)
+    drift = write.compare(rendered.files, paths.out)
     drift_findings = [
         Finding("drift", f"{kind}: regenerate with `fedfleet generate` and commit", location=Location(path),
                 subject=path)
@@ -49,7 +49,7 @@ def run_checks(paths: pipeline.Paths, crd_dir: Path | None, policy_dir: Path | N
                                        summary="no drift" if drift.clean else f"{len(drift_findings)} file(s) drifted"), t))
 
     t = time.perf_counter()
-    built = pipeline.kustomize_and_crds(build.files, crd_dir)
+    built = build_and_check(rendered.files, crd_dir)
     report.runs.append(_timed(CheckRun(
         "kustomize", "kustomize build of every overlay and bootstrap directory", built.build_findings,
         summary=f"{len(built.objects)} kustomizations built with {built.tool}"), t))
@@ -59,16 +59,16 @@ def run_checks(paths: pipeline.Paths, crd_dir: Path | None, policy_dir: Path | N
 
     t = time.perf_counter()
     report.runs.append(_timed(CheckRun(
-        "plan", "Every job can select its minimum clients", list(build.plan.findings),
-        summary=", ".join(f"{j.job}: {len(j.selected)}/{j.min_clients}" for j in build.plan.jobs)), t))
+        "plan", "Every job can select its minimum clients", list(rendered.plan.findings),
+        summary=", ".join(f"{j.job}: {len(j.selected)}/{j.min_clients}" for j in rendered.plan.jobs)), t))
 
     t = time.perf_counter()
-    modules = rego.plugin_modules(build.registry.rego_modules()) + rego.repo_modules(policy_dir)
+    modules = rego.plugin_modules(rendered.registry.rego_modules()) + rego.repo_modules(policy_dir)
     # Rego sees what Argo CD applies: the built objects, with each overlay's patches applied.
-    objects = built.as_bundle(build.bundle)
+    objects = built.as_bundle(rendered.bundle)
     engine = engine_factory() if engine_factory else rego.EmbeddedEngine()
     try:
-        result = rego.evaluate(build.fleet, build.plan, objects, modules, engine)
+        result = rego.evaluate(rendered.fleet, rendered.plan, objects, modules, engine)
         report.runs.append(_timed(CheckRun(
             "rego", f"Rego policies ({getattr(engine, 'name', 'engine')})", result.findings,
             summary=f"{len(result.packages)} packages over {result.objects} objects"), t))

@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import __version__
 from ..findings import Finding, Severity
-from .results import CheckReport
+from ..results import CheckReport
 
 _ICON = {"passed": "✅", "failed": "❌", "skipped": "⏭️"}
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}

@@ -1,10 +1,11 @@
-"""One result model for `fedfleet check`, rendered by report/check.py in every format."""
+"""One result model for `fedfleet check`: filled by checks/suite.py, rendered by report/check.py in
+every format. It lives below both stages, so neither imports the other."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..findings import Finding, Severity
+from .findings import Finding, Severity
 
 
 @dataclass
