@@ -32,7 +32,7 @@ class FieldChange:
 
 @dataclass
 class ObjectChange:
-    hub: str  # the overlay or bootstrap directory, e.g. overlays/hub-prod
+    root: str  # the overlay or bootstrap directory, e.g. overlays/hub-prod
     kind: str
     name: str  # namespace/name or name
     change: str  # added | removed | changed
@@ -121,7 +121,7 @@ def _short(value: Any) -> str:
 
 
 def to_json(changes: list[ObjectChange]) -> dict[str, Any]:
-    return {"changes": [{"root": c.hub, "kind": c.kind, "name": c.name, "change": c.change,
+    return {"changes": [{"root": c.root, "kind": c.kind, "name": c.name, "change": c.change,
                          "fields": [{"path": f.path, "old": f.old, "new": f.new} for f in c.fields]} for c in changes]}
 
 
@@ -130,11 +130,11 @@ def to_text(changes: list[ObjectChange]) -> str:
         return "no changes: every hub gets the same objects as at the base\n"
     lines: list[str] = []
     sign = {"added": "+", "removed": "-", "changed": "~"}
-    for root in sorted({c.hub for c in changes}):
+    for root in sorted({c.root for c in changes}):
         lines.append(f"{root}:")
-        for kind in sorted({c.kind for c in changes if c.hub == root}):
+        for kind in sorted({c.kind for c in changes if c.root == root}):
             lines.append(f"  {kind}")
-            for c in (c for c in changes if c.hub == root and c.kind == kind):
+            for c in (c for c in changes if c.root == root and c.kind == kind):
                 lines.append(f"    {sign[c.change]} {c.name} ({c.change})")
                 for f in c.fields:
                     lines.append(f"        {f.path}: {_short(f.old)} -> {_short(f.new)}")
@@ -145,11 +145,11 @@ def to_markdown(changes: list[ObjectChange], base_ref: str) -> str:
     lines = [f"## fedfleet diff against `{base_ref}`", ""]
     if not changes:
         return "\n".join(lines + ["No change: every hub gets the same objects as at the base.", ""])
-    for root in sorted({c.hub for c in changes}):
-        counts = {k: sum(1 for c in changes if c.hub == root and c.change == k) for k in ("added", "removed", "changed")}
+    for root in sorted({c.root for c in changes}):
+        counts = {k: sum(1 for c in changes if c.root == root and c.change == k) for k in ("added", "removed", "changed")}
         lines += [f"### `{root}`: {counts['added']} added, {counts['removed']} removed, {counts['changed']} changed", "",
                   "| kind | object | change | fields |", "| --- | --- | --- | --- |"]
-        for c in (c for c in changes if c.hub == root):
+        for c in (c for c in changes if c.root == root):
             fields = "<br>".join(f"`{f.path}`: `{_short(f.old)}` → `{_short(f.new)}`".replace("|", "\\|") for f in c.fields)
             lines.append(f"| {c.kind} | `{c.name}` | {c.change} | {fields} |")
         lines.append("")
