@@ -76,6 +76,12 @@ CASES = [
     ("document-not-a-mapping", "specs/jobs/extra.yaml", whole("- just\n- a list\n"), "must be a mapping", "jobs/extra.yaml:1"),
     ("not-utf8", "specs/jobs/extra.yaml", lambda _t: "kind: \udcff", "not UTF-8", "jobs/extra.yaml"),
     ("second-fleet", "specs/fleet2.yaml", lambda _t: (Path("specs/fleet.yaml").read_text()), "exactly one Fleet", "fleet2.yaml"),
+    ("bad-argocd-flavour", FLEET, replace("flavour: argocd}", "flavour: gitlab}"), "is not one of", f"{FLEET[6:]}:20"),
+    ("argocd-flavour-in-operator-namespace", FLEET, replace("{namespace: argocd, flavour: argocd}", "{flavour: argocd}"),
+     "owns argocd-cm and would remove the health checks", f"{FLEET[6:]}:20"),
+    ("argocd-instance-without-operator", FLEET,
+     replace("{namespace: argocd, flavour: argocd}", "{namespace: argocd, flavour: argocd, instance: main}"),
+     "'instance' names the OpenShift GitOps ArgoCD resource and would be ignored", f"{FLEET[6:]}:20"),
     ("insecure-http-hub", FLEET, replace("server: https://api.hub-dev", "server: http://api.hub-dev"),
      "does not match", f"{FLEET[6:]}:"),
 ]

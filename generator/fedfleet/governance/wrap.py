@@ -79,12 +79,20 @@ def placement_spec(fleet: Fleet, target: Target) -> tuple[str, dict[str, Any], l
     return f"fedfleet-clients-{job.name}", spec, sets
 
 
+def job_client_annotations(fleet: Fleet, job_name: str | None) -> dict[str, str]:
+    """What Argo CD's Placement check (render/health/placement.lua) compares the selection with:
+    a PlacementSpec has no minimum, the job's minAvailableClients is."""
+    job = next(j for j in fleet.jobs if j.name == job_name)
+    return {"fedfleet.io/job": job.name, "fedfleet.io/min-selected-clusters": str(job.min_clients)}
+
+
 def wrap_hub(fleet: Fleet, hub: Hub, contributions: Mapping[str, tuple[Concern, list[PolicyContent]]],
              params: Mapping[str, Any]) -> list[dict[str, Any]]:
     """All governance objects of one hub, deterministic in order and names."""
     ns = fleet.governance_namespace
     policy_limit = ACM_POLICY_NAME_LIMIT - len(ns)
     placements: dict[str, dict[str, Any]] = {}
+    placement_notes: dict[str, dict[str, str]] = {}
     bound_sets: set[str] = set()
     wrapped: list[WrappedPolicy] = []
     seen: dict[str, str] = {}
@@ -102,6 +110,8 @@ def wrap_hub(fleet: Fleet, hub: Hub, contributions: Mapping[str, tuple[Concern, 
             pl_name, pl_spec, sets = placement_spec(fleet, content.target)
             pl_name = fit_name(pl_name, K8S_NAME_LIMIT)
             placements[pl_name] = pl_spec
+            if content.target.kind == "job-clients":
+                placement_notes[pl_name] = job_client_annotations(fleet, content.target.job)
             bound_sets.update(sets)
             wrapped.append(WrappedPolicy(plugin, concern, content, name,
                                          remediation_for(hub, fleet, plugin_params, content), pl_name))
@@ -113,7 +123,9 @@ def wrap_hub(fleet: Fleet, hub: Hub, contributions: Mapping[str, tuple[Concern, 
     for wp in wrapped:
         out.append(_policy(wp, ns))
     for pl_name in sorted(placements):
-        out.append(obj(API_CLUSTER_V1BETA1, "Placement", meta(pl_name, ns, wave=WAVE_POLICY), spec=placements[pl_name]))
+        out.append(obj(API_CLUSTER_V1BETA1, "Placement",
+                       meta(pl_name, ns, wave=WAVE_POLICY, annotations=placement_notes.get(pl_name)),
+                       spec=placements[pl_name]))
         subjects = sorted(w.name for w in wrapped if w.placement == pl_name)
         out.append({
             "apiVersion": API_POLICY, "kind": "PlacementBinding", "metadata": meta(pl_name, ns, wave=WAVE_POLICY),

@@ -52,7 +52,7 @@ def render_bundle(fleet: Fleet, extras: OverlayExtras | None = None,
             resources,
             labels=[{"pairs": {"fedfleet.io/hub": hub.name, "fedfleet.io/environment": hub.environment},
                      "includeSelectors": False}],
-            patches=addon.hub_patches(fleet, hub),
+            patches=[*addon.hub_patches(fleet, hub), *argocd.sync_option_patches()],
         )]
         for rel, docs in files.items():
             bundle[f"{root}/{rel}"] = docs
@@ -60,5 +60,7 @@ def render_bundle(fleet: Fleet, extras: OverlayExtras | None = None,
         boot = f"bootstrap/{hub.name}"
         bundle[f"{boot}/appproject.yaml"] = [argocd.project(fleet, hub)]
         bundle[f"{boot}/application.yaml"] = [argocd.application(fleet, hub)]
-        bundle[f"{boot}/kustomization.yaml"] = [kustomization(["appproject.yaml", "application.yaml"])]
+        bundle[f"{boot}/{argocd.HEALTH_CHECKS_FILE}"] = [argocd.health_checks(hub)]
+        bundle[f"{boot}/kustomization.yaml"] = [kustomization(["appproject.yaml", "application.yaml",
+                                                               argocd.HEALTH_CHECKS_FILE])]
     return bundle

@@ -1,10 +1,13 @@
-"""Argo CD bootstrap: per hub, an AppProject and the Application that syncs its overlay."""
+"""Argo CD bootstrap: per hub, an AppProject, the Application that syncs its overlay, and the
+health checks (render/health/) installed the way the hub's Argo CD flavour takes them."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..spec.model import Fleet, Hub
+from . import health
 from .common import API_ARGO, meta, obj
 
 PROJECT = "fedfleet"
@@ -47,10 +50,65 @@ def application(fleet: Fleet, hub: Hub) -> dict[str, Any]:
             "destination": {"server": hub.destination_server},
             "syncPolicy": {
                 "automated": {"prune": True, "selfHeal": True},
-                # FederatedLearning and Policy CRDs may arrive with their controllers after the
-                # first sync attempt; the dry run must not fail the whole wave on them.
-                "syncOptions": ["PruneLast=true", "SkipDryRunOnMissingResource=true"],
+                # SkipDryRunOnMissingResource is set per kind where a CRD may be missing at the
+                # first sync (sync_option_patches), so a hub without OCM still fails the dry run.
+                "syncOptions": ["PruneLast=true"],
                 "retry": {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "5m"}},
             },
         },
     )
+
+
+# The OpenShift GitOps operator's ArgoCD API (argoproj-labs/argocd-operator api/v1beta1
+# argocd_types.go: spec.resourceHealthChecks[] {group, kind, check}).
+API_ARGOCD_OPERATOR = "argoproj.io/v1beta1"
+HEALTH_CHECKS_FILE = "health-checks.yaml"
+
+
+def health_checks(hub: Hub) -> dict[str, Any]:
+    """The health checks as the hub's Argo CD flavour takes them, for a server-side apply.
+
+    - openshift-gitops: the operator owns argocd-cm and rebuilds its data from the ArgoCD
+      resource (argocd-operator controllers/argocd/configmap.go reconcileArgoConfigMap), so the
+      checks go in the ArgoCD resource's spec.resourceHealthChecks; the operator writes them as
+      `resource.customizations.health.<group>_<kind>` (getResourceHealthChecks). Only that field
+      is rendered: `kubectl apply --server-side` merges it into the existing instance.
+    - argocd: the same keys straight in argocd-cm (argo-cd util/lua GetConfigMapKey). Only those
+      keys are rendered: a server-side apply owns them and leaves the rest of argocd-cm alone.
+    The argocd-cm keys replace Argo CD's built-in check for a kind (argo-cd util/lua/lua.go
+    GetHealthScript reads the ConfigMap first), which is how the Policy rule takes effect.
+    """
+    if hub.argocd_flavour == "openshift-gitops":
+        out = obj(API_ARGOCD_OPERATOR, "ArgoCD", meta(hub.argocd_instance, hub.argocd_namespace),
+                  spec={"resourceHealthChecks": [{"group": c.group, "kind": c.kind, "check": c.source}
+                                                 for c in health.CHECKS]})
+    else:
+        out = obj("v1", "ConfigMap", meta("argocd-cm", hub.argocd_namespace), data={c.key: c.source for c in health.CHECKS})
+    # fedfleet owns these fields, not the object: no managed-by label on Argo CD's own resources.
+    del out["metadata"]["labels"]
+    return out
+
+
+# Per-kind sync options, as kustomize JSON patches on every hub overlay (each object already has
+# annotations: its sync wave).
+SYNC_OPTIONS = {
+    # The FL controller adds its finalizer and writes status on the object Argo CD applies
+    # (addon-contrib federated-learning-controller/internal/controller/
+    # federatedlearning_controller.go Reconcile); server-side apply makes Argo CD own only the
+    # fields in Git. Its CRD comes with the controller, which may be installed after the bundle.
+    ("federation-ai.open-cluster-management.io", "FederatedLearning"): "ServerSideApply=true,SkipDryRunOnMissingResource=true",
+    # The FL controller creates and updates the same bindings in the job namespace
+    # (federatedlearning_client.go deployPlacement).
+    ("cluster.open-cluster-management.io", "ManagedClusterSetBinding"): "ServerSideApply=true",
+    # ACM's governance framework brings these CRDs; plain OCM hubs may install it later.
+    ("policy.open-cluster-management.io", "Policy"): "SkipDryRunOnMissingResource=true",
+    ("policy.open-cluster-management.io", "PlacementBinding"): "SkipDryRunOnMissingResource=true",
+    ("policy.open-cluster-management.io", "PolicySet"): "SkipDryRunOnMissingResource=true",
+}
+
+
+def sync_option_patches() -> list[dict[str, Any]]:
+    return [{"target": {"group": group, "kind": kind},
+             "patch": json.dumps([{"op": "add", "path": "/metadata/annotations/argocd.argoproj.io~1sync-options",
+                                   "value": options}])}
+            for (group, kind), options in SYNC_OPTIONS.items()]

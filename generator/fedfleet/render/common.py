@@ -7,13 +7,17 @@ from typing import Any
 MANAGED_BY = {"app.kubernetes.io/managed-by": "fedfleet"}
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 
-# Argo CD applies lower waves first: namespaces and cluster sets, then bindings, then the
-# placements and config the jobs need, then the jobs, then the policies that watch them.
+# Argo CD applies lower waves first and waits until every object of a wave is Healthy (or fails
+# the sync when one is Degraded) before the next (gitops-engine/pkg/sync/sync_context.go): so
+# namespaces and cluster sets, then bindings, then the placements and config the jobs need, then
+# the policies that put the jobs' prerequisites in place (data claims, the CA on the clients),
+# and the jobs last: a job Waiting for its clients is Progressing (render/health/), and nothing
+# it waits for may sit in a later wave.
 WAVE_NAMESPACE = -2
 WAVE_BINDING = -1
 WAVE_CONFIG = 0
-WAVE_JOB = 1
-WAVE_POLICY = 2
+WAVE_POLICY = 1
+WAVE_JOB = 2
 
 API_FL = "federation-ai.open-cluster-management.io/v1alpha1"
 API_CLUSTER_V1BETA1 = "cluster.open-cluster-management.io/v1beta1"

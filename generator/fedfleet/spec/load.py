@@ -20,6 +20,10 @@ from .yamlsource import Document, PathKey, dotted, read_documents
 SPEC_SUFFIXES = (".yaml", ".yml")
 DEFAULT_GOVERNANCE_NAMESPACE = "fl-governance"
 DEFAULT_ARGOCD_NAMESPACE = "openshift-gitops"
+# ACM documents Argo CD as OpenShift GitOps, whose operator installs the ArgoCD CR
+# `openshift-gitops` in the namespace of the same name.
+DEFAULT_ARGOCD_FLAVOUR = "openshift-gitops"
+DEFAULT_ARGOCD_INSTANCE = "openshift-gitops"
 DEFAULT_REMEDIATION = {"dev": "inform", "staging": "inform", "prod": "enforce"}
 DEFAULT_SUPERLINK_PORT = 9092  # the flower-addon SuperLink fleet API port
 
@@ -198,6 +202,8 @@ def _build(fleet_doc: Document, inventories: list[Document], job_docs: list[Docu
                 argocd_project=argo.get("project", "default"),
                 # Argo CD runs on each hub by default (the OpenShift GitOps layout ACM documents).
                 destination_server=argo.get("destinationServer", "https://kubernetes.default.svc"),
+                argocd_flavour=argo.get("flavour", DEFAULT_ARGOCD_FLAVOUR),
+                argocd_instance=argo.get("instance", DEFAULT_ARGOCD_INSTANCE),
                 origin=Origin(fleet_doc, ("spec", "hubs", i)),
             )
         )

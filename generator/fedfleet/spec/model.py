@@ -62,6 +62,8 @@ class Hub:
     argocd_namespace: str
     argocd_project: str
     destination_server: str
+    argocd_flavour: str  # openshift-gitops | argocd
+    argocd_instance: str  # the ArgoCD CR's name (openshift-gitops flavour)
     origin: Origin = field(repr=False, compare=False)
 
 

@@ -151,6 +151,10 @@ _argocd = _obj(
         "namespace": _name(),
         "project": _name(),
         "destinationServer": {"type": "string", "minLength": 1},
+        # How the health checks reach Argo CD: the OpenShift GitOps operator's ArgoCD CR, or
+        # upstream Argo CD's argocd-cm (render/argocd.py).
+        "flavour": {"enum": ["openshift-gitops", "argocd"]},
+        "instance": _name(),
     }
 )
 

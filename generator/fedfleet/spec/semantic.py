@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Callable
 
 from ..findings import Finding
-from .model import Fleet, Origin
+from .model import Fleet, Hub, Origin
 from .yamlsource import dotted
 
 # Names fedfleet derives from a hub and job name must stay DNS-1123 labels (<= 63 characters):
@@ -39,6 +39,7 @@ def check(fleet: Fleet) -> list[Finding]:
         if len(hub.name) > HUB_NAME_LIMIT:
             err(hub.origin, ("name",), f"hub name is {len(hub.name)} characters; at most {HUB_NAME_LIMIT} "
                 "so that the Argo CD Application 'fedfleet-<hub>' stays a valid name")
+        _argocd_flavour(hub, err)
     for cs in fleet.cluster_sets:
         if cs.hub not in hubs:
             err(cs.origin, ("hub",), f"cluster set {cs.name!r} names hub {cs.hub!r}, which the fleet does not declare")
@@ -84,6 +85,29 @@ def check(fleet: Fleet) -> list[Finding]:
             if count > 1:
                 err(o, ("spec", "server", "listeners"), f"listener name {li_name!r} is used {count} times", subject)
     return out
+
+
+def _argocd_flavour(hub: Hub, err) -> None:  # type: ignore[no-untyped-def]
+    """The flavour decides where the health checks go; two settings would silently lose them."""
+    spec = hub.origin.doc.data["spec"]
+    i = hub.origin.path[-1]
+
+    def where(key: str) -> Origin:
+        """The hub's own argocd block when it sets `key`, else the fleet defaults."""
+        if key in spec["hubs"][i].get("argocd", {}):
+            return Origin(hub.origin.doc, ("spec", "hubs", i, "argocd"))
+        return Origin(hub.origin.doc, ("spec", "defaults", "argocd"))
+
+    has_instance = "instance" in spec["hubs"][i].get("argocd", {}) or "instance" in spec.get("defaults", {}).get("argocd", {})
+    if hub.argocd_flavour == "argocd" and has_instance:
+        err(where("instance"), ("instance",), f"hub {hub.name!r} uses flavour 'argocd', which has no ArgoCD resource: "
+            "'instance' names the OpenShift GitOps ArgoCD resource and would be ignored")
+    if hub.argocd_flavour == "argocd" and hub.argocd_namespace == "openshift-gitops":
+        # The operator rebuilds argocd-cm from its ArgoCD CR (argocd-operator
+        # controllers/argocd/configmap.go reconcileArgoConfigMap) and would drop fedfleet's keys.
+        err(where("flavour"), ("flavour",), f"hub {hub.name!r} uses flavour 'argocd' in namespace 'openshift-gitops', "
+            "where the OpenShift GitOps operator owns argocd-cm and would remove the health checks; "
+            "use flavour 'openshift-gitops', or the namespace of the upstream Argo CD")
 
 
 def _unique(items, what: str, key: Callable, err, fields: tuple[str | int, ...] = ("name",)) -> None:  # type: ignore[no-untyped-def]
