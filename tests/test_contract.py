@@ -107,3 +107,18 @@ def test_rendered_placement_hands_the_controller_the_data_claim(fleet_repo: Path
                 assert controller_data_key(doc["spec"]["client"]["placement"]) == claim, path
                 seen += 1
     assert seen == 3
+
+
+def test_holder_path_and_cluster_claim_must_agree_naming_both_places(fleet_repo: Path, run) -> None:
+    """One data path: the holder entry is the source, the inventory's claim (the hub as pulled) must
+    say the same; the controller hands the claim's value to the client (federatedlearning_client.go:197-206)."""
+    eu = fleet_repo / "specs/clusters/eu-hospitals.yaml"
+    eu.write_text(eu.read_text().replace("mnist-eu.client-data: /srv/fl/mnist", "mnist-eu.client-data: /srv/fl/mnist-v2"))
+    result = run("generate")
+    assert result.code == 2, result.err
+    job_line = _line_of(fleet_repo / FLOWER, "eu-hosp-3: /srv/fl/mnist")
+    claim_line = _line_of(eu, "mnist-eu.client-data: /srv/fl/mnist-v2")
+    assert f"jobs/mnist-eu.yaml:{job_line}:" in result.err, result.err
+    assert f"clusters/eu-hospitals.yaml:{claim_line}:" in result.err, result.err
+    assert "'/srv/fl/mnist'" in result.err and "'/srv/fl/mnist-v2'" in result.err
+    assert not (fleet_repo / "overlays").exists()

@@ -39,11 +39,12 @@ _labels = {
     "propertyNames": {"pattern": LABEL_KEY, "maxLength": 317},
     "additionalProperties": {"type": "string", "pattern": LABEL_VALUE, "maxLength": 63},
 }
-# Cluster claim values are free text up to 1024 characters (ClusterClaim spec.value in OCM's API).
+# Cluster claim values are free text of 1 to 1024 characters (ManagedCluster CRD,
+# status.clusterClaims[].value: minLength 1, maxLength 1024).
 _claims = {
     "type": "object",
     "propertyNames": {"pattern": DNS1123_SUBDOMAIN, "maxLength": 253},
-    "additionalProperties": {"type": "string", "maxLength": 1024},
+    "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 1024},
 }
 _metadata = _obj({"name": _name(), "labels": _labels, "annotations": {"type": "object", "additionalProperties": {"type": "string"}}}, ["name"])
 

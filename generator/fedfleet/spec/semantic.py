@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Callable
 
 from ..findings import Finding
-from .model import Fleet, Hub, Origin
+from .model import Cluster, Fleet, Hub, Job, Origin
 from .yamlsource import dotted
 
 # Names fedfleet derives from a hub and job name must stay DNS-1123 labels (<= 63 characters):
@@ -73,6 +73,8 @@ def check(fleet: Fleet) -> list[Finding]:
                 err(o, ("spec", "data", "holders", cluster_name),
                     f"data holder {cluster_name!r} is in cluster set {clusters[cluster_name].cluster_set!r}, "
                     f"outside the job's cluster sets ({', '.join(sorted(job_sets))})", subject)
+            else:
+                _one_data_path(job, clusters[cluster_name], err)
         n = job.placement.get("numberOfClusters")
         if n is not None and n < job.min_clients:
             err(o, ("spec", "placement", "numberOfClusters"),
@@ -108,6 +110,22 @@ def _argocd_flavour(hub: Hub, err) -> None:  # type: ignore[no-untyped-def]
         err(where("flavour"), ("flavour",), f"hub {hub.name!r} uses flavour 'argocd' in namespace 'openshift-gitops', "
             "where the OpenShift GitOps operator owns argocd-cm and would remove the health checks; "
             "use flavour 'openshift-gitops', or the namespace of the upstream Argo CD")
+
+
+def _one_data_path(job: Job, cluster: Cluster, err) -> None:  # type: ignore[no-untyped-def]
+    """The holder entry is the one source of a cluster's data path: it is what the data-locality
+    policy writes into the cluster's ClusterClaim, and the claim's value is what the FL controller
+    passes to the client as its data path (addon-contrib federated-learning-controller/internal/
+    controller/federatedlearning_client.go:197-206). The inventory's claim is the hub as observed
+    (`fedfleet inventory pull`); when it says another path, one of the two is wrong."""
+    observed = cluster.claims.get(job.data_claim)
+    wanted = job.holders[cluster.name]
+    if observed is not None and observed != wanted:
+        err(job.origin, ("spec", "data", "holders", cluster.name),
+            f"data holder {cluster.name!r} has path {wanted!r} here, but its claim {job.data_claim} says "
+            f"{observed!r} at {cluster.origin.locate('claims', job.data_claim)}; the controller would read the "
+            "claim: make them agree (the holder entry is the source, the claim is the hub as pulled)",
+            f"FederatedLearningJob {job.name}")
 
 
 def _unique(items, what: str, key: Callable, err, fields: tuple[str | int, ...] = ("name",)) -> None:  # type: ignore[no-untyped-def]
