@@ -45,8 +45,8 @@ def test_only_clusters_of_bound_sets(tmp_path: Path) -> None:
 
 def test_cluster_sets_narrow_what_the_namespace_has_bound(tmp_path: Path) -> None:
     # Two jobs share fl-a: both sets are bound there, but job j asks for set-a only.
-    fleet = build_fleet(tmp_path, [with_claim("a1", claims={"k.client-data": "/x"}),
-                                   with_claim("b1", cluster_set="set-b", claims={"k.client-data": "/x"})],
+    fleet = build_fleet(tmp_path, [with_claim("a1", claims={"k.client-data": "/data/a1"}),
+                                   with_claim("b1", cluster_set="set-b", claims={"k.client-data": "/data/b1"})],
                         [job("j", holders("a1"), {"clusterSets": ["set-a"]}),
                          job("k", holders("a1", "b1"), {"clusterSets": ["set-a", "set-b"]})])
     p = plan(fleet)

@@ -36,13 +36,15 @@ from .render.jobs import client_placement
 from .spec.model import Cluster, Fleet, Job
 
 MAX_SCORE = 100  # plugins.MaxClusterScore
-CLUSTERSET_LABEL = "cluster.open-cluster-management.io/clusterset"
+# Set membership is the label the bundle's ManagedClusterSets select on and its `membership`
+# policy writes (render/jobs.py cluster_set_objects); the preview sees it as the hub will.
+CLUSTERSET_LABEL = "fedfleet.io/cluster-set"
 DEFAULT_WEIGHTS = {"Balance": 1, "Steady": 1}
 ASSUMPTIONS = (
     "fresh hub: no PlacementDecision exists yet, so Balance scores every cluster 100 and Steady 0",
     "NoSelectIfNew taints exclude every cluster, as none is in an existing decision",
-    "cluster labels and claims are those of the inventory in specs/; ManagedClusters also carry "
-    f"the label {CLUSTERSET_LABEL}=<set>, which the preview adds",
+    "cluster labels and claims are those of the inventory in specs/ (`fedfleet inventory diff` checks "
+    "them against the hub)",
 )
 
 

@@ -31,6 +31,10 @@ ADDON_NAMESPACE = "open-cluster-management"  # where the flower-addon chart keep
 ADDON_AGENT_NAMESPACE = "flower-addon"
 SUPERLINK_NAMESPACE = "flower-system"
 ADDON_PLACEMENT = "flower-addon-placement"
+# The label that makes a ManagedCluster a member of a fleet cluster set: the bundle's
+# ManagedClusterSets select on it (selectorType LabelSelector) and the `membership` governance
+# plugin writes it, with the labels job placements select on, onto every ManagedCluster.
+CLUSTER_SET_LABEL = "fedfleet.io/cluster-set"
 
 
 def meta(name: str, namespace: str | None = None, wave: int | None = None,

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..spec.model import Fleet, Hub, Job
 from .common import (
-    ADDON_NAMESPACE, API_CLUSTER_V1BETA2, API_FL, WAVE_BINDING, WAVE_CONFIG, WAVE_JOB,
+    ADDON_NAMESPACE, API_CLUSTER_V1BETA2, CLUSTER_SET_LABEL, API_FL, WAVE_BINDING, WAVE_CONFIG, WAVE_JOB,
     WAVE_NAMESPACE, meta, namespace, obj,
 )
 
@@ -82,8 +82,15 @@ def cluster_set_objects(fleet: Fleet, hub: Hub) -> list[dict[str, Any]]:
     """ManagedClusterSets of the hub, and a binding for every (namespace, set) pair in use."""
     out: list[dict[str, Any]] = []
     for cs in sorted(fleet.sets_of(hub.name), key=lambda s: s.name):
+        # LabelSelector over fedfleet's own label, not ExclusiveClusterSetLabel: membership then
+        # exists on the hub because the `membership` policy writes the label from the inventory,
+        # and fedfleet never moves a cluster out of a set someone else made (the exclusive label
+        # holds one set per cluster, and OCM's webhook defaults it to `default`). OCM evaluates the
+        # selector in BuildClusterSelector (ocm vendor/open-cluster-management.io/sdk-go/pkg/apis/
+        # cluster/v1beta2/managedclusterset.go:88, LabelSelector -> metav1.LabelSelectorAsSelector).
         out.append(obj(API_CLUSTER_V1BETA2, "ManagedClusterSet", meta(cs.name, wave=WAVE_NAMESPACE),
-                       spec={"clusterSelector": {"selectorType": "ExclusiveClusterSetLabel"}}))
+                       spec={"clusterSelector": {"selectorType": "LabelSelector",
+                                                 "labelSelector": {"matchLabels": {CLUSTER_SET_LABEL: cs.name}}}}))
     pairs = {(job.namespace, s) for job in fleet.jobs_on(hub.name) for s in fleet.job_cluster_sets(job)}
     # The add-on install Placement lives in open-cluster-management and needs the same sets bound.
     pairs |= {(ADDON_NAMESPACE, s) for _, s in pairs}

@@ -1,0 +1,60 @@
+# Rego twin of the `membership` governance plugin: every cluster set of a hub is a LabelSelector
+# set over fedfleet.io/cluster-set=<set>, and a Policy of the hub's overlay writes that label.
+package fedfleet.membership
+
+import rego.v1
+
+sets := {[o.hub, o.object.metadata.name]: o.object |
+	some o in input.objects
+	o.object.kind == "ManagedClusterSet"
+}
+
+# What the hub's policies write: the raw object templates of every Policy, per hub.
+writes := {[o.hub, t.objectDefinition.spec["object-templates-raw"]] |
+	some o in input.objects
+	o.object.kind == "Policy"
+	some t in o.object.spec["policy-templates"]
+	t.objectDefinition.spec["object-templates-raw"]
+}
+
+selects_own_label(set_object) if {
+	set_object.spec.clusterSelector.selectorType == "LabelSelector"
+	set_object.spec.clusterSelector.labelSelector.matchLabels["fedfleet.io/cluster-set"] == set_object.metadata.name
+}
+
+has_policy(hub, set_name) if {
+	some [h, raw] in writes
+	h == hub
+	contains(raw, sprintf("'fedfleet.io/cluster-set': '%s'\n", [set_name]))
+}
+
+deny contains result if {
+	some s in input.fleet.clusterSets
+	set_object := sets[[s.hub, s.name]]
+	not selects_own_label(set_object)
+	result := {
+		"rule": "membership.labels",
+		"msg": sprintf("ManagedClusterSet %s on hub %s does not select fedfleet.io/cluster-set=%s, the label the membership policy writes", [s.name, s.hub, s.name]),
+		"hub": s.hub,
+	}
+}
+
+deny contains result if {
+	some s in input.fleet.clusterSets
+	not sets[[s.hub, s.name]]
+	result := {
+		"rule": "membership.labels",
+		"msg": sprintf("cluster set %s is declared for hub %s but its overlay has no ManagedClusterSet", [s.name, s.hub]),
+		"hub": s.hub,
+	}
+}
+
+deny contains result if {
+	some s in input.fleet.clusterSets
+	not has_policy(s.hub, s.name)
+	result := {
+		"rule": "membership.labels",
+		"msg": sprintf("hub %s has no membership policy for cluster set %s: no ManagedCluster would carry fedfleet.io/cluster-set=%s", [s.hub, s.name, s.name]),
+		"hub": s.hub,
+	}
+}
