@@ -122,7 +122,7 @@ def test_membership_rule_breaks_on_an_exclusive_label_set(fleet_repo: Path, run)
     from fedfleet.checks import rego
 
     paths = pipeline.Paths(specs=Path("specs"), out=Path("."))
-    b = pipeline.build(paths)
+    b = pipeline.render(paths)
     modules = rego.plugin_modules(b.registry.rego_modules())
     assert not [f for f in rego.evaluate(b.fleet, b.plan, b.bundle, modules).findings if f.check == "rego:membership.labels"]
     edited = {p: [({**d, "spec": {"clusterSelector": {"selectorType": "ExclusiveClusterSetLabel"}}}
