@@ -133,6 +133,15 @@ def test_toleration_seconds_expire(tmp_path: Path) -> None:
     assert plan(fleet, now=datetime(2026, 1, 1, 1, 30, tzinfo=timezone.utc)).clusters_of("j") == ()
 
 
+def test_toleration_seconds_on_a_taint_without_time_added_have_expired(tmp_path: Path) -> None:
+    # OCM reads the missing timeAdded as Go's zero time (found by tests/oracles/test_oracle_placement.py)
+    clusters = [with_claim("t", taints=_taint("NoSelect"))]
+    placement = {"tolerations": [{"key": "gpu", "operator": "Exists", "tolerationSeconds": 3600}]}
+    assert plan(build_fleet(tmp_path, clusters, [job("j", holders("t"), placement)])).clusters_of("j") == ()
+    forever = {"tolerations": [{"key": "gpu", "operator": "Exists"}]}
+    assert plan(build_fleet(tmp_path / "f", clusters, [job("j", holders("t"), forever)])).clusters_of("j") == ("t",)
+
+
 def test_resource_scores_normalised_and_cut_by_number_of_clusters(tmp_path: Path) -> None:
     # memory 16, 32, 64 Gi -> ratios 0, 1/3, 1 -> scores -100, int(-33.3) = -33, 100
     clusters = [with_claim("small", memory="16Gi"), with_claim("mid", memory="32Gi"), with_claim("big", memory="64Gi")]

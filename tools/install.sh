@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Build the upstream oracles into .tools/bin (gitignored), idempotently:
+#   ocm-placement   OCM's placement scheduler on a fleet file (tools/ocm-placement, our harness)
+#   dryrun          config-policy-controller's dryrun CLI          (tools/dryrun, a `tool` pin)
+#   hubtemplates    the propagator's hub-template resolution       (tools/hubtemplates, our harness)
+#   PolicyGenerator the Policy Generator kustomize plugin          (tools/policygen, a `tool` pin)
+# Every version is pinned in the go.mod/go.sum of its module under tools/. A binary is rebuilt only
+# when its module's files change (a stamp of their SHA-256 sits beside it).
+# Without a Go toolchain it says so in one line and exits 0: the oracle tests then skip.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bin="${FEDFLEET_TOOLS_BIN:-$root/.tools/bin}"
+if [[ -n "${FEDFLEET_GO:-}" ]]; then
+    go() { "$FEDFLEET_GO" "$@"; }
+    [[ -x "$FEDFLEET_GO" ]] || unset -f go
+else
+    export PATH="$PATH:/usr/local/go/bin"
+fi
+if ! declare -F go >/dev/null && { [[ -n "${FEDFLEET_GO:-}" ]] || ! command -v go >/dev/null 2>&1; }; then
+    echo "tools/install.sh: no Go toolchain (go on PATH, /usr/local/go/bin or FEDFLEET_GO): oracles not installed, their tests will skip"
+    exit 0
+fi
+mkdir -p "$bin"
+export GOFLAGS="-mod=readonly" # go.sum is the pin: never resolve anew
+export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+
+# module dir, then the binaries it provides, then the build target
+build() {
+    local dir="$root/tools/$1" target="$2"; shift 2
+    local stamp
+    stamp="$(cd "$dir" && cat go.mod go.sum $(find . -name '*.go' | sort) | sha256sum | cut -d' ' -f1) $(go env GOVERSION)"
+    local fresh=1
+    for name in "$@"; do
+        [[ -x "$bin/$name" && "$(cat "$bin/$name.stamp" 2>/dev/null)" == "$stamp" ]] || fresh=0
+    done
+    if [[ $fresh == 1 ]]; then
+        echo "tools/install.sh: $* up to date"
+        return
+    fi
+    local start=$SECONDS
+    (cd "$dir" && export GOBIN="$bin" && go install "$target")
+    for name in "$@"; do echo "$stamp" > "$bin/$name.stamp"; done
+    echo "tools/install.sh: built $* in $((SECONDS - start)) s"
+}
+
+build ocm-placement . ocm-placement
+# build hubtemplates . hubtemplates
+build dryrun tool dryrun
+build policygen tool PolicyGenerator
