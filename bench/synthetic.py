@@ -58,7 +58,12 @@ def write_fleet(root: Path, clusters: int = 10_000, jobs: int = 1_000, hubs: int
             "apiVersion": API, "kind": "FederatedLearningJob", "metadata": {"name": name},
             "spec": {
                 "hub": hub, "namespace": f"fl-{j % 50:02d}", "framework": "flower" if j % 3 else "openfl",
-                "server": {"image": "quay.io/bench/app:1", "rounds": 3, "minAvailableClients": 2},
+                "server": {"image": "quay.io/bench/app:1", "rounds": 3, "minAvailableClients": 2,
+                           # the FL controller needs a listener and storage for OpenFL (spec contract)
+                           **({} if j % 3 else {
+                               "listeners": [{"name": "aggregator", "port": 50051, "type": "LoadBalancer"}],
+                               "storage": {"type": "PersistentVolumeClaim", "name": f"models-{j:04d}",
+                                           "path": "/models", "size": "1Gi"}})},
                 "client": {"image": "quay.io/bench/app:1"},
                 "data": {"holders": {h: f"/data/{name}" for h in sorted(holders)}},
                 "placement": {

@@ -7,7 +7,7 @@ from typing import Any, Generator
 
 import pytest
 
-from oracle_tools import GO_MISSING, go_available
+from oracles.oracle_tools import GO_MISSING, go_available
 
 
 @pytest.fixture(autouse=True)

@@ -28,7 +28,7 @@ from fedfleet.placement import CLUSTERSET_LABEL
 from fedfleet.render.jobs import client_placement
 from fedfleet.spec.load import load_fleet, read_spec_documents
 
-from oracle_tools import tool
+from oracles.oracle_tools import tool
 
 
 def _raw_clusters(spec_dir: Path) -> dict[str, dict[str, Any]]:

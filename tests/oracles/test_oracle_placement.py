@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from fleetbuilder import cluster, job, write_specs
-from oracle_ocm import compare, run_ocm, side_by_side
-from oracle_tools import REPO
+from oracles.oracle_ocm import compare, run_ocm, side_by_side
+from oracles.oracle_tools import REPO
 
 sys.path.insert(0, str(REPO / "bench"))
 from synthetic import write_fleet  # noqa: E402

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from oracle_tools import GO_MISSING, REPO
+from oracles.oracle_tools import GO_MISSING, REPO
 
 
 def test_without_go_every_oracle_test_skips_with_one_line() -> None:
