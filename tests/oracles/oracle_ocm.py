@@ -2,12 +2,12 @@
 
 `hub_inputs` turns a spec directory into what a hub would hold, one fleet file per hub, in the
 API shapes the harness decodes strictly (unknown fields are an error):
-- a ManagedCluster per cluster of the hub's sets, labelled with its set
-  (`cluster.open-cluster-management.io/clusterset`, what an ExclusiveClusterSetLabel set selects),
+- a ManagedCluster per cluster of the hub's sets, labelled with its set (the label the bundle's
+  LabelSelector sets select on and its membership policy writes),
   its claims as `status.clusterClaims`, its taints, and allocatable/capacity exactly as the
   inventory writes them (the quantities are parsed by Go, not by fedfleet);
-- a ManagedClusterSet per set, a ManagedClusterSetBinding per (namespace, set) a job uses, which is
-  what the bundle binds;
+- the ManagedClusterSets and ManagedClusterSetBindings of the hub's overlay
+  (`render.jobs.cluster_set_objects`);
 - per job, the Placement the FL controller creates: named like the job, in its namespace, with the
   spec fedfleet renders (`render.jobs.client_placement`).
 
@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from fedfleet.placement import CLUSTERSET_LABEL
-from fedfleet.render.jobs import client_placement
+from fedfleet.render.jobs import client_placement, cluster_set_objects
 from fedfleet.spec.load import load_fleet, read_spec_documents
 
 from oracles.oracle_tools import tool
@@ -72,28 +71,18 @@ def hub_inputs(spec_dir: Path, now: datetime) -> dict[str, dict[str, Any]]:
                     "clusterClaims": [{"name": k, "value": v} for k, v in sorted(c.claims.items())],
                 },
             })
-        bindings: dict[str, set[str]] = defaultdict(set)
-        placements = []
-        for job in fleet.jobs:
-            if job.hub != hub.name:
-                continue
-            bindings[job.namespace].update(fleet.job_cluster_sets(job))
-            placements.append({
-                "apiVersion": "cluster.open-cluster-management.io/v1beta1", "kind": "Placement",
-                "metadata": {"name": job.name, "namespace": job.namespace},
-                "spec": client_placement(job),
-            })
+        placements = [{
+            "apiVersion": "cluster.open-cluster-management.io/v1beta1", "kind": "Placement",
+            "metadata": {"name": job.name, "namespace": job.namespace},
+            "spec": client_placement(job),
+        } for job in fleet.jobs if job.hub == hub.name]
+        # the ManagedClusterSets and ManagedClusterSetBindings exactly as the hub's overlay ships them
+        set_objects = cluster_set_objects(fleet, hub)
         per_hub[hub.name] = {
             "now": now.isoformat().replace("+00:00", "Z"),
             "clusters": clusters,
-            "clusterSets": [{"apiVersion": "cluster.open-cluster-management.io/v1beta2", "kind": "ManagedClusterSet",
-                             "metadata": {"name": s},
-                             "spec": {"clusterSelector": {"selectorType": "ExclusiveClusterSetLabel"}}}
-                            for s in sorted(sets)],
-            "bindings": [{"apiVersion": "cluster.open-cluster-management.io/v1beta2",
-                          "kind": "ManagedClusterSetBinding",
-                          "metadata": {"name": s, "namespace": ns}, "spec": {"clusterSet": s}}
-                         for ns in sorted(bindings) for s in sorted(bindings[ns])],
+            "clusterSets": [o for o in set_objects if o["kind"] == "ManagedClusterSet"],
+            "bindings": [o for o in set_objects if o["kind"] == "ManagedClusterSetBinding"],
             "placements": placements,
         }
     return per_hub
