@@ -40,7 +40,18 @@ def test_only_clusters_of_bound_sets(tmp_path: Path) -> None:
     assert p.clusters_of("j") == ("a1",)
     jp = p.job("j")
     assert [(e.cluster_set, e.clusters) for e in jp.excluded_sets] == [("set-b", 1)]
-    assert jp.reason_for("b1", "set-b") == "not in a bound cluster set (cluster set set-b is not bound to namespace fl-a)"
+    assert jp.reason_for("b1", "set-b", "hub-a") == "not in a bound cluster set (cluster set set-b is not bound to namespace fl-a)"
+
+
+def test_the_plan_says_why_a_cluster_of_another_hub_is_out(tmp_path: Path) -> None:
+    fleet = build_fleet(tmp_path, [with_claim("a1"), with_claim("c1", cluster_set="set-c")],
+                        [job("j", holders("a1"))], sets=(("set-a", "hub-a"), ("set-c", "hub-c")),
+                        hubs=(("hub-a", "prod"), ("hub-c", "dev")))
+    p = plan(fleet)
+    [out] = p.explain("c1", "set-c", "hub-c")
+    assert (out.job, out.selected, out.reason) == ("j", None, "managed by hub hub-c, the job runs on hub hub-a")
+    [chosen] = p.explain("a1", "set-a", "hub-a")
+    assert chosen.selected is not None and chosen.selected.name == "a1" and chosen.reason == ""
 
 
 def test_cluster_sets_narrow_what_the_namespace_has_bound(tmp_path: Path) -> None:
@@ -51,7 +62,7 @@ def test_cluster_sets_narrow_what_the_namespace_has_bound(tmp_path: Path) -> Non
                          job("k", holders("a1", "b1"), {"clusterSets": ["set-a", "set-b"]})])
     p = plan(fleet)
     assert p.job("j").bound_sets == ("set-a", "set-b")
-    assert p.job("j").reason_for("b1", "set-b") == (
+    assert p.job("j").reason_for("b1", "set-b", "hub-a") == (
         "not in a bound cluster set (cluster set set-b is not in the placement's clusterSets)")
     assert p.clusters_of("k") == ("a1", "b1")
 

@@ -86,18 +86,16 @@ def cmd_plan(args: argparse.Namespace) -> int:
         raise InputError([Finding("plan", f"no job named {j!r} in {args.specs}") for j in unknown])
     result = plan(fleet, args.jobs)
     if args.explain:
-        cluster = next((c for c in fleet.clusters if c.name == args.explain), None)
-        if cluster is None:
-            raise InputError([Finding("plan", f"no cluster named {args.explain!r} in {args.specs}")])
-        hub = next(s.hub for s in fleet.cluster_sets if s.name == cluster.cluster_set)
-        rows = plan_report.explain(result, cluster.name, cluster.cluster_set, hub)
+        try:
+            cluster = fleet.cluster(args.explain)
+        except KeyError:
+            raise InputError([Finding("plan", f"no cluster named {args.explain!r} in {args.specs}")]) from None
+        hub = fleet.cluster_set(cluster.cluster_set).hub
+        decisions = result.explain(cluster.name, cluster.cluster_set, hub)
         if args.format == "json":
-            emit_json({"cluster": cluster.name, "clusterSet": cluster.cluster_set, "hub": hub, "jobs": rows})
+            emit_json(plan_report.explain_json(cluster.name, cluster.cluster_set, hub, decisions))
         else:
-            out.print(f"{cluster.name} (cluster set {cluster.cluster_set}, hub {hub})", markup=False)
-            for row in rows:
-                detail = f"score {row['score']} ({row['reason']})" if row["decision"] == "selected" else row["reason"]
-                out.print(f"  {row['job']}: {row['decision']}: {detail}", markup=False)
+            sys.stdout.write(plan_report.explain_text(cluster.name, cluster.cluster_set, hub, decisions))
         return EXIT_OK if result.ok else EXIT_FAILED
     if args.format == "json":
         emit_json(plan_report.plan_json(result))

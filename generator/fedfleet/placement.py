@@ -32,13 +32,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
 from .findings import Finding, Severity
-from .render.jobs import client_placement
 from .spec.model import Cluster, Fleet, Job
+from .upstream import CLUSTER_SET_LABEL
 
 MAX_SCORE = 100  # plugins.MaxClusterScore
-# Set membership is the label the bundle's ManagedClusterSets select on and its `membership`
-# policy writes (render/jobs.py cluster_set_objects); the preview sees it as the hub will.
-CLUSTERSET_LABEL = "fedfleet.io/cluster-set"
 DEFAULT_WEIGHTS = {"Balance": 1, "Steady": 1}
 ASSUMPTIONS = (
     "fresh hub: no PlacementDecision exists yet, so Balance scores every cluster 100 and Steady 0",
@@ -75,6 +72,17 @@ class SetExclusion:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """One cluster in one job's plan: selected with its scores, or the reason it is out."""
+
+    job: str
+    hub: str
+    selected: ScoredCluster | None
+    weights: Mapping[str, int]
+    reason: str  # empty when selected
+
+
+@dataclass(frozen=True)
 class JobPlan:
     job: str
     hub: str
@@ -99,9 +107,18 @@ class JobPlan:
     def cluster_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.selected)
 
-    def reason_for(self, cluster: str, cluster_set: str) -> str | None:
+    def reason_for(self, cluster: str, cluster_set: str, cluster_hub: str) -> str:
+        """Why a cluster is not selected: its own exclusion, its set's, or that another hub manages it."""
         found = next((e.reason for e in self.excluded if e.cluster == cluster), None)
-        return found or next((e.reason for e in self.excluded_sets if e.cluster_set == cluster_set), None)
+        found = found or next((e.reason for e in self.excluded_sets if e.cluster_set == cluster_set), None)
+        # A cluster of another hub's set is neither a candidate nor in one of this hub's sets.
+        return found or f"managed by hub {cluster_hub}, the job runs on hub {self.hub}"
+
+    def decision(self, cluster: str, cluster_set: str, cluster_hub: str) -> Decision:
+        chosen = next((s for s in self.selected if s.name == cluster), None)
+        if chosen:
+            return Decision(self.job, self.hub, chosen, self.weights, "")
+        return Decision(self.job, self.hub, None, self.weights, self.reason_for(cluster, cluster_set, cluster_hub))
 
 
 @dataclass(frozen=True)
@@ -111,6 +128,10 @@ class Plan:
 
     def job(self, name: str) -> JobPlan:
         return next(j for j in self.jobs if j.job == name)
+
+    def explain(self, cluster: str, cluster_set: str, cluster_hub: str) -> list[Decision]:
+        """One cluster across every planned job."""
+        return [j.decision(cluster, cluster_set, cluster_hub) for j in self.jobs]
 
     def clusters_of(self, job: str) -> tuple[str, ...]:
         """The clusters a job runs on: what governance targets and the Flower preview simulates."""
@@ -179,7 +200,10 @@ class ClusterIndex:
     def __init__(self, fleet: Fleet) -> None:
         self.clusters: dict[str, Cluster] = {c.name: c for c in fleet.clusters}
         self.labels: dict[str, dict[str, str]] = {
-            c.name: {**c.labels, CLUSTERSET_LABEL: c.cluster_set} for c in fleet.clusters
+            # Set membership is the label the bundle's ManagedClusterSets select on and its
+            # `membership` policy writes (render/jobs.py cluster_set_objects); the preview sees it
+            # as the hub will.
+            c.name: {**c.labels, CLUSTER_SET_LABEL: c.cluster_set} for c in fleet.clusters
         }
         self.by_set: dict[str, set[str]] = defaultdict(set)
         self.by_label: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -297,7 +321,7 @@ def bound_sets(fleet: Fleet) -> dict[tuple[str, str], set[str]]:
 
 def plan_job(fleet: Fleet, job: Job, index: ClusterIndex, bindings: Mapping[tuple[str, str], set[str]],
              now: datetime) -> JobPlan:
-    placement = client_placement(job)  # exactly what the controller will receive
+    placement = job.effective_placement  # exactly what the controller will receive
     subject = f"FederatedLearningJob {job.name}"
     findings: list[Finding] = []
     bound = sorted(bindings.get((job.hub, job.namespace), set()))

@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from fedfleet.placement import CLUSTERSET_LABEL
+from fedfleet.upstream import CLUSTER_SET_LABEL
 from fedfleet.render.jobs import client_placement, cluster_set_objects
 from fedfleet.spec.load import load_fleet, read_spec_documents
 
@@ -64,7 +64,7 @@ def hub_inputs(spec_dir: Path, now: datetime) -> dict[str, dict[str, Any]]:
                                    **({"timeAdded": t.time_added} if t.time_added else {})} for t in c.taints]
             clusters.append({
                 "apiVersion": "cluster.open-cluster-management.io/v1", "kind": "ManagedCluster",
-                "metadata": {"name": c.name, "labels": {**c.labels, CLUSTERSET_LABEL: c.cluster_set}},
+                "metadata": {"name": c.name, "labels": {**c.labels, CLUSTER_SET_LABEL: c.cluster_set}},
                 "spec": spec,
                 "status": {
                     "allocatable": _quantities(alloc), "capacity": _quantities(cap),

@@ -136,7 +136,7 @@ def merge(report: AuditReport, fleet: Fleet, state: HubState) -> None:
         labels = on_hub[name]["metadata"].get("labels", {})
         if labels.get("app.kubernetes.io/managed-by") == "fedfleet":
             out.append(LiveFinding(hub, "policy", name, "on the hub but no longer in the repo (Argo CD has not pruned it)"))
-    wanted = next(h for h in fleet.hubs if h.name == hub)
+    wanted = fleet.hub(hub)
     apps = {a["metadata"]["name"]: a for a in state.applications}
     app = apps.get(app_name(wanted))
     if app is None:

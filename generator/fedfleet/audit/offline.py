@@ -32,8 +32,7 @@ def target_clusters(rendered: pipeline.Rendered, hub: str, target: str) -> list[
     if kind == "job-clients":
         return list(rendered.plan.clusters_of(name))
     if kind == "job-cluster-sets":
-        job = next(j for j in fleet.jobs if j.name == name)
-        sets = set(fleet.job_cluster_sets(job))
+        sets = set(fleet.job_cluster_sets(fleet.job(name)))
         return sorted(c.name for c in fleet.clusters if c.cluster_set in sets)
     return sorted(c.name for c in fleet.clusters if c.cluster_set == name)
 

@@ -19,7 +19,6 @@ from typing import Any, Iterable, Mapping, Protocol
 from ..findings import Finding, InputError, Location, Severity
 from ..placement import Plan
 from ..render import Bundle
-from ..render.jobs import client_placement
 from ..spec.model import Fleet
 
 _FIELD_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -135,7 +134,7 @@ def build_input(fleet: Fleet, plan: Plan, bundle: Bundle) -> dict[str, Any]:
                 "images": sorted({j.server["image"], j.client_image}),
                 "listeners": [dict(li) for li in j.server.get("listeners", [])],
                 "minAvailableClients": j.min_clients, "dataClaim": j.data_claim, "holders": dict(j.holders),
-                "clusterSets": sorted(fleet.job_cluster_sets(j)), "placement": client_placement(j),
+                "clusterSets": sorted(fleet.job_cluster_sets(j)), "placement": j.effective_placement,
             }
             for j in fleet.jobs
         ],

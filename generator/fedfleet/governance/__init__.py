@@ -1,6 +1,8 @@
 """Governance: plugins contribute policy content through hooks; the core wraps it (wrap.py).
 
-Public surface for plugin authors: `hookimpl` and the types below. Nothing else is stable.
+Public surface for plugin authors: `hookimpl`, the types below and the fleet model they carry
+(`Fleet`, `Hub`, `Job`, `Cluster`), plus `fedfleet.upstream` for the names of upstream objects.
+Nothing else is stable: the built-in plugins import only these, as a third-party plugin would.
 """
 
 from __future__ import annotations
@@ -8,15 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from ..placement import Plan
-from ..spec.model import Fleet
+from ..spec.model import Cluster, Fleet, Hub, Job
 from .hookspecs import hookimpl
 from .registry import ENTRY_POINT_GROUP, Registry, load_registry
 from .types import Concern, GovernanceContext, PolicyContent, Target, Template
 from .wrap import wrap_hub
 
 __all__ = [
-    "ENTRY_POINT_GROUP", "Concern", "GovernanceContext", "PolicyContent", "Registry", "Target", "Template",
-    "hookimpl", "load_registry", "governance_objects", "overlay_files",
+    "ENTRY_POINT_GROUP", "Cluster", "Concern", "Fleet", "GovernanceContext", "Hub", "Job", "PolicyContent", "Registry",
+    "Target", "Template", "hookimpl", "load_registry", "governance_objects", "overlay_files",
 ]
 
 

@@ -10,19 +10,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, get_args
 
 import pluggy
 
 from ..findings import Finding, InputError
+from ..upstream import COMPLIANCE_TYPES, DNS1123_LABEL, POLICY_SEVERITIES, REMEDIATION_ACTIONS
 from . import hookspecs
-from .types import Concern, GovernanceContext, PolicyContent, Template
+from .types import Concern, GovernanceContext, PolicyContent, TargetKind, Template
 
 ENTRY_POINT_GROUP = "fedfleet.governance"
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_SEVERITIES = {"low", "medium", "high", "critical"}
-_TARGETS = {"hub", "job-clients", "job-cluster-sets", "cluster-set"}
-_COMPLIANCE = {"musthave", "mustonlyhave", "mustnothave"}
+_DNS_LABEL = re.compile(DNS1123_LABEL)
+_TARGETS = set(get_args(TargetKind))
 
 
 def _plugin_error(plugin: str, message: str) -> InputError:
@@ -36,21 +35,17 @@ class Plugin:
 
 
 class Registry:
-    def __init__(self, pm: pluggy.PluginManager, names: Mapping[int, str]) -> None:
+    def __init__(self, pm: pluggy.PluginManager) -> None:
         self.pm = pm
-        self._names = names  # id(plugin object) -> entry-point name
         self.plugins: dict[str, Plugin] = {}
         for name, concern in self._call_each("fedfleet_concern").items():
             if not isinstance(concern, Concern):
                 raise _plugin_error(name, f"fedfleet_concern returned {type(concern).__name__}, not a Concern")
-            if not _DNS_LABEL.match(concern.name) or concern.severity not in _SEVERITIES:
+            if not _DNS_LABEL.match(concern.name) or concern.severity not in POLICY_SEVERITIES:
                 raise _plugin_error(name, f"invalid concern name {concern.name!r} or severity {concern.severity!r}")
             if not concern.controls or not concern.standards or not concern.categories:
                 raise _plugin_error(name, "a concern needs standards, categories and controls for the ACM dashboard")
             self.plugins[name] = Plugin(name, concern)
-
-    def _plugin_name(self, impl: Any) -> str:
-        return self._names.get(id(impl.plugin), impl.plugin_name)
 
     def _call_each(self, hook: str, only: Iterable[str] | None = None,
                    kwargs_for: Callable[[str], dict[str, Any]] | None = None, **kwargs: Any) -> dict[str, Any]:
@@ -59,8 +54,9 @@ class Registry:
         wanted = None if only is None else set(only)
         results: dict[str, Any] = {}
         caller: Any = getattr(self.pm.hook, hook)
-        for impl in sorted(caller.get_hookimpls(), key=self._plugin_name):
-            name = self._plugin_name(impl)
+        # pluggy records the name each plugin was registered under: its entry-point name.
+        for impl in sorted(caller.get_hookimpls(), key=lambda i: i.plugin_name):
+            name = impl.plugin_name
             if wanted is not None and name not in wanted:
                 continue
             given = kwargs_for(name) if kwargs_for else kwargs
@@ -81,10 +77,10 @@ class Registry:
                 raise _plugin_error(name, "fedfleet_parameters_schema must return a mapping of properties")
             props.update({
                 "enabled": {"type": "boolean"},
-                "remediation": {"enum": ["inform", "enforce"]},
+                "remediation": {"enum": list(REMEDIATION_ACTIONS)},
                 "overrides": {"type": "object", "additionalProperties": {
                     "type": "object", "additionalProperties": False,
-                    "properties": {"remediation": {"enum": ["inform", "enforce"]}, "disabled": {"type": "boolean"}}}},
+                    "properties": {"remediation": {"enum": list(REMEDIATION_ACTIONS)}, "disabled": {"type": "boolean"}}}},
             })
             out[name] = {"type": "object", "additionalProperties": False, "properties": props}
         return out
@@ -130,7 +126,7 @@ def _checked_policies(plugin: str, result: Any) -> list[PolicyContent]:
             raise _plugin_error(plugin, f"policy name {p.name!r} is not a DNS-1123 label")
         if p.target.kind not in _TARGETS:
             raise _plugin_error(plugin, f"policy {p.name!r}: unknown target {p.target.kind!r}")
-        if p.severity is not None and p.severity not in _SEVERITIES:
+        if p.severity is not None and p.severity not in POLICY_SEVERITIES:
             raise _plugin_error(plugin, f"policy {p.name!r}: unknown severity {p.severity!r}")
         if not p.templates:
             raise _plugin_error(plugin, f"policy {p.name!r} has no templates")
@@ -142,7 +138,7 @@ def _checked_policies(plugin: str, result: Any) -> list[PolicyContent]:
                 if objs is None and "object-templates-raw" not in t.spec:
                     raise _plugin_error(plugin, f"policy {p.name!r}: a ConfigurationPolicy needs object-templates")
                 for o in objs or []:
-                    if o.get("complianceType") not in _COMPLIANCE or not isinstance(o.get("objectDefinition"), dict):
+                    if o.get("complianceType") not in COMPLIANCE_TYPES or not isinstance(o.get("objectDefinition"), dict):
                         raise _plugin_error(plugin, f"policy {p.name!r}: object-template needs complianceType "
                                             f"musthave|mustonlyhave|mustnothave and an objectDefinition")
     names = [p.name for p in result]
@@ -156,7 +152,6 @@ def load_registry(extra: Mapping[str, Any] | None = None) -> Registry:
     """Discover plugins from the entry-point group (plus `extra` name -> plugin, for tests)."""
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
-    names: dict[int, str] = {}
     candidates: list[tuple[str, Any]] = []
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         try:
@@ -171,5 +166,4 @@ def load_registry(extra: Mapping[str, Any] | None = None) -> Registry:
             pm.register(plugin, name=name)
         except Exception as exc:  # pluggy validates hook signatures here
             raise _plugin_error(name, f"does not fit the hook specifications: {exc}") from None
-        names[id(plugin)] = name
-    return Registry(pm, names)
+    return Registry(pm)

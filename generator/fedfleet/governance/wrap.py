@@ -15,13 +15,11 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..findings import Finding, InputError
-from ..render.common import API_CLUSTER_V1BETA1, API_CLUSTER_V1BETA2, WAVE_BINDING, WAVE_POLICY, meta, obj
-from ..render.jobs import client_placement
+from ..render.common import WAVE_BINDING, WAVE_POLICY, meta, obj
 from ..spec.model import Fleet, Hub
+from ..upstream import API_CLUSTER_V1BETA1, API_CLUSTER_V1BETA2, API_POLICY, API_POLICYSET
 from .types import Concern, PolicyContent, Target
 
-API_POLICY = "policy.open-cluster-management.io/v1"
-API_POLICYSET = "policy.open-cluster-management.io/v1beta1"
 ANN_STANDARDS = "policy.open-cluster-management.io/standards"
 ANN_CATEGORIES = "policy.open-cluster-management.io/categories"
 ANN_CONTROLS = "policy.open-cluster-management.io/controls"
@@ -69,20 +67,20 @@ def placement_spec(fleet: Fleet, target: Target) -> tuple[str, dict[str, Any], l
             {"requiredClusterSelector": {"labelSelector": HUB_SELECTOR}}]}, [GLOBAL_SET]
     if target.kind == "cluster-set":
         return f"fedfleet-set-{target.cluster_set}", {"clusterSets": [target.cluster_set]}, [target.cluster_set]
-    job = next(j for j in fleet.jobs if j.name == target.job)
+    job = fleet.job(target.job)
     sets = sorted(fleet.job_cluster_sets(job))
     if target.kind == "job-cluster-sets":
         return f"fedfleet-sets-{job.name}", {"clusterSets": sets}, sets
     # job-clients: the job's own client placement, so the policy follows what the job selects.
-    spec = client_placement(job)
+    spec = job.effective_placement
     spec["clusterSets"] = sets
     return f"fedfleet-clients-{job.name}", spec, sets
 
 
-def job_client_annotations(fleet: Fleet, job_name: str | None) -> dict[str, str]:
+def job_client_annotations(fleet: Fleet, job_name: str) -> dict[str, str]:
     """What Argo CD's Placement check (render/health/placement.lua) compares the selection with:
     a PlacementSpec has no minimum, the job's minAvailableClients is."""
-    job = next(j for j in fleet.jobs if j.name == job_name)
+    job = fleet.job(job_name)
     return {"fedfleet.io/job": job.name, "fedfleet.io/min-selected-clusters": str(job.min_clients)}
 
 

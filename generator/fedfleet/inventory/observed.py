@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from ..spec.model import Fleet
+from ..upstream import CLUSTER_SET_LABEL, OCM_CLUSTERSET_LABEL
 
-CLUSTER_SET_LABEL = "cluster.open-cluster-management.io/clusterset"  # clusterv1beta2.ClusterSetLabel
 # Labels the inventory does not record: set membership (recorded as `clusterSet`) and the add-on
 # framework's availability labels, which flip with add-on health rather than describe the cluster.
-MEMBERSHIP_LABELS = (CLUSTER_SET_LABEL, "fedfleet.io/cluster-set")
+MEMBERSHIP_LABELS = (OCM_CLUSTERSET_LABEL, CLUSTER_SET_LABEL)
 VOLATILE_LABEL_PREFIXES = ("feature.open-cluster-management.io/",)
 
 
@@ -48,7 +48,7 @@ def set_selects(cluster_set: Mapping[str, Any], labels: Mapping[str, str]) -> bo
     selector = (cluster_set.get("spec") or {}).get("clusterSelector") or {}
     kind = selector.get("selectorType") or "ExclusiveClusterSetLabel"
     if kind == "ExclusiveClusterSetLabel":
-        return labels.get(CLUSTER_SET_LABEL) == cluster_set["metadata"]["name"]
+        return labels.get(OCM_CLUSTERSET_LABEL) == cluster_set["metadata"]["name"]
     if kind == "LabelSelector":
         return selector_matches(selector.get("labelSelector"), labels)
     return False  # BuildClusterSelector errors on any other type: the set selects nothing

@@ -13,57 +13,30 @@ import json
 from typing import Any
 
 from ..spec.model import Fleet, Hub
-from ..versions import SUPERLINK_IMAGE, SUPERNODE_IMAGE
-from .common import (
-    ADDON_AGENT_NAMESPACE, ADDON_NAME, ADDON_NAMESPACE, ADDON_PLACEMENT, API_ADDON,
-    API_CLUSTER_V1BETA1, SUPERLINK_NAMESPACE, WAVE_CONFIG, meta, namespace, obj,
+from ..upstream import (
+    ADDON_AGENT_NAMESPACE, ADDON_CONFIG, ADDON_NAME, ADDON_NAMESPACE, API_ADDON, API_CLUSTER_V1BETA1,
+    CLIENTAPPIO_PORT, SUPERLINK, SUPERLINK_NAMESPACE, SUPERLINK_PORTS, SUPERNODE, TLS_CA_SECRET, TLS_MOUNT,
+    TLS_SERVER_SECRET, superlink_args, supernode_args,
 )
+from ..versions import SUPERLINK_IMAGE, SUPERNODE_IMAGE
+from .common import ADDON_PLACEMENT, WAVE_CONFIG, meta, namespace, obj
 
 _APP_LABELS = {"app.kubernetes.io/name": "flower-superlink", "app.kubernetes.io/component": "hub"}
 _SUPERNODE_LABELS = {"app.kubernetes.io/name": "flower-addon", "app.kubernetes.io/component": "supernode"}
-TLS_CA_SECRET = "flower-tls-ca"
-TLS_SERVER_SECRET = "flower-superlink-tls"
-
-# SuperLink ports of the chart: exec (ServerApp), fleet (SuperNodes), control (flwr CLI).
-SUPERLINK_PORTS = {"exec": 9091, "fleet": 9092, "control": 9093}
-
-
-def superlink_args(tls: bool) -> list[str]:
-    if tls:
-        return [
-            "--ssl-ca-certfile=/etc/flower/tls/ca.crt",
-            "--ssl-certfile=/etc/flower/tls/server.pem",
-            "--ssl-keyfile=/etc/flower/tls/server.key",
-            "--isolation=process",
-        ]
-    return ["--insecure", "--isolation=process"]
-
-
-def supernode_args(tls: bool) -> list[str]:
-    return [
-        "--root-certificates=/etc/flower/tls/ca.crt" if tls else "--insecure",
-        "--superlink={{SUPERLINK_ADDRESS}}:{{SUPERLINK_PORT}}",
-        "--node-config",
-        'cluster-name="{{CLUSTER_NAME}}" num-partitions={{NUM_PARTITIONS}}',
-        "--isolation=process",
-        "--clientappio-api-address=0.0.0.0:9094",
-    ]
-
-
 def _supernode_manifests() -> list[dict[str, Any]]:
     container = {
         "name": "supernode",
         "image": "{{IMAGE}}",
         "args": supernode_args(True),
-        "ports": [{"name": "clientappio", "containerPort": 9094, "protocol": "TCP"}],
-        "volumeMounts": [{"name": "tls-ca", "mountPath": "/etc/flower/tls", "readOnly": True}],
+        "ports": [{"name": "clientappio", "containerPort": CLIENTAPPIO_PORT, "protocol": "TCP"}],
+        "volumeMounts": [{"name": "tls-ca", "mountPath": TLS_MOUNT, "readOnly": True}],
     }
     return [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ADDON_AGENT_NAMESPACE}},
         {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
-            "metadata": {"name": "flower-supernode", "namespace": ADDON_AGENT_NAMESPACE, "labels": _SUPERNODE_LABELS},
+            "metadata": {"name": SUPERNODE, "namespace": ADDON_AGENT_NAMESPACE, "labels": _SUPERNODE_LABELS},
             "spec": {
                 "replicas": 1,
                 "selector": {"matchLabels": _SUPERNODE_LABELS},
@@ -92,7 +65,7 @@ def base_objects() -> dict[str, dict[str, Any]]:
                 {"group": "addon.open-cluster-management.io", "resource": "addontemplates",
                  "defaultConfig": {"name": ADDON_NAME}},
                 {"group": "addon.open-cluster-management.io", "resource": "addondeploymentconfigs",
-                 "defaultConfig": {"name": "flower-addon-config", "namespace": ADDON_NAMESPACE}},
+                 "defaultConfig": {"name": ADDON_CONFIG, "namespace": ADDON_NAMESPACE}},
             ],
             "installStrategy": {
                 "type": "Placements",
@@ -105,14 +78,14 @@ def base_objects() -> dict[str, dict[str, Any]]:
         spec={"addonName": ADDON_NAME, "agentSpec": {"workload": {"manifests": _supernode_manifests()}}},
     )
     config = obj(
-        API_ADDON, "AddOnDeploymentConfig", meta("flower-addon-config", ADDON_NAMESPACE, wave=WAVE_CONFIG),
+        API_ADDON, "AddOnDeploymentConfig", meta(ADDON_CONFIG, ADDON_NAMESPACE, wave=WAVE_CONFIG),
         spec={
             "agentInstallNamespace": ADDON_AGENT_NAMESPACE,
-            "customizedVariables": _variables("superlink.flower-system.svc", SUPERLINK_PORTS["fleet"]),
+            "customizedVariables": _variables(f"{SUPERLINK}.{SUPERLINK_NAMESPACE}.svc", SUPERLINK_PORTS["fleet"]),
         },
     )
     deployment = obj(
-        "apps/v1", "Deployment", meta("superlink", SUPERLINK_NAMESPACE, wave=WAVE_CONFIG, labels=_APP_LABELS),
+        "apps/v1", "Deployment", meta(SUPERLINK, SUPERLINK_NAMESPACE, wave=WAVE_CONFIG, labels=_APP_LABELS),
         spec={
             "replicas": 1,
             "selector": {"matchLabels": _APP_LABELS},
@@ -120,11 +93,11 @@ def base_objects() -> dict[str, dict[str, Any]]:
                 "metadata": {"labels": _APP_LABELS},
                 "spec": {
                     "containers": [{
-                        "name": "superlink",
+                        "name": SUPERLINK,
                         "image": SUPERLINK_IMAGE,
                         "args": superlink_args(True),
                         "ports": [{"name": n, "containerPort": p, "protocol": "TCP"} for n, p in SUPERLINK_PORTS.items()],
-                        "volumeMounts": [{"name": "tls-certs", "mountPath": "/etc/flower/tls", "readOnly": True}],
+                        "volumeMounts": [{"name": "tls-certs", "mountPath": TLS_MOUNT, "readOnly": True}],
                     }],
                     "volumes": [{"name": "tls-certs", "secret": {"secretName": TLS_SERVER_SECRET}}],
                 },
@@ -132,7 +105,7 @@ def base_objects() -> dict[str, dict[str, Any]]:
         },
     )
     service = obj(
-        "v1", "Service", meta("superlink", SUPERLINK_NAMESPACE, wave=WAVE_CONFIG, labels=_APP_LABELS),
+        "v1", "Service", meta(SUPERLINK, SUPERLINK_NAMESPACE, wave=WAVE_CONFIG, labels=_APP_LABELS),
         spec={
             "type": "ClusterIP",
             "selector": _APP_LABELS,
@@ -170,7 +143,7 @@ def hub_patches(fleet: Fleet, hub: Hub) -> list[dict[str, Any]]:
     """Strategic-merge and JSON patches that turn the shared base into this hub's add-on."""
     patches: list[dict[str, Any]] = [
         {
-            "target": {"kind": "AddOnDeploymentConfig", "name": "flower-addon-config"},
+            "target": {"kind": "AddOnDeploymentConfig", "name": ADDON_CONFIG},
             "patch": _json_patch([{"op": "replace", "path": "/spec/customizedVariables",
                                    "value": _variables(hub.superlink_address, fleet.superlink_port)}]),
         }
@@ -179,7 +152,7 @@ def hub_patches(fleet: Fleet, hub: Hub) -> list[dict[str, Any]]:
         # A hub without TLS (allowed only where the fleet says so, e.g. a dev sandbox) runs the
         # chart's default insecure arguments; the tls governance plugin reports it.
         patches.append({
-            "target": {"kind": "Deployment", "name": "superlink", "namespace": SUPERLINK_NAMESPACE},
+            "target": {"kind": "Deployment", "name": SUPERLINK, "namespace": SUPERLINK_NAMESPACE},
             "patch": _json_patch([{"op": "replace", "path": "/spec/template/spec/containers/0/args",
                                    "value": superlink_args(False)}]),
         })

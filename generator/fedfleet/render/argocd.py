@@ -7,8 +7,9 @@ import json
 from typing import Any
 
 from ..spec.model import Fleet, Hub
+from ..upstream import API_ARGO, API_ARGOCD_OPERATOR
 from . import health
-from .common import API_ARGO, meta, obj
+from .common import meta, obj
 
 PROJECT = "fedfleet"
 
@@ -59,9 +60,6 @@ def application(fleet: Fleet, hub: Hub) -> dict[str, Any]:
     )
 
 
-# The OpenShift GitOps operator's ArgoCD API (argoproj-labs/argocd-operator api/v1beta1
-# argocd_types.go: spec.resourceHealthChecks[] {group, kind, check}).
-API_ARGOCD_OPERATOR = "argoproj.io/v1beta1"
 HEALTH_CHECKS_FILE = "health-checks.yaml"
 
 

@@ -1,8 +1,10 @@
-"""Shared vocabulary of the renderers: labels, sync waves, API versions."""
+"""Shared vocabulary of the renderers: labels, sync waves, object helpers (upstream names: upstream.py)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from ..upstream import API_KUSTOMIZE
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "fedfleet"}
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
@@ -19,22 +21,7 @@ WAVE_CONFIG = 0
 WAVE_POLICY = 1
 WAVE_JOB = 2
 
-API_FL = "federation-ai.open-cluster-management.io/v1alpha1"
-API_CLUSTER_V1BETA1 = "cluster.open-cluster-management.io/v1beta1"
-API_CLUSTER_V1BETA2 = "cluster.open-cluster-management.io/v1beta2"
-API_ADDON = "addon.open-cluster-management.io/v1alpha1"
-API_ARGO = "argoproj.io/v1alpha1"
-API_KUSTOMIZE = "kustomize.config.k8s.io/v1beta1"
-
-ADDON_NAME = "flower-addon"
-ADDON_NAMESPACE = "open-cluster-management"  # where the flower-addon chart keeps its config
-ADDON_AGENT_NAMESPACE = "flower-addon"
-SUPERLINK_NAMESPACE = "flower-system"
-ADDON_PLACEMENT = "flower-addon-placement"
-# The label that makes a ManagedCluster a member of a fleet cluster set: the bundle's
-# ManagedClusterSets select on it (selectorType LabelSelector) and the `membership` governance
-# plugin writes it, with the labels job placements select on, onto every ManagedCluster.
-CLUSTER_SET_LABEL = "fedfleet.io/cluster-set"
+ADDON_PLACEMENT = "flower-addon-placement"  # fedfleet's install Placement of the Flower add-on
 
 
 def meta(name: str, namespace: str | None = None, wave: int | None = None,

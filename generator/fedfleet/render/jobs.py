@@ -2,42 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from ..spec.model import Fleet, Hub, Job
-from .common import (
-    ADDON_NAMESPACE, API_CLUSTER_V1BETA2, CLUSTER_SET_LABEL, API_FL, WAVE_BINDING, WAVE_CONFIG, WAVE_JOB,
-    WAVE_NAMESPACE, meta, namespace, obj,
+from ..upstream import (
+    ADDON_NAMESPACE, API_CLUSTER_V1BETA2, API_FL, CLUSTER_SET_LABEL, DATA_CLAIM_ANNOTATION, TLS_ANNOTATION,
 )
-
-DATA_CLAIM_ANNOTATION = "fedfleet.io/data-claim"
-TLS_ANNOTATION = "fedfleet.io/tls"
-
-
-def client_placement(job: Job) -> dict[str, Any]:
-    """The job's PlacementSpec with the data claim's `Exists` ANDed into every predicate.
-
-    The FL controller takes the data path from the claimSelector expression with operator Exists
-    (addon-contrib federated-learning-controller/internal/controller/federatedlearning_client.go,
-    generateWorkload: the last such expression wins), so fedfleet's expression goes last in each
-    predicate, and a job without predicates gets one that selects on the claim alone.
-    """
-    placement = copy.deepcopy(dict(job.placement))
-    claim_expr = {"key": job.data_claim, "operator": "Exists"}
-    predicates = placement.get("predicates") or [{"requiredClusterSelector": {}}]
-    for predicate in predicates:
-        selector = predicate.setdefault("requiredClusterSelector", {})
-        claim_selector = selector.setdefault("claimSelector", {})
-        exprs = [e for e in claim_selector.get("matchExpressions", []) if e != claim_expr]
-        claim_selector["matchExpressions"] = exprs + [claim_expr]
-    placement["predicates"] = predicates
-    # OCM's API defaults scoreCoordinate.type to BuiltIn, but the FederatedLearning CRD embeds the
-    # schema with `type` required, so fedfleet spells it out.
-    for config in placement.get("prioritizerPolicy", {}).get("configurations", []):
-        coordinate = config["scoreCoordinate"]
-        coordinate.setdefault("type", "AddOn" if "addOn" in coordinate else "BuiltIn")
-    return placement
+from .common import WAVE_BINDING, WAVE_CONFIG, WAVE_JOB, WAVE_NAMESPACE, meta, namespace, obj
 
 
 def federated_learning(job: Job, annotations: dict[str, str] | None = None) -> dict[str, Any]:
@@ -61,7 +32,7 @@ def federated_learning(job: Job, annotations: dict[str, str] | None = None) -> d
         spec={
             "framework": job.framework,
             "server": server,
-            "client": {"image": job.client_image, "placement": client_placement(job)},
+            "client": {"image": job.client_image, "placement": job.effective_placement},
         },
     )
 

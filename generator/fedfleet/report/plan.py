@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..placement import JobPlan, Plan
+from ..placement import Decision, JobPlan, Plan
 
 PLAN_JSON_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -116,17 +116,21 @@ def plan_markdown(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def explain(plan: Plan, cluster: str, cluster_set: str, hubs_of_cluster: str | None) -> list[dict[str, Any]]:
-    """One cluster across all jobs: selected with score, or the reason it is out."""
-    out: list[dict[str, Any]] = []
-    for jp in plan.jobs:
-        chosen = next((s for s in jp.selected if s.name == cluster), None)
-        if chosen:
-            out.append({"job": jp.job, "hub": jp.hub, "decision": "selected", "score": chosen.total,
-                        "reason": _score_detail(chosen.scores, jp.weights)})
-            continue
-        reason = jp.reason_for(cluster, cluster_set)
-        if reason is None:
-            reason = f"managed by hub {hubs_of_cluster}, the job runs on hub {jp.hub}"
-        out.append({"job": jp.job, "hub": jp.hub, "decision": "excluded", "score": None, "reason": reason})
-    return out
+def explain_rows(decisions: list[Decision]) -> list[dict[str, Any]]:
+    """One cluster across all jobs, as JSON rows: selected with its score, or the plan's reason."""
+    return [{"job": d.job, "hub": d.hub, "decision": "selected" if d.selected else "excluded",
+             "score": d.selected.total if d.selected else None,
+             "reason": _score_detail(d.selected.scores, d.weights) if d.selected else d.reason}
+            for d in decisions]
+
+
+def explain_json(cluster: str, cluster_set: str, hub: str, decisions: list[Decision]) -> dict[str, Any]:
+    return {"cluster": cluster, "clusterSet": cluster_set, "hub": hub, "jobs": explain_rows(decisions)}
+
+
+def explain_text(cluster: str, cluster_set: str, hub: str, decisions: list[Decision]) -> str:
+    lines = [f"{cluster} (cluster set {cluster_set}, hub {hub})"]
+    for row in explain_rows(decisions):
+        detail = f"score {row['score']} ({row['reason']})" if row["decision"] == "selected" else row["reason"]
+        lines.append(f"  {row['job']}: {row['decision']}: {detail}")
+    return "\n".join(lines) + "\n"

@@ -187,9 +187,10 @@ def run_simulation(fleet: Fleet, plan: Plan, job_name: str, rounds: int | None =
                    insecure: bool = False, supernode_auth: bool | None = None, timeout: float = 300,
                    progress: Callable[[str], None] | None = None) -> SimulationResult:
     """Run the job's app on its planned clients. Raises SimulationError; always tears down."""
-    job = next((j for j in fleet.jobs if j.name == job_name), None)
-    if job is None:
-        raise SimulationError(f"no job named {job_name!r}", 2)
+    try:
+        job = fleet.job(job_name)
+    except KeyError:
+        raise SimulationError(f"no job named {job_name!r}", 2) from None
     app_dir = resolve_app(fleet, job)
     app = app_config(app_dir)
     job_plan = plan.job(job.name)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Mapping
 
 from ..findings import Location
@@ -97,6 +99,33 @@ class Job:
     def min_clients(self) -> int:
         return int(self.server["minAvailableClients"])
 
+    @property
+    def effective_placement(self) -> dict[str, Any]:
+        """The client PlacementSpec the FL controller receives: the user's placement with the data
+        claim's `Exists` ANDed into every predicate. A fresh copy on every call, for callers to own.
+
+        The FL controller takes the data path from the claimSelector expression with operator Exists
+        (addon-contrib federated-learning-controller/internal/controller/federatedlearning_client.go,
+        generateWorkload: the last such expression wins), so fedfleet's expression goes last in each
+        predicate, and a job without predicates gets one that selects on the claim alone. The plan,
+        the renderer, governance and Rego all read this one value.
+        """
+        placement = copy.deepcopy(dict(self.placement))
+        claim_expr = {"key": self.data_claim, "operator": "Exists"}
+        predicates = placement.get("predicates") or [{"requiredClusterSelector": {}}]
+        for predicate in predicates:
+            selector = predicate.setdefault("requiredClusterSelector", {})
+            claim_selector = selector.setdefault("claimSelector", {})
+            exprs = [e for e in claim_selector.get("matchExpressions", []) if e != claim_expr]
+            claim_selector["matchExpressions"] = exprs + [claim_expr]
+        placement["predicates"] = predicates
+        # OCM's API defaults scoreCoordinate.type to BuiltIn, but the FederatedLearning CRD embeds the
+        # schema with `type` required, so fedfleet spells it out.
+        for config in placement.get("prioritizerPolicy", {}).get("configurations", []):
+            coordinate = config["scoreCoordinate"]
+            coordinate.setdefault("type", "AddOn" if "addOn" in coordinate else "BuiltIn")
+        return placement
+
 
 @dataclass(frozen=True)
 class Fleet:
@@ -114,8 +143,36 @@ class Fleet:
     origin: Origin = field(repr=False, compare=False)
     spec_dir: str = ""
 
+    # Lookups by name; KeyError for an unknown name (validation guarantees every reference
+    # between specs resolves, so only user input from the command line can miss).
     def hub(self, name: str) -> Hub:
-        return next(h for h in self.hubs if h.name == name)
+        return self._hubs[name]
+
+    def job(self, name: str) -> Job:
+        return self._jobs[name]
+
+    def cluster(self, name: str) -> Cluster:
+        return self._clusters[name]
+
+    def cluster_set(self, name: str) -> ClusterSet:
+        return self._cluster_sets[name]
+
+    # Indexes built on first use (the model is frozen; cached_property writes the instance dict).
+    @cached_property
+    def _hubs(self) -> dict[str, Hub]:
+        return {h.name: h for h in self.hubs}
+
+    @cached_property
+    def _jobs(self) -> dict[str, Job]:
+        return {j.name: j for j in self.jobs}
+
+    @cached_property
+    def _clusters(self) -> dict[str, Cluster]:
+        return {c.name: c for c in self.clusters}
+
+    @cached_property
+    def _cluster_sets(self) -> dict[str, ClusterSet]:
+        return {s.name: s for s in self.cluster_sets}
 
     def jobs_on(self, hub: str) -> tuple[Job, ...]:
         return tuple(j for j in self.jobs if j.hub == hub)

@@ -11,8 +11,8 @@ import copy
 from typing import Any
 
 from .. import API_VERSION
+from ..upstream import DNS1123_LABEL, LISTENER_TYPES, REMEDIATION_ACTIONS
 
-DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 # Kubernetes quantities (k8s.io/apimachinery/pkg/api/resource): a number with an optional suffix.
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
@@ -179,7 +179,7 @@ FLEET = _obj(
                                 "namespace": _name(),
                                 "remediation": {
                                     "type": "object",
-                                    "additionalProperties": {"enum": ["inform", "enforce"]},
+                                    "additionalProperties": {"enum": list(REMEDIATION_ACTIONS)},
                                 },
                             }
                         ),
@@ -232,7 +232,7 @@ _listener = _obj(
     {
         "name": _name(),
         "port": {"type": "integer", "minimum": 1, "maximum": 65535},
-        "type": {"enum": ["NodePort", "LoadBalancer", "Route"]},
+        "type": {"enum": list(LISTENER_TYPES)},
         "ip": {"type": "string"},
     },
     ["name", "port", "type"],

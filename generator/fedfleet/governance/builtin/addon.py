@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ...render.common import ADDON_AGENT_NAMESPACE, ADDON_NAME
-from ..hookspecs import hookimpl
-from ..types import Concern, GovernanceContext, PolicyContent, Target, Template
+from fedfleet.governance import Concern, GovernanceContext, PolicyContent, Target, Template, hookimpl
+from fedfleet.upstream import (
+    ADDON_AGENT_NAMESPACE, ADDON_NAME, API_ADDON, DNS1123_LABEL, FL_CONTROLLER, FL_CONTROLLER_NAMESPACE, SUPERNODE,
+)
+
 from . import rego_module
 
-CONTROLLER = {"name": "federated-learning-controller", "namespace": "federated-learning"}
 AVAILABLE = {"conditions": [{"type": "Available", "status": "True"}]}
 
 
@@ -34,7 +35,7 @@ def fedfleet_concern() -> Concern:
 
 @hookimpl
 def fedfleet_parameters_schema() -> Mapping[str, Any]:
-    return {"controllerNamespace": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"}}
+    return {"controllerNamespace": {"type": "string", "pattern": DNS1123_LABEL}}
 
 
 def _deployment(name: str, namespace: str) -> dict[str, Any]:
@@ -46,16 +47,16 @@ def _deployment(name: str, namespace: str) -> dict[str, Any]:
 def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
     if not context.jobs:
         return []
-    ns = context.params.get("controllerNamespace", CONTROLLER["namespace"])
+    ns = context.params.get("controllerNamespace", FL_CONTROLLER_NAMESPACE)
     # Status can only be observed, never enforced: these policies always inform.
     hub = PolicyContent(
         name="controller", rule="addon.controller-available", remediation="inform",
         description="The federated-learning controller and the flower-addon ClusterManagementAddOn exist on the hub",
         target=Target("hub"),
         templates=(Template("ConfigurationPolicy", {"object-templates": [
-            {"complianceType": "musthave", "objectDefinition": _deployment(CONTROLLER["name"], ns)},
+            {"complianceType": "musthave", "objectDefinition": _deployment(FL_CONTROLLER, ns)},
             {"complianceType": "musthave", "objectDefinition": {
-                "apiVersion": "addon.open-cluster-management.io/v1alpha1", "kind": "ClusterManagementAddOn",
+                "apiVersion": API_ADDON, "kind": "ClusterManagementAddOn",
                 "metadata": {"name": ADDON_NAME}}},
         ]}),),
     )
@@ -65,7 +66,7 @@ def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
             description=f"The flower-addon agent is Available on every cluster job {job.name} runs on",
             target=Target("job-clients", job=job.name),
             templates=(Template("ConfigurationPolicy", {"object-templates": [
-                {"complianceType": "musthave", "objectDefinition": _deployment("flower-supernode", ADDON_AGENT_NAMESPACE)},
+                {"complianceType": "musthave", "objectDefinition": _deployment(SUPERNODE, ADDON_AGENT_NAMESPACE)},
             ]}),),
         )
         for job in context.jobs if job.framework == "flower"

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..hookspecs import hookimpl
-from ..types import Concern, GovernanceContext, PolicyContent, Target, Template
-from . import rego_module
+from fedfleet.governance import Concern, GovernanceContext, PolicyContent, Target, Template, hookimpl
+from fedfleet.upstream import API_CLUSTER_V1ALPHA1
 
-CLAIM_API = "cluster.open-cluster-management.io/v1alpha1"
+from . import rego_module
 
 
 @hookimpl
@@ -40,7 +39,7 @@ def claim_templates_raw(config_map: str, claim: str) -> str:
         f"{{{{hub if $path hub}}}}\n"
         f"- complianceType: musthave\n"
         f"  objectDefinition:\n"
-        f"    apiVersion: {CLAIM_API}\n"
+        f"    apiVersion: {API_CLUSTER_V1ALPHA1}\n"
         f"    kind: ClusterClaim\n"
         f"    metadata:\n"
         f"      name: {claim}\n"
@@ -49,7 +48,7 @@ def claim_templates_raw(config_map: str, claim: str) -> str:
         f"{{{{hub else hub}}}}\n"
         f"- complianceType: mustnothave\n"
         f"  objectDefinition:\n"
-        f"    apiVersion: {CLAIM_API}\n"
+        f"    apiVersion: {API_CLUSTER_V1ALPHA1}\n"
         f"    kind: ClusterClaim\n"
         f"    metadata:\n"
         f"      name: {claim}\n"

@@ -19,13 +19,11 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ...render.common import CLUSTER_SET_LABEL
-from ...spec.model import Cluster, Job
-from ..hookspecs import hookimpl
-from ..types import Concern, GovernanceContext, PolicyContent, Target, Template
+from fedfleet.governance import Cluster, Concern, GovernanceContext, Job, PolicyContent, Target, Template, hookimpl
+from fedfleet.upstream import API_CLUSTER_V1, CLUSTER_SET_LABEL
+
 from . import rego_module
 
-MANAGED_CLUSTER_API = "cluster.open-cluster-management.io/v1"
 CHUNK = 400  # clusters per Policy: ~300 bytes each keeps a Policy near 120 KiB
 
 
@@ -75,10 +73,10 @@ def labels_templates_raw(clusters: list[Cluster], keys: set[str]) -> str:
     for c in clusters:
         labels = "".join(f"        {_quote(k)}: {_quote(v)}\n" for k, v in membership_labels(c, keys).items())
         out.append(
-            f'{{{{- if (lookup "{MANAGED_CLUSTER_API}" "ManagedCluster" "" "{c.name}") }}}}\n'
+            f'{{{{- if (lookup "{API_CLUSTER_V1}" "ManagedCluster" "" "{c.name}") }}}}\n'
             f"- complianceType: musthave\n"
             f"  objectDefinition:\n"
-            f"    apiVersion: {MANAGED_CLUSTER_API}\n"
+            f"    apiVersion: {API_CLUSTER_V1}\n"
             f"    kind: ManagedCluster\n"
             f"    metadata:\n"
             f"      name: {c.name}\n"

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ...spec.model import Job
-from ..hookspecs import hookimpl
-from ..types import Concern, GovernanceContext, PolicyContent, Target, Template
+from fedfleet.governance import Concern, GovernanceContext, Job, PolicyContent, Target, Template, hookimpl
+from fedfleet.upstream import API_ADDON, DNS1123_LABEL, OTEL_ADDON, OTEL_COLLECTOR, OTEL_NAMESPACE, SIDECAR_ANNOTATION
+
 from . import rego_module
 
-SIDECAR_ANNOTATION = "federated-learning.io/sidecar-image"
 DEFAULT_SIDECAR = "quay.io/open-cluster-management/federated-learning-sidecar:latest"
-DEFAULT_COLLECTOR = {"name": "opentelemetry-collector", "namespace": "open-cluster-management-addon"}
-OTEL_ADDON = "otel"
+DEFAULT_COLLECTOR = {"name": OTEL_COLLECTOR, "namespace": OTEL_NAMESPACE}
 
 
 @hookimpl
@@ -39,7 +37,7 @@ def fedfleet_concern() -> Concern:
 
 @hookimpl
 def fedfleet_parameters_schema() -> Mapping[str, Any]:
-    name = {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"}
+    name = {"type": "string", "pattern": DNS1123_LABEL}
     return {
         "sidecarImage": {"type": "string", "minLength": 1},
         "collector": {"type": "object", "additionalProperties": False, "required": ["name", "namespace"],
@@ -62,7 +60,7 @@ def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
         name="hub", rule="observability.addon", remediation="inform", target=Target("hub"),
         description="The otel add-on that collects FL metrics is installed on the hub",
         templates=(Template("ConfigurationPolicy", {"object-templates": [{"complianceType": "musthave", "objectDefinition": {
-            "apiVersion": "addon.open-cluster-management.io/v1alpha1", "kind": "ClusterManagementAddOn",
+            "apiVersion": API_ADDON, "kind": "ClusterManagementAddOn",
             "metadata": {"name": OTEL_ADDON}}}]}),),
     )]
     for job in context.jobs:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ...render.addon import TLS_CA_SECRET, TLS_SERVER_SECRET, superlink_args
-from ...render.common import ADDON_AGENT_NAMESPACE, API_FL, SUPERLINK_NAMESPACE
-from ...render.jobs import TLS_ANNOTATION
-from ..hookspecs import hookimpl
-from ..types import Concern, GovernanceContext, PolicyContent, Target, Template
+from fedfleet.governance import Concern, GovernanceContext, PolicyContent, Target, Template, hookimpl
+from fedfleet.upstream import (
+    ADDON_AGENT_NAMESPACE, API_FL, LISTENER_TYPES, SUPERLINK, SUPERLINK_NAMESPACE, TLS_ANNOTATION, TLS_CA_SECRET, TLS_SERVER_SECRET,
+    superlink_args,
+)
+
 from . import rego_module
 
 DEFAULT_FORBIDDEN = {"prod": ["NodePort"], "staging": ["NodePort"], "dev": []}
@@ -37,7 +38,7 @@ def fedfleet_concern() -> Concern:
 def fedfleet_parameters_schema() -> Mapping[str, Any]:
     return {
         "forbiddenListenerTypes": {"type": "object", "additionalProperties": {
-            "type": "array", "items": {"enum": ["NodePort", "LoadBalancer", "Route"]}}},
+            "type": "array", "items": {"enum": list(LISTENER_TYPES)}}},
         "minimumDuration": {"type": "string", "pattern": "^[0-9]+h$"},
     }
 
@@ -56,9 +57,9 @@ def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
     superlink = {
         "complianceType": "musthave",
         "objectDefinition": {"apiVersion": "apps/v1", "kind": "Deployment",
-                             "metadata": {"name": "superlink", "namespace": SUPERLINK_NAMESPACE},
+                             "metadata": {"name": SUPERLINK, "namespace": SUPERLINK_NAMESPACE},
                              "spec": {"template": {"spec": {"containers": [
-                                 {"name": "superlink", "args": superlink_args(True)}]}}}},
+                                 {"name": SUPERLINK, "args": superlink_args(True)}]}}}},
     }
     no_insecure_job = {
         "complianceType": "mustnothave",

@@ -1,0 +1,98 @@
+"""Names as they exist on the hub and the managed clusters: one module for renderers and plugins.
+
+API versions, object names, namespaces, Secret names, ports and command-line arguments of the
+upstream components fedfleet ships or checks, plus the annotations fedfleet itself puts on the
+objects it ships. The renderers build objects with these names and the governance plugins
+(built-in and third-party alike) write policies that look for them, so both read them here;
+nothing in this module depends on the rest of fedfleet. Facts, with the upstream files they come
+from: ../shared/upstream/fl-controller-and-flower-addon.md.
+"""
+
+from __future__ import annotations
+
+# --- Kubernetes and ACM vocabularies --------------------------------------------------------------
+DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"  # apimachinery validation.IsDNS1123Label (<= 63)
+REMEDIATION_ACTIONS = ("inform", "enforce")  # ACM Policy spec.remediationAction
+POLICY_SEVERITIES = ("low", "medium", "high", "critical")  # ConfigurationPolicy spec.severity
+COMPLIANCE_TYPES = ("musthave", "mustonlyhave", "mustnothave")  # object-templates[].complianceType
+LISTENER_TYPES = ("NodePort", "LoadBalancer", "Route")  # FederatedLearning spec.server.listeners[].type
+
+# OCM's own set-membership label (clusterv1beta2.ClusterSetLabel), what an ExclusiveClusterSetLabel
+# set selects on.
+OCM_CLUSTERSET_LABEL = "cluster.open-cluster-management.io/clusterset"
+
+# --- API versions -----------------------------------------------------------------------------
+API_FL = "federation-ai.open-cluster-management.io/v1alpha1"  # FederatedLearning
+API_CLUSTER_V1 = "cluster.open-cluster-management.io/v1"  # ManagedCluster
+API_CLUSTER_V1ALPHA1 = "cluster.open-cluster-management.io/v1alpha1"  # ClusterClaim
+API_CLUSTER_V1BETA1 = "cluster.open-cluster-management.io/v1beta1"  # Placement
+API_CLUSTER_V1BETA2 = "cluster.open-cluster-management.io/v1beta2"  # ManagedClusterSet(Binding)
+API_ADDON = "addon.open-cluster-management.io/v1alpha1"
+API_POLICY = "policy.open-cluster-management.io/v1"  # Policy, PlacementBinding, Configuration/CertificatePolicy
+API_POLICYSET = "policy.open-cluster-management.io/v1beta1"
+API_ARGO = "argoproj.io/v1alpha1"
+# The OpenShift GitOps operator's ArgoCD API (argoproj-labs/argocd-operator api/v1beta1
+# argocd_types.go: spec.resourceHealthChecks[] {group, kind, check}).
+API_ARGOCD_OPERATOR = "argoproj.io/v1beta1"
+API_KUSTOMIZE = "kustomize.config.k8s.io/v1beta1"
+
+# --- The Flower add-on (addon-contrib flower-addon/charts/flower-addon/, values.yaml and templates/)
+ADDON_NAME = "flower-addon"  # ClusterManagementAddOn and AddOnTemplate
+ADDON_NAMESPACE = "open-cluster-management"  # where the chart keeps its AddOnDeploymentConfig and placements
+ADDON_CONFIG = "flower-addon-config"  # the AddOnDeploymentConfig
+ADDON_AGENT_NAMESPACE = "flower-addon"  # agentInstallNamespace on managed clusters
+SUPERNODE = "flower-supernode"  # the agent's Deployment (templates/addon-template.yaml)
+SUPERLINK_NAMESPACE = "flower-system"
+SUPERLINK = "superlink"  # the hub's Deployment and Service (templates/superlink.yaml)
+TLS_CA_SECRET = "flower-tls-ca"  # values.yaml tls.ca.secretName
+TLS_SERVER_SECRET = "flower-superlink-tls"  # values.yaml tls.serverCert.secretName
+TLS_MOUNT = "/etc/flower/tls"
+# SuperLink ports of the chart: exec (ServerApp), fleet (SuperNodes), control (flwr CLI).
+SUPERLINK_PORTS = {"exec": 9091, "fleet": 9092, "control": 9093}
+CLIENTAPPIO_PORT = 9094  # the SuperNode's ClientAppIo API
+
+
+def superlink_args(tls: bool) -> list[str]:
+    """The SuperLink's arguments as templates/superlink.yaml renders them, with and without TLS."""
+    if tls:
+        return [
+            f"--ssl-ca-certfile={TLS_MOUNT}/ca.crt",
+            f"--ssl-certfile={TLS_MOUNT}/server.pem",
+            f"--ssl-keyfile={TLS_MOUNT}/server.key",
+            "--isolation=process",
+        ]
+    return ["--insecure", "--isolation=process"]
+
+
+def supernode_args(tls: bool) -> list[str]:
+    """The SuperNode's arguments as templates/addon-template.yaml renders them ({{...}} are the
+    add-on framework's variables, substituted per cluster)."""
+    return [
+        f"--root-certificates={TLS_MOUNT}/ca.crt" if tls else "--insecure",
+        "--superlink={{SUPERLINK_ADDRESS}}:{{SUPERLINK_PORT}}",
+        "--node-config",
+        'cluster-name="{{CLUSTER_NAME}}" num-partitions={{NUM_PARTITIONS}}',
+        "--isolation=process",
+        f"--clientappio-api-address=0.0.0.0:{CLIENTAPPIO_PORT}",
+    ]
+
+
+# --- The FL controller (addon-contrib federated-learning-controller/) ---------------------------
+# config/default/kustomization.yaml: namespace and namePrefix; config/manager/manager.yaml: `controller`.
+FL_CONTROLLER = "federated-learning-controller"
+FL_CONTROLLER_NAMESPACE = "federated-learning"
+# api/v1alpha1: the annotation that adds the metrics sidecar to a job's clients.
+SIDECAR_ANNOTATION = "federated-learning.io/sidecar-image"
+
+# --- Observability (federated-learning-controller/deploy/obs/otel-addon/) ----------------------
+OTEL_ADDON = "otel"  # ClusterManagementAddOn
+OTEL_COLLECTOR = "opentelemetry-collector"
+OTEL_NAMESPACE = "open-cluster-management-addon"
+
+# --- What fedfleet writes on the objects it ships, for policies and people to match on -----------
+DATA_CLAIM_ANNOTATION = "fedfleet.io/data-claim"  # on FederatedLearning and data-locality ConfigMaps
+TLS_ANNOTATION = "fedfleet.io/tls"  # enabled | disabled, on FederatedLearning
+# The label that makes a ManagedCluster a member of a fleet cluster set: the bundle's
+# ManagedClusterSets select on it (selectorType LabelSelector) and the `membership` governance
+# plugin writes it, with the labels job placements select on, onto every ManagedCluster.
+CLUSTER_SET_LABEL = "fedfleet.io/cluster-set"
