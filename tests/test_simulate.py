@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+import sys
 import tempfile
 from pathlib import Path
 
@@ -25,7 +26,9 @@ APP = REPO / "examples" / "flower-digits"
 
 
 def flower_processes() -> set[int]:
-    """Live (non-zombie) Flower processes on this machine."""
+    """Live (non-zombie) Flower processes started from this environment. Other checkouts on a
+    shared machine may run their own federations at the same time; theirs are not ours to count."""
+    ours = sys.prefix
     found = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -33,7 +36,8 @@ def flower_processes() -> set[int]:
                 cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 continue
-            if ("flower-super" in cmd or "flwr-" in cmd or "flwr run" in cmd) and alive(int(entry.name)):
+            flower = "flower-super" in cmd or "flwr-" in cmd or "flwr run" in cmd
+            if flower and ours in cmd and alive(int(entry.name)):
                 found.add(int(entry.name))
     return found
 
@@ -48,12 +52,19 @@ def _fleet(tmp_path: Path, clients: int, min_clients: int, holders: int | None =
     return pipeline.render(pipeline.Paths(specs, tmp_path))
 
 
-def test_a_real_federation_trains_with_tls_and_leaves_nothing_running(tmp_path: Path) -> None:
+@pytest.mark.flower
+def test_a_real_federation_trains_with_tls_and_supernode_auth_and_leaves_nothing_running(tmp_path: Path,
+                                                                                          monkeypatch) -> None:
+    # One federation for both: TLS is always on, SuperNode authentication is the job's choice.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # ours alone, on a machine others share
     before = flower_processes()
-    build = _fleet(tmp_path, clients=2, min_clients=2)
+    rendered = _fleet(tmp_path, clients=2, min_clients=2, supernodeAuth=True)
     seen: list[str] = []
-    result = run_simulation(build.fleet, build.plan, "digits", rounds=2, progress=seen.append)
-    assert result.tls and result.clients == ["site-0", "site-1"]
+    result = run_simulation(rendered.fleet, rendered.plan, "digits", rounds=2, progress=seen.append)
+    assert result.tls and result.supernode_auth and result.clients == ["site-0", "site-1"]
+    assert any("SuperNode authentication on" in m for m in seen)
     assert [r["round"] for r in result.rounds] == [0, 1, 2]
     assert result.rounds[0]["accuracy"] < 0.2  # the untrained model is at chance (10 classes)
     assert result.federated_accuracy > 0.8 > result.rounds[0]["accuracy"]
@@ -61,9 +72,10 @@ def test_a_real_federation_trains_with_tls_and_leaves_nothing_running(tmp_path: 
     assert any(m.startswith("SuperLink on 127.0.0.1:") and "TLS" in m for m in seen)
     assert any(m.startswith("round 2:") for m in seen), "progress is streamed round by round"
     assert flower_processes() - before == set(), "every Flower process must be gone"
-    assert not list(Path(tempfile.gettempdir()).glob("fedfleet-simulate-*")), "temporary files removed"
+    assert not list(scratch.iterdir()), "temporary files removed"
 
 
+@pytest.mark.flower
 def test_superlink_refuses_a_client_that_does_not_trust_the_ca(tmp_path: Path) -> None:
     before = flower_processes()
     tls = make_tls(tmp_path)
@@ -81,21 +93,12 @@ def test_superlink_refuses_a_client_that_does_not_trust_the_ca(tmp_path: Path) -
     assert flower_processes() - before == set()
 
 
+@pytest.mark.flower
 def test_timeout_tears_everything_down(tmp_path: Path) -> None:
     before = flower_processes()
-    build = _fleet(tmp_path, clients=2, min_clients=2)
+    rendered = _fleet(tmp_path, clients=2, min_clients=2)
     with pytest.raises(SimulationError, match="did not finish within 6 s"):
-        run_simulation(build.fleet, build.plan, "digits", rounds=5, timeout=6)
-    assert flower_processes() - before == set()
-
-
-def test_supernode_authentication(tmp_path: Path) -> None:
-    before = flower_processes()
-    build = _fleet(tmp_path, clients=2, min_clients=2, supernodeAuth=True)
-    seen: list[str] = []
-    result = run_simulation(build.fleet, build.plan, "digits", rounds=1, progress=seen.append)
-    assert result.supernode_auth and len(result.rounds) == 2
-    assert any("SuperNode authentication on" in m for m in seen)
+        run_simulation(rendered.fleet, rendered.plan, "digits", rounds=5, timeout=6)
     assert flower_processes() - before == set()
 
 
