@@ -9,7 +9,7 @@ API shapes the harness decodes strictly (unknown fields are an error):
 - the ManagedClusterSets and ManagedClusterSetBindings of the hub's overlay
   (`render.jobs.cluster_set_objects`);
 - per job, the Placement the FL controller creates: named like the job, in its namespace, with the
-  spec fedfleet renders (`render.jobs.client_placement`).
+  spec fedfleet renders (`Job.effective_placement`).
 
 `compare` lines the two results up per job and returns the differences as side-by-side rows.
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from fedfleet.upstream import CLUSTER_SET_LABEL
-from fedfleet.render.jobs import client_placement, cluster_set_objects
+from fedfleet.render.jobs import cluster_set_objects
 from fedfleet.spec.load import load_fleet, read_spec_documents
 
 from oracles.oracle_tools import tool
@@ -74,7 +74,7 @@ def hub_inputs(spec_dir: Path, now: datetime) -> dict[str, dict[str, Any]]:
         placements = [{
             "apiVersion": "cluster.open-cluster-management.io/v1beta1", "kind": "Placement",
             "metadata": {"name": job.name, "namespace": job.namespace},
-            "spec": client_placement(job),
+            "spec": job.effective_placement,
         } for job in fleet.jobs if job.hub == hub.name]
         # the ManagedClusterSets and ManagedClusterSetBindings exactly as the hub's overlay ships them
         set_objects = cluster_set_objects(fleet, hub)
