@@ -25,6 +25,9 @@ ROUTES = {
     "/apis/federation-ai.open-cluster-management.io/v1alpha1/federatedlearnings": "federatedlearnings.json",
     "/apis/cluster.open-cluster-management.io/v1/managedclusters": "managedclusters.json",
     "/apis/cluster.open-cluster-management.io/v1beta2/managedclustersets": "managedclustersets.json",
+    "/apis/cluster.open-cluster-management.io/v1beta1/placements": "placements.json",
+    "/apis/addon.open-cluster-management.io/v1alpha1/clustermanagementaddons": "clustermanagementaddons.json",
+    "/apis/addon.open-cluster-management.io/v1alpha1/managedclusteraddons": "managedclusteraddons.json",
 }
 
 # API server Status bodies for refused requests (k8s.io/apimachinery metav1.Status, as served).
@@ -56,8 +59,8 @@ def page(body: dict[str, Any], limit: int, token: str) -> dict[str, Any]:
 
 
 class FakeHub:
-    def __init__(self, hub: str = "hub-prod") -> None:
-        self.folder = FIXTURES / hub
+    def __init__(self, hub: str = "hub-prod", folder: Path | None = None) -> None:
+        self.folder = folder or FIXTURES / hub
         self.requests: list[str] = []
         self.queries: list[dict[str, list[str]]] = []
         self.fault: str | None = None  # "401" | "403" | "slow"

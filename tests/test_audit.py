@@ -4,6 +4,7 @@ kubernetes client, against a local server of stored API responses), exit codes."
 from __future__ import annotations
 
 import json
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -87,7 +88,8 @@ def test_markdown_and_html_reports(fleet_repo: Path, run, tmp_path: Path) -> Non
 
 def test_recorded_hub_objects_match_the_upstream_crds(crds: Path) -> None:
     schemas = SchemaSet.from_directory(crds)
-    for name in ("policies.json", "applications.json", "federatedlearnings.json"):
+    for name in ("policies.json", "applications.json", "federatedlearnings.json", "placements.json",
+                 "clustermanagementaddons.json", "managedclusteraddons.json"):
         items = json.loads((FIXTURES / "hub-prod" / name).read_text())["items"]
         findings, checked = schemas.validate(items, name)
         assert checked >= len(items) and [f for f in findings if f.severity.value == "error"] == []
@@ -100,13 +102,18 @@ def test_live_audit_reports_expected_against_actual(fleet_repo: Path, run, tmp_p
         assert set(hub.requests) == {
             "/apis/policy.open-cluster-management.io/v1/namespaces/fl-governance/policies",
             "/apis/argoproj.io/v1alpha1/namespaces/openshift-gitops/applications",
-            "/apis/federation-ai.open-cluster-management.io/v1alpha1/federatedlearnings"}
+            "/apis/federation-ai.open-cluster-management.io/v1alpha1/federatedlearnings",
+            "/apis/cluster.open-cluster-management.io/v1beta1/placements",
+            "/apis/addon.open-cluster-management.io/v1alpha1/clustermanagementaddons",
+            "/apis/addon.open-cluster-management.io/v1alpha1/managedclusteraddons"}
     report = json.loads(result.out)
     assert result.code == 1 and report["live"] and report["liveHubs"] == ["hub-prod"]
     found = {(f["kind"], f["name"]): f["message"] for f in report["liveFindings"]}
-    assert found[("policy", "data-locality-mnist-eu")] == "NonCompliant on eu-hosp-4"
-    assert found[("application", "fedfleet-hub-prod")] == "sync status OutOfSync at 3f2b9c1d0e8a"
-    assert found[("job", "ct-segment-us")] == "stuck in Waiting: Expected 2 clusters, but only 1 meet the criteria"
+    app_findings = {f["message"] for f in report["liveFindings"] if f["kind"] == "application"}
+    assert found[("policy", "data-locality-mnist-eu")] == "NonCompliant on eu-hosp-4 (enforce: Argo CD Degraded)"
+    assert app_findings == {"sync status OutOfSync at 3f2b9c1d0e8a", "health Degraded"}, "the hub's Argo CD agrees"
+    assert found[("job", "ct-segment-us")] == ("stuck in Waiting: Expected 2 clusters, but only 1 meet the criteria "
+                                               "(Argo CD: Progressing)")
     assert found[("policy", "observability-hub")].startswith("in the repo but not on the hub")
     assert found[("policy", "tls-ca-retired-job")].startswith("on the hub but no longer in the repo")
     assert ("job", "mnist-eu") not in found  # Running is fine
@@ -140,3 +147,50 @@ def test_live_audit_bad_input_is_exit_2_without_traceback(fleet_repo: Path, run,
         result = run("audit", "--kubeconfig", str(other))
         assert result.code == 2 and "matches no hub" in result.err
         assert run("audit", "--kubeconfig", str(other), "--hub", "hub-prod").code == 1
+
+
+def _health_of(report: dict) -> dict[tuple[str, str], dict]:
+    return {(h["kind"], (h["namespace"] + "/" if h["namespace"] else "") + h["name"]): h
+            for h in report["liveObjects"]["hub-prod"]["argoHealth"]}
+
+
+def test_live_audit_shows_what_argo_cd_shows(fleet_repo: Path, run, tmp_path: Path) -> None:
+    """The audit runs the bootstrap's health checks on what it reads; where the hub's Argo CD
+    recorded per-resource health, the two agree, and objects of other teams are left alone."""
+    with FakeHub() as hub:
+        report = json.loads(run("audit", "--kubeconfig", str(hub.kubeconfig(tmp_path / "kc")), "--format", "json").out)
+    health = _health_of(report)
+    recorded = json.loads((FIXTURES / "hub-prod" / "applications.json").read_text())["items"][0]["status"]["resources"]
+    for res in recorded:
+        key = (res["kind"], (res.get("namespace", "") + "/" if res.get("namespace") else "") + res["name"])
+        assert (health[key]["status"], health[key]["message"]) == (res["health"]["status"], res["health"]["message"]), key
+    assert ("Placement", "team-vision/gpu-batch") not in health
+    assert ("ManagedClusterAddOn", "eu-hosp-4/work-manager") not in health
+    found = {(f["kind"], f["name"]): f["message"] for f in report["liveFindings"]}
+    assert found[("health", "ManagedClusterAddOn us-clinic-2/flower-addon")].startswith("Argo CD Degraded: Not available (ProbeUnavailable)")
+    assert found[("health", "Placement fl-governance/fedfleet-clients-ct-segment-us")].endswith(
+        "job ct-segment-us needs 2 (minAvailableClients) and stays Waiting")
+    # an enforced policy that stays NonCompliant is both a compliance finding and Degraded in Argo CD
+    policy = next(p for c in report["controls"] for p in c["policies"]
+                  if p["hub"] == "hub-prod" and p["name"] == "data-locality-mnist-eu")
+    assert policy["live"]["argoHealth"] == {"status": "Degraded", "message": "enforce: not remediated, NonCompliant on eu-hosp-4"}
+    assert health[("FederatedLearning", "fl-mnist/mnist-eu")]["status"] == "Healthy"
+
+
+def test_live_audit_reports_a_hub_running_other_health_checks(fleet_repo: Path, run, tmp_path: Path) -> None:
+    """A hub whose Argo CD still runs the built-in Policy check shows an inform violation as
+    Degraded; the audit names the difference and the file to apply."""
+    folder = tmp_path / "hub"
+    shutil.copytree(FIXTURES / "hub-prod", folder)
+    policies = json.loads((folder / "policies.json").read_text())
+    informed = next(p for p in policies["items"] if p["metadata"]["name"] == "data-locality-mnist-eu")
+    informed["spec"]["remediationAction"] = "inform"
+    (folder / "policies.json").write_text(json.dumps(policies))
+    with FakeHub(folder=folder) as hub:
+        report = json.loads(run("audit", "--kubeconfig", str(hub.kubeconfig(tmp_path / "kc")), "--format", "json").out)
+    messages = {f["message"] for f in report["liveFindings"] if f["kind"] == "application"}
+    assert ("Argo CD shows Degraded for Policy fl-governance/data-locality-mnist-eu, fedfleet's check gives Healthy "
+            "(inform: violation reported (not enforced), NonCompliant on eu-hosp-4): the hub runs other health checks; "
+            "apply bootstrap/hub-prod/health-checks.yaml") in messages
+    found = {(f["kind"], f["name"]): f["message"] for f in report["liveFindings"]}
+    assert found[("policy", "data-locality-mnist-eu")] == "NonCompliant on eu-hosp-4 (inform: Argo CD Healthy)"

@@ -4,7 +4,9 @@ The boundary is three list calls on custom resources; no Argo CD API token is ne
 Applications are custom resources on the hub:
 - root `Policy` objects in the governance namespace (their status lists each cluster's compliance);
 - Argo CD `Application`s in the hub's Argo CD namespace (status.sync.status, status.health.status);
-- `FederatedLearning` resources in every namespace (status.phase, status.message).
+- `FederatedLearning` resources in every namespace (status.phase, status.message);
+and, for what Argo CD shows (audit/health.py), the `Placement`s, `ClusterManagementAddOn`s and
+`ManagedClusterAddOn`s the bundle causes.
 """
 
 from __future__ import annotations
@@ -17,12 +19,18 @@ import yaml
 
 from ..findings import Finding, InputError, Location
 from ..render.argocd import app_name
+from ..render.common import ADDON_NAME
+from ..render.health import assess
+from .health import disagreements, verdicts
 from ..spec.model import Fleet, Hub
 from .model import AuditReport, LiveFinding
 
 POLICY = ("policy.open-cluster-management.io", "v1", "policies")
 APPLICATION = ("argoproj.io", "v1alpha1", "applications")
 FEDERATED_LEARNING = ("federation-ai.open-cluster-management.io", "v1alpha1", "federatedlearnings")
+PLACEMENT = ("cluster.open-cluster-management.io", "v1beta1", "placements")
+CLUSTER_MANAGEMENT_ADDON = ("addon.open-cluster-management.io", "v1alpha1", "clustermanagementaddons")
+MANAGED_CLUSTER_ADDON = ("addon.open-cluster-management.io", "v1alpha1", "managedclusteraddons")
 
 
 @dataclass
@@ -31,6 +39,8 @@ class HubState:
     policies: list[dict[str, Any]] = field(default_factory=list)
     applications: list[dict[str, Any]] = field(default_factory=list)
     jobs: list[dict[str, Any]] = field(default_factory=list)
+    placements: list[dict[str, Any]] = field(default_factory=list)
+    addons: list[dict[str, Any]] = field(default_factory=list)  # ClusterManagementAddOns and ManagedClusterAddOns
     missing_apis: list[str] = field(default_factory=list)
 
 
@@ -97,6 +107,8 @@ def read_hub(fleet: Fleet, hub: Hub, kubeconfig: Path, context: str | None, time
         state.policies = listing(POLICY, fleet.governance_namespace)
         state.applications = listing(APPLICATION, hub.argocd_namespace)
         state.jobs = listing(FEDERATED_LEARNING, None)
+        state.placements = listing(PLACEMENT, None)
+        state.addons = listing(CLUSTER_MANAGEMENT_ADDON, None) + listing(MANAGED_CLUSTER_ADDON, None)
     finally:
         api_client.close()
     return state
@@ -123,6 +135,7 @@ def merge(report: AuditReport, fleet: Fleet, state: HubState) -> None:
             status = live.get("status", {})
             entry.live_clusters = {s.get("clustername", "?"): s.get("compliant", "Pending") for s in status.get("status", [])}
             entry.live_status = status.get("compliant") or "Pending"
+            entry.argo_health = assess(live)
     for name in sorted(expected):
         live = on_hub.get(name)
         if live is None:
@@ -131,7 +144,11 @@ def merge(report: AuditReport, fleet: Fleet, state: HubState) -> None:
         bad = sorted(c for c, v in ((s.get("clustername"), s.get("compliant")) for s in live.get("status", {}).get("status", []))
                      if v == "NonCompliant")
         if bad:
-            out.append(LiveFinding(hub, "policy", name, f"NonCompliant on {', '.join(bad)}"))
+            # a compliance finding either way; what Argo CD shows follows the inform/enforce rule
+            action = str(live.get("spec", {}).get("remediationAction") or "per template").lower()
+            argo = assess(live)
+            out.append(LiveFinding(hub, "policy", name, f"NonCompliant on {', '.join(bad)}"
+                                   + (f" ({action}: Argo CD {argo.status})" if argo else "")))
     for name in sorted(set(on_hub) - expected):
         labels = on_hub[name]["metadata"].get("labels", {})
         if labels.get("app.kubernetes.io/managed-by") == "fedfleet":
@@ -159,12 +176,31 @@ def merge(report: AuditReport, fleet: Fleet, state: HubState) -> None:
             continue
         phase = live.get("status", {}).get("phase", "Unknown")
         message = live.get("status", {}).get("message", "")
-        summary.append({"job": job.name, "phase": phase, "message": message})
-        if phase in ("Waiting", "Failed", "Unknown", "Start"):
+        argo = assess(live)
+        summary.append({"job": job.name, "phase": phase, "message": message, "argoHealth": argo.as_dict() if argo else None})
+        if phase in ("Waiting", "Failed", "Unknown", "Start") or (argo and argo.status in ("Degraded", "Unknown")):
             verb = {"Waiting": "stuck in Waiting", "Failed": "Failed"}.get(phase, f"in phase {phase}")
-            out.append(LiveFinding(hub, "job", job.name, verb + (f": {message}" if message else "")))
+            text = verb + (f": {message}" if message else "")
+            if phase == "Completed" and argo:
+                text = argo.message  # the validation verdict
+            out.append(LiveFinding(hub, "job", job.name, text + (f" (Argo CD: {argo.status})" if argo else "")))
+    # What Argo CD shows for the placements and add-ons the bundle causes (audit/health.py).
+    jobs_here = {(j.namespace, j.name) for j in fleet.jobs_on(hub)}
+    caused = [p for p in state.placements
+              if (p["metadata"].get("namespace"), p["metadata"]["name"]) in jobs_here
+              or (p["metadata"].get("namespace") == fleet.governance_namespace
+                  and p["metadata"].get("labels", {}).get("app.kubernetes.io/managed-by") == "fedfleet")]
+    caused += [a for a in state.addons if a["metadata"]["name"] == ADDON_NAME]
+    shown = verdicts(caused)
+    for v in shown:
+        if v.health.status != "Healthy":
+            out.append(LiveFinding(hub, "health", v.label, f"Argo CD {v.health.status}: {v.health.message}"))
+    everything = verdicts(state.policies) + verdicts(state.jobs) + shown
+    if app is not None:
+        out.extend(disagreements(hub, app_name(wanted), app, everything))
     report.live_objects[hub] = {
         "applications": [{"name": n, "sync": a.get("status", {}).get("sync", {}).get("status"),
                           "health": a.get("status", {}).get("health", {}).get("status")} for n, a in sorted(apps.items())],
         "jobs": summary,
+        "argoHealth": [v.as_dict() for v in everything],
     }

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..render.health import Health
+
 
 @dataclass
 class PolicyEntry:
@@ -21,13 +23,16 @@ class PolicyEntry:
     rego_findings: list[str] = field(default_factory=list)
     live_status: str | None = None  # Compliant | NonCompliant | Pending | missing on hub | None (offline)
     live_clusters: dict[str, str] = field(default_factory=dict)  # cluster -> compliance
+    argo_health: Health | None = None  # what Argo CD shows for the live Policy (render/health)
 
     def as_dict(self) -> dict[str, Any]:
         return {"hub": self.hub, "name": self.name, "concern": self.concern, "rule": self.rule,
                 "remediation": self.remediation, "target": self.target, "clusters": self.clusters,
                 "standards": self.standards, "controls": self.controls,
                 "rego": {"status": self.rego_status, "findings": self.rego_findings},
-                "live": None if self.live_status is None else {"status": self.live_status, "clusters": self.live_clusters}}
+                "live": None if self.live_status is None else {
+                    "status": self.live_status, "clusters": self.live_clusters,
+                    "argoHealth": self.argo_health.as_dict() if self.argo_health else None}}
 
 
 @dataclass
@@ -57,7 +62,7 @@ class Gap:
 @dataclass(frozen=True)
 class LiveFinding:
     hub: str
-    kind: str  # policy | application | job
+    kind: str  # api | policy | application | job | health (what Argo CD shows, audit/health.py)
     name: str
     message: str
 

@@ -18,7 +18,8 @@ def _live(p: PolicyEntry) -> str:
     if p.live_status is None:
         return ""
     bad = [c for c, v in p.live_clusters.items() if v == "NonCompliant"]
-    return p.live_status + (f" ({', '.join(bad)})" if bad else "")
+    argo = f", Argo CD {p.argo_health.status}" if p.argo_health else ""
+    return p.live_status + (f" ({', '.join(bad)})" if bad else "") + argo
 
 
 def to_json(report: AuditReport) -> str:
