@@ -19,10 +19,10 @@ import yaml
 
 from ..findings import Finding, InputError, Location
 from ..render.argocd import app_name
-from ..render.common import ADDON_NAME
 from ..render.health import assess
-from .health import disagreements, verdicts
 from ..spec.model import Fleet, Hub
+from ..upstream import ADDON_NAME
+from .health import disagreements, verdicts
 from .model import AuditReport, LiveFinding
 
 POLICY = ("policy.open-cluster-management.io", "v1", "policies")
