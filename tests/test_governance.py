@@ -15,7 +15,7 @@ from fedfleet.governance import load_registry
 from fedfleet.governance.wrap import ACM_POLICY_NAME_LIMIT, fit_name
 from plugins import install_module_plugin, pip_install_example
 
-CONCERNS = {"addon", "tls", "data-locality", "observability", "membership"}
+CONCERNS = {"addon", "tls", "data-locality", "observability", "membership", "prerequisites"}
 PATHS = pipeline.Paths(Path("specs"), Path("."))
 
 

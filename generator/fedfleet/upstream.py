@@ -78,9 +78,12 @@ def supernode_args(tls: bool) -> list[str]:
 
 
 # --- The FL controller (addon-contrib federated-learning-controller/) ---------------------------
-# config/default/kustomization.yaml: namespace and namePrefix; config/manager/manager.yaml: `controller`.
+# config/default/kustomization.yaml: namePrefix; config/manager/manager.yaml: `controller`.
 FL_CONTROLLER = "federated-learning-controller"
-FL_CONTROLLER_NAMESPACE = "federated-learning"
+# Where upstream installs it: `make deploy` sets the kustomization's namespace from
+# NAMESPACE ?= open-cluster-management (Makefile; config/default alone says federated-learning).
+# The default of the fleet setting `controller.namespace`.
+FL_CONTROLLER_NAMESPACE = "open-cluster-management"
 # api/v1alpha1: the annotation that adds the metrics sidecar to a job's clients.
 SIDECAR_ANNOTATION = "federated-learning.io/sidecar-image"
 

@@ -133,6 +133,7 @@ def build_input(fleet: Fleet, plan: Plan, bundle: Bundle) -> dict[str, Any]:
                 "environment": hubs[j.hub].environment, "tls": j.tls_enabled, "file": j.origin.file,
                 "images": sorted({j.server["image"], j.client_image}),
                 "listeners": [dict(li) for li in j.server.get("listeners", [])],
+                "storage": dict(j.server.get("storage") or {}),
                 "minAvailableClients": j.min_clients, "dataClaim": j.data_claim, "holders": dict(j.holders),
                 "clusterSets": sorted(fleet.job_cluster_sets(j)), "placement": j.effective_placement,
             }

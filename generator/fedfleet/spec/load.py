@@ -12,6 +12,7 @@ import jsonschema
 
 from .. import API_VERSION
 from ..findings import Finding, InputError, Location
+from ..upstream import FL_CONTROLLER_NAMESPACE
 from . import contract, semantic
 from .model import Cluster, ClusterSet, Fleet, Hub, Job, Origin, Taint
 from .schema import kind_schemas
@@ -205,6 +206,8 @@ def _build(fleet_doc: Document, inventories: list[Document], job_docs: list[Docu
                 argocd_flavour=argo.get("flavour", DEFAULT_ARGOCD_FLAVOUR),
                 argocd_instance=argo.get("instance", DEFAULT_ARGOCD_INSTANCE),
                 origin=Origin(fleet_doc, ("spec", "hubs", i)),
+                controller_namespace={**defaults.get("controller", {}), **h.get("controller", {})}.get(
+                    "namespace", FL_CONTROLLER_NAMESPACE),
             )
         )
     sets = [

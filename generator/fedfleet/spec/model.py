@@ -67,6 +67,9 @@ class Hub:
     argocd_flavour: str  # openshift-gitops | argocd
     argocd_instance: str  # the ArgoCD CR's name (openshift-gitops flavour)
     origin: Origin = field(repr=False, compare=False)
+    # The FL controller's install namespace (fleet setting controller.namespace; the loader
+    # defaults it to upstream.FL_CONTROLLER_NAMESPACE, where upstream `make deploy` installs it).
+    controller_namespace: str = "open-cluster-management"
 
 
 @dataclass(frozen=True)

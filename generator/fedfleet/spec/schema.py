@@ -147,6 +147,8 @@ CLUSTER = _obj(
 )
 
 _tls = _obj({"enabled": {"type": "boolean"}})
+# Where the FL controller runs on the hub (its Deployment federated-learning-controller).
+_controller = _obj({"namespace": _name()})
 _argocd = _obj(
     {
         "namespace": _name(),
@@ -174,6 +176,7 @@ FLEET = _obj(
                     {
                         "tls": _tls,
                         "argocd": _argocd,
+                        "controller": _controller,
                         "governance": _obj(
                             {
                                 "namespace": _name(),
@@ -200,6 +203,7 @@ FLEET = _obj(
                             "server": {"type": "string", "pattern": r"^https://"},
                             "superlinkAddress": {"type": "string", "minLength": 1},
                             "argocd": _argocd,
+                            "controller": _controller,
                             "tls": _tls,
                         },
                         ["name", "environment", "server"],

@@ -1,8 +1,10 @@
 """addon: the FL controller runs on the hub; the Flower add-on runs where jobs train.
 
-Names follow upstream: the controller Deployment `federated-learning-controller` in namespace
-`federated-learning` (addon-contrib federated-learning-controller/config/default, namePrefix and
-namespace), the add-on agent `flower-supernode` in `flower-addon` (flower-addon chart).
+Names follow upstream: the controller Deployment `federated-learning-controller` (addon-contrib
+federated-learning-controller/config/default namePrefix `federated-learning-` + config/manager
+Deployment `controller`) in the hub's controller namespace (fleet setting `controller.namespace`,
+default open-cluster-management, where upstream `make deploy` installs it), the add-on agent
+`flower-supernode` in `flower-addon` (flower-addon chart).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any, Mapping
 
 from fedfleet.governance import Concern, GovernanceContext, PolicyContent, Target, Template, hookimpl
 from fedfleet.upstream import (
-    ADDON_AGENT_NAMESPACE, ADDON_NAME, API_ADDON, DNS1123_LABEL, FL_CONTROLLER, FL_CONTROLLER_NAMESPACE, SUPERNODE,
+    ADDON_AGENT_NAMESPACE, ADDON_NAME, API_ADDON, FL_CONTROLLER, SUPERNODE,
 )
 
 from . import rego_module
@@ -35,7 +37,7 @@ def fedfleet_concern() -> Concern:
 
 @hookimpl
 def fedfleet_parameters_schema() -> Mapping[str, Any]:
-    return {"controllerNamespace": {"type": "string", "pattern": DNS1123_LABEL}}
+    return {}  # the controller's namespace is a fleet setting (defaults.controller / hubs[].controller)
 
 
 def _deployment(name: str, namespace: str) -> dict[str, Any]:
@@ -47,7 +49,7 @@ def _deployment(name: str, namespace: str) -> dict[str, Any]:
 def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
     if not context.jobs:
         return []
-    ns = context.params.get("controllerNamespace", FL_CONTROLLER_NAMESPACE)
+    ns = context.hub.controller_namespace
     # Status can only be observed, never enforced: these policies always inform.
     hub = PolicyContent(
         name="controller", rule="addon.controller-available", remediation="inform",
