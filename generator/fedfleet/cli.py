@@ -129,7 +129,13 @@ def cmd_check(args: argparse.Namespace) -> int:
         from .checks.opa import OpaServerEngine
 
         factory = lambda: OpaServerEngine(args.opa_url)  # noqa: E731
-    report = run_checks(_paths(args), Path(args.crds) if args.crds else None, _policy_dir(args), factory)
+    lifecycle = None
+    if args.base:
+        from .diff import lifecycle_findings
+
+        lifecycle = lambda rendered: lifecycle_findings(Path(args.repo), args.base, _paths(args), rendered)  # noqa: E731
+    report = run_checks(_paths(args), Path(args.crds) if args.crds else None, _policy_dir(args), factory,
+                        lifecycle=lifecycle, base=args.base or "")
     _write_output(render(report, args.format), args.output)
     if args.output:
         out.print(f"wrote {args.format} report to {args.output}: exit {report.exit_code}", markup=False)
@@ -355,6 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crds", help="directory of upstream CRD YAML files")
     p.add_argument("--policies", default="policies", help="the fleet repo's Rego directory (default: policies)")
     p.add_argument("--opa-url", help="evaluate Rego on this OPA server instead of the embedded engine")
+    p.add_argument("--base", help="git revision to compare with (e.g. origin/main): warn on edits that would "
+                                  "drive a running job to terminal Failed")
+    p.add_argument("--repo", default=".", help="the git repository, with --base (default: .)")
     p.add_argument("--output", help="write the report to this file instead of standard output")
     p.set_defaults(func=cmd_check)
 

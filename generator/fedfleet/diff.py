@@ -18,7 +18,9 @@ from typing import Any
 
 from . import pipeline
 from .checks.built import build_and_check
-from .findings import Finding, InputError
+from .findings import Finding, InputError, Severity
+from .spec.model import Job
+from .upstream import SIDECAR_ANNOTATION
 
 MAX_VALUE = 120  # characters of a value shown in a change
 
@@ -154,3 +156,99 @@ def to_markdown(changes: list[ObjectChange], base_ref: str) -> str:
             lines.append(f"| {c.kind} | `{c.name}` | {c.change} | {fields} |")
         lines.append("")
     return "\n".join(lines)
+
+
+# --- Lifecycle: edits that would drive a running job to terminal Failed -----------------------
+# Edits that would drive a running job to terminal Failed, found against a git base.
+#
+# What the FL controller does with an edit to an existing FederatedLearning (addon-contrib
+# federated-learning-controller at f5844b98, internal/controller/):
+# - openfl: every reconcile re-renders the server Job "<job>-server" from image, rounds, the first
+#   listener, the storage's PVC and model path, the decided clusters (--cols, from the placement)
+#   and the metrics-sidecar annotation (federatedlearning_server.go:112-173). A Job that differs is
+#   deleted "to satisfy immutability constraints" (manifests/applier/deployer.go:143-154); the same
+#   reconcile then reads that Job for the Running -> Completed check, gets NotFound into the deferred
+#   `err`, and the phase becomes Failed (federatedlearning_controller.go:151-158 with the defer at
+#   :74-82). Failed is terminal (:107-110). A Completed job is not reconciled again: edits do
+#   nothing, and a re-run needs a new object.
+# - flower: the placement and the ServerApp Deployment are updated in place
+#   (federatedlearning_client.go deployPlacement, deployer.go deployDeployment); nothing is deleted.
+# - a changed framework switches the reconcile path under an existing object (:123-147).
+#
+# So: the base's and the head's rendered FederatedLearnings are compared by namespace and name, and
+# a change to those fields of one that keeps its name is a warning at the job's spec line, with
+# the remedy: bump `spec.run`, which renders a new name.
+
+# Rendered FederatedLearning field -> the job spec field a reviewer edits.
+OPENFL_SERVER_INPUTS: dict[str, tuple[str, ...]] = {
+    "spec.server.image": ("spec", "server", "image"),
+    "spec.server.rounds": ("spec", "server", "rounds"),
+    "spec.server.listeners": ("spec", "server", "listeners"),
+    "spec.server.storage": ("spec", "server", "storage"),
+    "spec.client.placement": ("spec", "placement"),
+    f"metadata.annotations.{SIDECAR_ANNOTATION}": ("metadata", "name"),
+}
+
+
+def _fls(rendered: pipeline.Rendered) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(d["metadata"]["namespace"], d["metadata"]["name"]): d
+            for path, docs in rendered.bundle.items() if path.startswith("overlays/")
+            for d in docs if d.get("kind") == "FederatedLearning"}
+
+
+def _watched(fl: dict[str, Any]) -> dict[str, Any]:
+    spec = fl.get("spec", {})
+    return {
+        "spec.server.image": spec.get("server", {}).get("image"),
+        "spec.server.rounds": spec.get("server", {}).get("rounds"),
+        "spec.server.listeners": spec.get("server", {}).get("listeners"),
+        "spec.server.storage": spec.get("server", {}).get("storage"),
+        "spec.client.placement": spec.get("client", {}).get("placement"),
+        f"metadata.annotations.{SIDECAR_ANNOTATION}": fl["metadata"].get("annotations", {}).get(SIDECAR_ANNOTATION),
+    }
+
+
+def risky_edits(base: pipeline.Rendered, head: pipeline.Rendered) -> list[Finding]:
+    jobs: dict[tuple[str, str], Job] = {(j.namespace, j.object_name): j for j in head.fleet.jobs}
+    before, after = _fls(base), _fls(head)
+    out: list[Finding] = []
+    for key in sorted(set(before) & set(after)):
+        old, new, job = before[key], after[key], jobs[key]
+        subject = f"FederatedLearningJob {job.name}"
+        remedy = (f"to change it, bump spec.run (to {job.run + 1}): the job re-runs as "
+                  f"'{job.name}-run{job.run + 1}' and Argo CD prunes '{job.object_name}'")
+        if old["spec"].get("framework") != new["spec"].get("framework"):
+            out.append(Finding(
+                "lifecycle", f"framework changes from {old['spec'].get('framework')} to {new['spec'].get('framework')} "
+                "under the same FederatedLearning: the controller switches reconcile paths over what the old one "
+                f"made; {remedy}", Severity.WARNING, job.origin.locate("spec", "framework"), "spec.framework", subject))
+            continue
+        if new["spec"].get("framework") != "openfl":
+            continue
+        was, now = _watched(old), _watched(new)
+        changed = [f for f in OPENFL_SERVER_INPUTS if was[f] != now[f]]
+        for f in changed:
+            detail = "; ".join(f"{c.path or f}: {c.old!r} -> {c.new!r}" for c in field_changes(was[f], now[f], f))[:300]
+            where = OPENFL_SERVER_INPUTS[f]
+            out.append(Finding(
+                "lifecycle", f"{f} changes ({detail}): if {job.object_name} is Running, the FL controller deletes "
+                "and recreates its server Job and the job goes to terminal Failed; if it is Completed, the edit does "
+                f"nothing; {remedy}", Severity.WARNING, job.origin.locate(*where), ".".join(where), subject))
+    return out
+
+
+def lifecycle_findings(repo: Path, base_ref: str, paths: pipeline.Paths,
+                       head: pipeline.Rendered | None = None) -> list[Finding]:
+    """Warnings for the head's edits to FederatedLearnings that exist at `base_ref`."""
+    head = head or pipeline.render(paths)
+    specs_rel = paths.specs.resolve().relative_to(repo.resolve()).as_posix()
+    with tempfile.TemporaryDirectory(prefix="fedfleet-lifecycle-") as tmp:
+        base_specs = specs_at(repo, base_ref, specs_rel, Path(tmp))  # a bad revision is bad input
+        try:
+            base = pipeline.render(pipeline.Paths(specs=base_specs, out=Path(tmp) / "out"))
+        except InputError as exc:
+            # A base that no longer loads (say, from before a new spec rule) cannot be compared.
+            first = exc.findings[0].message if exc.findings else str(exc)
+            return [Finding("lifecycle", f"the specs at {base_ref} do not load with this fedfleet, so edits were not "
+                                         f"compared ({len(exc.findings)} finding(s), first: {first})", Severity.WARNING)]
+    return risky_edits(base, head)

@@ -95,6 +95,7 @@ OTEL_NAMESPACE = "open-cluster-management-addon"
 # --- What fedfleet writes on the objects it ships, for policies and people to match on -----------
 DATA_CLAIM_ANNOTATION = "fedfleet.io/data-claim"  # on FederatedLearning and data-locality ConfigMaps
 TLS_ANNOTATION = "fedfleet.io/tls"  # enabled | disabled, on FederatedLearning
+RUN_LABEL = "fedfleet.io/run"  # the job's run counter (spec.run), on FederatedLearning
 # The label that makes a ManagedCluster a member of a fleet cluster set: the bundle's
 # ManagedClusterSets select on it (selectorType LabelSelector) and the `membership` governance
 # plugin writes it, with the labels job placements select on, onto every ManagedCluster.

@@ -169,7 +169,7 @@ def merge(report: AuditReport, fleet: Fleet, state: HubState) -> None:
     jobs_live = {(j["metadata"].get("namespace"), j["metadata"]["name"]): j for j in state.jobs}
     summary = []
     for job in fleet.jobs_on(hub):
-        live = jobs_live.get((job.namespace, job.name))
+        live = jobs_live.get((job.namespace, job.object_name))
         if live is None:
             out.append(LiveFinding(hub, "job", job.name, "the FederatedLearning resource is not on the hub"))
             summary.append({"job": job.name, "phase": "missing"})

@@ -129,7 +129,8 @@ def build_input(fleet: Fleet, plan: Plan, bundle: Bundle) -> dict[str, Any]:
         },
         "jobs": [
             {
-                "name": j.name, "hub": j.hub, "namespace": j.namespace, "framework": j.framework,
+                "name": j.name, "objectName": j.object_name, "run": j.run,
+                "hub": j.hub, "namespace": j.namespace, "framework": j.framework,
                 "environment": hubs[j.hub].environment, "tls": j.tls_enabled, "file": j.origin.file,
                 "images": sorted({j.server["image"], j.client_image}),
                 "listeners": [dict(li) for li in j.server.get("listeners", [])],

@@ -24,7 +24,11 @@ def _timed(run: CheckRun, started: float) -> CheckRun:
 
 
 def run_checks(paths: pipeline.Paths, crd_dir: Path | None, policy_dir: Path | None,
-               engine_factory: Callable[[], rego.RegoEngine] | None = None) -> CheckReport:
+               engine_factory: Callable[[], rego.RegoEngine] | None = None,
+               lifecycle: Callable[[pipeline.Rendered], list[Finding]] | None = None,
+               base: str = "") -> CheckReport:
+    """`lifecycle`, when given (by the CLI, with `--base`), finds the edits that would fail a
+    running job; it compares with the git base, a stage above the checks (diff.lifecycle_findings)."""
     report = CheckReport()
     t = time.perf_counter()
     try:
@@ -61,6 +65,12 @@ def run_checks(paths: pipeline.Paths, crd_dir: Path | None, policy_dir: Path | N
     report.runs.append(_timed(CheckRun(
         "plan", "Every job can select its minimum clients", list(rendered.plan.findings),
         summary=", ".join(f"{j.job}: {len(j.selected)}/{j.min_clients}" for j in rendered.plan.jobs)), t))
+
+    t = time.perf_counter()
+    if lifecycle is not None:  # needs a base to compare with; without one it is not run
+        found = lifecycle(rendered)
+        summary = f"{len(found)} risky edit(s) against {base}" if found else f"no risky edit against {base}"
+        report.runs.append(_timed(CheckRun("lifecycle", "Edits that would fail a running job", found, summary=summary), t))
 
     t = time.perf_counter()
     modules = rego.plugin_modules(rendered.registry.rego_modules()) + rego.repo_modules(policy_dir)

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..spec.model import Fleet, Hub, Job
 from ..upstream import (
-    ADDON_NAMESPACE, API_CLUSTER_V1BETA2, API_FL, CLUSTER_SET_LABEL, DATA_CLAIM_ANNOTATION, TLS_ANNOTATION,
+    ADDON_NAMESPACE, API_CLUSTER_V1BETA2, API_FL, CLUSTER_SET_LABEL, DATA_CLAIM_ANNOTATION, RUN_LABEL, TLS_ANNOTATION,
 )
 from .common import WAVE_BINDING, WAVE_CONFIG, WAVE_JOB, WAVE_NAMESPACE, meta, namespace, obj
 
@@ -26,7 +26,7 @@ def federated_learning(job: Job, annotations: dict[str, str] | None = None) -> d
         server["storage"] = storage
     return obj(
         API_FL, "FederatedLearning",
-        meta(job.name, job.namespace, wave=WAVE_JOB, labels={"fedfleet.io/job": job.name},
+        meta(job.object_name, job.namespace, wave=WAVE_JOB, labels={"fedfleet.io/job": job.name, RUN_LABEL: str(job.run)},
              annotations={**(annotations or {}), DATA_CLAIM_ANNOTATION: job.data_claim,
                           TLS_ANNOTATION: "enabled" if job.tls_enabled else "disabled"}),
         spec={

@@ -113,11 +113,13 @@ def check_job(job: Job) -> list[Finding]:
             "contract", f"{message}; the FL controller fails this at runtime ({UPSTREAM}{rule.upstream})",
             location=job.origin.doc.locate(path), field=dotted(path), subject=f"FederatedLearningJob {job.name}"))
 
+    name = job.object_name  # what the controller derives its names from ("<job>-run<N>" after a re-run)
     for suffix in DERIVED_SUFFIXES.get(fw, ()):
-        if len(job.name) + len(suffix) > LABEL_VALUE_MAX:
+        if len(name) + len(suffix) > LABEL_VALUE_MAX:
+            run = f" with its -run{job.run} suffix" if job.run > 1 else ""
             err("name-length", ("metadata", "name"),
-                f"a {fw} job name may have at most {LABEL_VALUE_MAX - len(suffix)} characters: the controller names "
-                f"objects '{job.name}{suffix}' ({len(job.name) + len(suffix)} > {LABEL_VALUE_MAX})")
+                f"a {fw} FederatedLearning name{run} may have at most {LABEL_VALUE_MAX - len(suffix)} characters: "
+                f"the controller names objects '{name}{suffix}' ({len(name) + len(suffix)} > {LABEL_VALUE_MAX})")
             break
     if fw == "openfl" and not job.name[:1].isalpha():
         err("name-length", ("metadata", "name"),

@@ -237,6 +237,7 @@ def _build(fleet_doc: Document, inventories: list[Document], job_docs: list[Docu
                 tls_enabled=js.get("tls", {}).get("enabled", hub_tls),
                 simulation=js.get("simulation", {}),
                 origin=Origin(doc, ()),
+                run=js.get("run", 1),
             )
         )
     return Fleet(

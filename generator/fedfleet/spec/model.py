@@ -93,6 +93,15 @@ class Job:
     tls_enabled: bool
     simulation: Mapping[str, Any]
     origin: Origin = field(repr=False, compare=False)
+    run: int = 1  # bumped in Git to re-run the job under a new object name
+
+    @property
+    def object_name(self) -> str:
+        """The FederatedLearning's name: the job's for run 1, "<job>-run<N>" after. A finished or
+        Failed FederatedLearning is never started again by the controller (Failed is terminal,
+        Completed is not reconciled), so a re-run is a new object; Argo CD prunes the old one and
+        the controller's finalizer removes what it made."""
+        return self.name if self.run == 1 else f"{self.name}-run{self.run}"
 
     @property
     def rounds(self) -> int:

@@ -252,6 +252,8 @@ JOB = _obj(
                 "hub": _name(),
                 "namespace": _name(),
                 "framework": {"enum": ["flower", "openfl"]},
+                # Bump to re-run: run N >= 2 renders the FederatedLearning as "<job>-run<N>".
+                "run": {"type": "integer", "minimum": 1, "maximum": 99999},
                 "server": _obj(
                     {
                         "image": {"type": "string", "minLength": 1},

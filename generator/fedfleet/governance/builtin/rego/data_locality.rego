@@ -19,7 +19,8 @@ maps := {o.object.metadata.name: o.object |
 
 plans := {p.job: p | some p in input.plan.jobs}
 
-fl_of(job) := [fls[sprintf("%s/%s", [job.namespace, job.name])]]
+# The FederatedLearning is named "<job>-run<N>" after a re-run (objectName).
+fl_of(job) := [fls[sprintf("%s/%s", [job.namespace, object.get(job, "objectName", job.name)])]]
 
 map_of(job) := [maps[sprintf("%s-data-locality", [job.name])]]
 

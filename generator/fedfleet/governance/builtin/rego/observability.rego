@@ -11,9 +11,11 @@ deny contains result if {
 	some o in input.objects
 	o.object.kind == "FederatedLearning"
 	not o.object.metadata.annotations["federated-learning.io/sidecar-image"]
+	# the job's name is its label (the object is "<job>-run<N>" after a re-run)
+	job := object.get(object.get(o.object.metadata, "labels", {}), "fedfleet.io/job", o.object.metadata.name)
 	result := {
 		"rule": "observability.collector",
-		"msg": sprintf("job %s exports no metrics: annotation federated-learning.io/sidecar-image is missing", [o.object.metadata.name]),
-		"job": o.object.metadata.name, "hub": o.hub,
+		"msg": sprintf("job %s exports no metrics: annotation federated-learning.io/sidecar-image is missing", [job]),
+		"job": job, "hub": o.hub,
 	}
 }
