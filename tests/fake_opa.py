@@ -19,6 +19,7 @@ class FakeOpa:
     def __init__(self) -> None:
         self.modules: dict[str, str] = {}
         self.calls: list[tuple[str, str]] = []
+        self.override: object = None  # when set, every POST /v1/data answer is this body (a broken server)
         handler = self._handler()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -80,6 +81,9 @@ class FakeOpa:
                     self._reply(404, {"code": "resource_not_found"})
                     return
                 payload = json.loads(self._body() or b"{}")
+                if opa.override is not None:
+                    self._reply(200, opa.override)
+                    return
                 engine = regorus.Engine()
                 for module_id, source in opa.modules.items():
                     engine.add_policy(module_id + ".rego", source)

@@ -23,86 +23,105 @@ def replace(old: str, new: str):
     return edit
 
 
-def whole(content: str):
+def whole(content: str | bytes):
     return lambda _text: content
 
 
+# Latin-1 "café" on line 3: the message must give line and column, not a byte offset.
+NOT_UTF8 = b"apiVersion: fedfleet.io/v1alpha1\nkind: FederatedLearningJob\nmetadata: {name: caf\xe9}\n"
+
+
+def line_of(text: str | bytes, anchor: str | tuple[str, int]) -> int:
+    """1-based line of the n-th line holding `anchor` (first by default)."""
+    needle, nth = (anchor, 1) if isinstance(anchor, str) else anchor
+    lines = text.decode("latin-1").splitlines() if isinstance(text, bytes) else text.splitlines()
+    hits = [i + 1 for i, line in enumerate(lines) if needle in line]
+    assert len(hits) >= nth, f"fixture drifted: {needle!r} not in the edited file"
+    return hits[nth - 1]
+
+
 CASES = [
-    # (id, file, edit, expected message fragment, expected "file:line")
-    ("malformed-yaml", JOB, replace("rounds: 5", "rounds: [5"), "malformed YAML", f"{JOB[6:]}:"),
-    ("tab-indentation", JOB, replace("  hub: hub-prod", "\thub: hub-prod"), "malformed YAML", f"{JOB[6:]}:"),
+    # (id, file, edit, expected message fragment, anchor: text on the line the message must name,
+    #  or (text, n) for its n-th occurrence; the line is found in the edited file, never hard-coded)
+    ("malformed-yaml", JOB, replace("rounds: 5", "rounds: [5"), "malformed YAML", "minAvailableClients: 2"),
+    ("tab-indentation", JOB, replace("  hub: hub-prod", "\thub: hub-prod"), "malformed YAML", "\thub: hub-prod"),
     ("python-tag", JOB, replace("rounds: 5", "rounds: !!python/object/apply:os.system ['touch /tmp/pwned']"),
-     "is not allowed", f"{JOB[6:]}:11"),
+     "is not allowed", "rounds: !!python"),
     ("alias-bomb", JOB, replace("  tls: {enabled: true}", "  tls: &a {enabled: true}\n  extra: *a"),
-     "aliases are not allowed", f"{JOB[6:]}:"),
+     "aliases are not allowed", "extra: *a"),
     ("duplicate-key", JOB, replace("  namespace: fl-mnist", "  namespace: fl-mnist\n  namespace: other"),
-     "duplicate key 'namespace'", f"{JOB[6:]}:8"),
+     "duplicate key 'namespace'", "namespace: other"),
     ("unknown-field", JOB, replace("  framework: flower", "  framework: flower\n  framwork: flower"),
-     "unknown field 'framwork'", f"{JOB[6:]}:9"),
-    ("wrong-type", JOB, replace("rounds: 5", "rounds: five"), "'five' is not of type 'integer'", f"{JOB[6:]}:11"),
-    ("zero-rounds", JOB, replace("rounds: 5", "rounds: 0"), "less than the minimum of 1", f"{JOB[6:]}:11"),
-    ("bad-framework", JOB, replace("framework: flower", "framework: tensorflow"), "is not one of", f"{JOB[6:]}:8"),
-    ("bad-listener-type", JOB, replace("type: Route", "type: Ingress"), "is not one of", f"{JOB[6:]}:14"),
-    ("invalid-k8s-name", JOB, replace("namespace: fl-mnist", "namespace: FL_Mnist"), "does not match", f"{JOB[6:]}:7"),
-    ("name-escapes-output", JOB, replace("name: mnist-eu", "name: ../../etc"), "does not match", f"{JOB[6:]}:4"),
-    ("name-too-long", JOB, replace("name: mnist-eu", "name: " + "m" * 64), "is too long", f"{JOB[6:]}:4"),
-    ("dangling-hub", JOB, replace("hub: hub-prod", "hub: hub-mars"), "hub 'hub-mars'", f"{JOB[6:]}:6"),
+     "unknown field 'framwork'", "framwork: flower"),
+    ("wrong-type", JOB, replace("rounds: 5", "rounds: five"), "'five' is not of type 'integer'", "rounds: five"),
+    ("zero-rounds", JOB, replace("rounds: 5", "rounds: 0"), "less than the minimum of 1", "rounds: 0"),
+    ("bad-framework", JOB, replace("framework: flower", "framework: tensorflow"), "is not one of", "framework: tensorflow"),
+    ("bad-listener-type", JOB, replace("type: Route", "type: Ingress"), "is not one of", "type: Ingress"),
+    ("invalid-k8s-name", JOB, replace("namespace: fl-mnist", "namespace: FL_Mnist"), "does not match", "namespace: FL_Mnist"),
+    ("name-escapes-output", JOB, replace("name: mnist-eu", "name: ../../etc"), "does not match", "name: ../../etc"),
+    ("name-too-long", JOB, replace("name: mnist-eu", "name: " + "m" * 64), "is too long", "name: mmmm"),
+    ("dangling-hub", JOB, replace("hub: hub-prod", "hub: hub-mars"), "hub 'hub-mars'", "hub: hub-mars"),
     ("dangling-cluster-set", JOB, replace("clusterSets: [eu-hospitals]", "clusterSets: [eu-clinics]"),
-     "cluster set 'eu-clinics' is not declared", f"{JOB[6:]}:"),
+     "cluster set 'eu-clinics' is not declared", "clusterSets: [eu-clinics]"),
     ("set-of-another-hub", JOB, replace("clusterSets: [eu-hospitals]", "clusterSets: [dev-sandbox]"),
-     "belongs to hub 'hub-dev'", f"{JOB[6:]}:"),
+     "belongs to hub 'hub-dev'", "clusterSets: [dev-sandbox]"),
     ("dangling-data-holder", JOB, replace("eu-hosp-3: /srv/fl/mnist", "eu-hosp-9: /srv/fl/mnist"),
-     "data holder 'eu-hosp-9' is not a declared cluster", f"{JOB[6:]}:22"),
+     "data holder 'eu-hosp-9' is not a declared cluster", "eu-hosp-9: /srv/fl/mnist"),
     ("relative-data-path", JOB, replace("eu-hosp-3: /srv/fl/mnist", "eu-hosp-3: srv/fl/mnist"),
-     "does not match", f"{JOB[6:]}:22"),
+     "does not match", "eu-hosp-3: srv/fl/mnist"),
     ("unreachable-min-clients", JOB, replace("numberOfClusters: 3", "numberOfClusters: 1"),
-     "can never reach minAvailableClients=2", f"{JOB[6:]}:"),
+     "can never reach minAvailableClients=2", "numberOfClusters: 1"),
     ("unsupported-placement-field", JOB, replace("    numberOfClusters: 3", "    numberOfClusters: 3\n    spreadPolicy: {}"),
-     "unknown field 'spreadPolicy'", f"{JOB[6:]}:"),
+     "unknown field 'spreadPolicy'", "spreadPolicy: {}"),
     ("bad-selector-operator", "specs/jobs/ct-segment-us.yaml", replace("operator: In", "operator: Gt"),
-     "is not one of", "jobs/ct-segment-us.yaml:"),
-    ("duplicate-cluster", EU, replace("name: eu-hosp-2", "name: eu-hosp-1"), "duplicate cluster name 'eu-hosp-1'",
-     f"{EU[6:]}:"),
+     "is not one of", "operator: Gt"),
+    ("duplicate-cluster", EU, replace("name: eu-hosp-2", "name: eu-hosp-1"), "duplicate cluster name 'eu-hosp-1'", ("name: eu-hosp-1", 2)),
     ("dangling-set-of-cluster", EU, replace("clusterSet: eu-hospitals", "clusterSet: eu-hospital"),
-     "cluster set 'eu-hospital'", f"{EU[6:]}:8"),
-    ("bad-quantity", EU, replace("cpu: \"32\"", "cpu: lots"), "does not match", f"{EU[6:]}:"),
+     "cluster set 'eu-hospital'", "clusterSet: eu-hospital"),
+    ("bad-quantity", EU, replace("cpu: \"32\"", "cpu: lots"), "does not match", "cpu: lots"),
     ("allocatable-over-capacity", EU, replace("allocatable: {cpu: \"32\"", "allocatable: {cpu: \"64\""),
-     "allocatable cpu exceeds capacity", f"{EU[6:]}:"),
-    ("bad-taint-effect", EU, replace("effect: NoSelect", "effect: NoSchedule"), "is not one of", f"{EU[6:]}:"),
-    ("duplicate-hub", FLEET, replace("name: hub-prod", "name: hub-dev"), "duplicate hub name 'hub-dev'", f"{FLEET[6:]}:"),
-    ("wrong-api-version", FLEET, replace("fedfleet.io/v1alpha1", "fedfleet.io/v2"), "apiVersion must be", f"{FLEET[6:]}:1"),
+     "allocatable cpu exceeds capacity", "allocatable: {cpu: \"64\""),
+    ("bad-taint-effect", EU, replace("effect: NoSelect", "effect: NoSchedule"), "is not one of", "effect: NoSchedule"),
+    ("duplicate-hub", FLEET, replace("name: hub-prod", "name: hub-dev"), "duplicate hub name 'hub-dev'", ("name: hub-dev", 2)),
+    ("wrong-api-version", FLEET, replace("fedfleet.io/v1alpha1", "fedfleet.io/v2"), "apiVersion must be", "fedfleet.io/v2"),
     ("unknown-kind", "specs/jobs/extra.yaml", whole("apiVersion: fedfleet.io/v1alpha1\nkind: Cluster\nmetadata: {name: x}\n"),
-     "unknown kind 'Cluster'", "jobs/extra.yaml:2"),
-    ("document-not-a-mapping", "specs/jobs/extra.yaml", whole("- just\n- a list\n"), "must be a mapping", "jobs/extra.yaml:1"),
-    ("not-utf8", "specs/jobs/extra.yaml", lambda _t: "kind: \udcff", "not UTF-8", "jobs/extra.yaml"),
-    ("second-fleet", "specs/fleet2.yaml", lambda _t: (Path("specs/fleet.yaml").read_text()), "exactly one Fleet", "fleet2.yaml"),
-    ("bad-argocd-flavour", FLEET, replace("flavour: argocd}", "flavour: gitlab}"), "is not one of", f"{FLEET[6:]}:20"),
+     "unknown kind 'Cluster'", "kind: Cluster"),
+    ("document-not-a-mapping", "specs/jobs/extra.yaml", whole("- just\n- a list\n"), "must be a mapping", "- just"),
+    ("not-utf8", "specs/jobs/extra.yaml", whole(NOT_UTF8), "not UTF-8", "name: caf"),
+    ("second-fleet", "specs/fleet2.yaml", lambda _t: (Path("specs/fleet.yaml").read_text()), "exactly one Fleet", "kind: Fleet"),
+    ("bad-argocd-flavour", FLEET, replace("flavour: argocd}", "flavour: gitlab}"), "is not one of", "flavour: gitlab}"),
     ("argocd-flavour-in-operator-namespace", FLEET, replace("{namespace: argocd, flavour: argocd}", "{flavour: argocd}"),
-     "owns argocd-cm and would remove the health checks", f"{FLEET[6:]}:20"),
+     "owns argocd-cm and would remove the health checks", "{flavour: argocd}"),
     ("argocd-instance-without-operator", FLEET,
      replace("{namespace: argocd, flavour: argocd}", "{namespace: argocd, flavour: argocd, instance: main}"),
-     "'instance' names the OpenShift GitOps ArgoCD resource and would be ignored", f"{FLEET[6:]}:20"),
+     "'instance' names the OpenShift GitOps ArgoCD resource and would be ignored", "instance: main}"),
     ("insecure-http-hub", FLEET, replace("server: https://api.hub-dev", "server: http://api.hub-dev"),
-     "does not match", f"{FLEET[6:]}:"),
+     "does not match", "server: http://api.hub-dev"),
 ]
 
 
-@pytest.mark.parametrize("case_id,file,edit,expect,where", CASES, ids=[c[0] for c in CASES])
-def test_bad_input_exits_2_names_the_place_and_writes_nothing(fleet_repo: Path, run, case_id, file, edit, expect, where):
+@pytest.mark.parametrize("case_id,file,edit,expect,anchor", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_exits_2_names_the_place_and_writes_nothing(fleet_repo: Path, run, case_id, file, edit, expect, anchor):
     path = fleet_repo / file
     original = path.read_text() if path.exists() else ""
     new = edit(original)
-    if case_id == "not-utf8":
-        path.write_bytes(b"kind: \xff\xfe\n")
-    else:
-        path.write_text(new)
+    path.write_bytes(new if isinstance(new, bytes) else new.encode())
     result = run("generate")
     assert result.code == 2, result.out + result.err
     assert expect in result.err, result.err
+    where = f"{file}:{line_of(new, anchor)}:"
     assert where in result.err, result.err
     assert "Traceback" not in result.err
     assert not any((fleet_repo / d).exists() for d in ("bases", "overlays", "bootstrap")), "nothing may be written"
     assert not Path("/tmp/pwned").exists()
+
+
+def test_not_utf8_names_line_and_column_of_the_byte(fleet_repo: Path, run) -> None:
+    (fleet_repo / "specs/jobs/extra.yaml").write_bytes(NOT_UTF8)
+    column = NOT_UTF8.split(b"\n")[2].index(b"\xe9") + 1
+    result = run("generate")
+    assert result.code == 2
+    assert f"specs/jobs/extra.yaml:3:{column}: error: yaml: not UTF-8" in result.err, result.err
 
 
 def test_every_error_is_reported_not_only_the_first(fleet_repo: Path, run) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -106,9 +107,30 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
+def _check_output(output: str | None) -> None:
+    """Fail fast, before any work: a report that cannot be written is a usage error."""
+    if not output:
+        return
+    target = Path(output)
+    parent = target.parent
+    problem = ""
+    if not parent.is_dir():
+        problem = f"directory {parent} does not exist" if not parent.exists() else f"{parent} is not a directory"
+    elif target.is_dir():
+        problem = "it is a directory"
+    elif not os.access(parent, os.W_OK | os.X_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        problem = "permission denied"
+    if problem:
+        raise InputError([Finding("output", f"cannot write the report here: {problem}", location=Location(output))])
+
+
 def _write_output(text: str, output: str | None) -> None:
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InputError([Finding("output", f"cannot write the report: {exc.strerror}",
+                                      location=Location(output))]) from None
     else:
         sys.stdout.write(text)
 
@@ -124,11 +146,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .checks.suite import run_checks
     from .report.check import render
 
+    _check_output(args.output)
     factory = None
     if args.opa_url:
         from .checks.opa import OpaServerEngine
 
-        factory = lambda: OpaServerEngine(args.opa_url)  # noqa: E731
+        factory = lambda: OpaServerEngine(args.opa_url, args.opa_connect_timeout, args.opa_read_timeout)  # noqa: E731
     lifecycle = None
     if args.base:
         from .diff import lifecycle_findings
@@ -145,6 +168,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_diff(args: argparse.Namespace) -> int:
     from . import diff
 
+    _check_output(args.output)
     changes = diff.diff(Path(args.repo), args.base, _paths(args))
     if args.format == "json":
         text = json.dumps({"base": args.base, **diff.to_json(changes)}, indent=2, sort_keys=True) + "\n"
@@ -217,6 +241,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     from .checks.built import build_and_check
 
+    _check_output(args.output)
     rendered = pipeline.render(_paths(args))
     built = build_and_check(rendered.files, None)
     report = offline_audit(rendered, built.as_bundle(rendered.bundle))
@@ -227,7 +252,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
         if not kubeconfig.is_file():
             raise InputError([Finding("audit", "kubeconfig not found", location=Location(args.kubeconfig))])
         hub, context = pick_hub(rendered.fleet, kubeconfig, args.context, args.hub)
-        merge(report, rendered.fleet, read_hub(rendered.fleet, hub, kubeconfig, context))
+        from .kube import Timeouts
+
+        merge(report, rendered.fleet, read_hub(rendered.fleet, hub, kubeconfig, context,
+                                               Timeouts(args.connect_timeout, args.read_timeout)))
     _write_output(render(report, args.format), args.output)
     if args.output:
         out.print(f"wrote {args.format} audit to {args.output}: "
@@ -237,7 +265,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 def _hub_clusters(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from .audit.live import pick_hub
-    from .inventory.hub import Timeouts, read_hub_clusters
+    from .inventory.hub import read_hub_clusters
+    from .kube import Timeouts
 
     fleet = pipeline.load(_paths(args))
     kubeconfig = Path(args.kubeconfig)
@@ -311,6 +340,12 @@ def _common(p: argparse.ArgumentParser, formats: Sequence[str] = ("text", "json"
     p.add_argument("--format", choices=formats, default="text", help="output format")
 
 
+def _timeouts(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--connect-timeout", type=float, default=5.0, help="seconds to connect to the hub (default 5)")
+    p.add_argument("--read-timeout", type=float, default=30.0,
+                   help="seconds to wait for each response of the hub (default 30); no retries")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fedfleet", description="Federated learning on OCM/ACM fleets, through Git.")
     parser.add_argument("--version", action="version", version=f"fedfleet {__version__}")
@@ -361,6 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crds", help="directory of upstream CRD YAML files")
     p.add_argument("--policies", default="policies", help="the fleet repo's Rego directory (default: policies)")
     p.add_argument("--opa-url", help="evaluate Rego on this OPA server instead of the embedded engine")
+    p.add_argument("--opa-connect-timeout", type=float, default=5.0, help="seconds to connect to OPA (default 5)")
+    p.add_argument("--opa-read-timeout", type=float, default=30.0,
+                   help="seconds to wait for each OPA answer (default 30); no retries")
     p.add_argument("--base", help="git revision to compare with (e.g. origin/main): warn on edits that would "
                                   "drive a running job to terminal Failed")
     p.add_argument("--repo", default=".", help="the git repository, with --base (default: .)")
@@ -381,6 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kubeconfig", help="read the hub's live state through this kubeconfig")
     p.add_argument("--context", help="kubeconfig context (default: the current one)")
     p.add_argument("--hub", help="which fleet hub the context points at (default: by server URL, then by name)")
+    _timeouts(p)
     p.set_defaults(func=cmd_audit)
 
     p = verbs.add_parser("inventory", help="the cluster inventory against the hub: pull it, report drift")
@@ -396,8 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--context", help="kubeconfig context (default: the current one)")
         q.add_argument("--hub", help="which fleet hub the context points at (default: by server URL, then by name)")
         q.add_argument("--page-size", type=int, default=500, help="items per list call (default 500)")
-        q.add_argument("--connect-timeout", type=float, default=5.0, help="seconds to connect (default 5)")
-        q.add_argument("--read-timeout", type=float, default=30.0, help="seconds to wait for each response (default 30)")
+        _timeouts(q)
         q.set_defaults(func=func)
 
     p = verbs.add_parser("schema", help="print the JSON Schema of the spec documents")

@@ -18,7 +18,7 @@ from typing import Any
 
 from . import pipeline
 from .checks.built import build_and_check
-from .findings import Finding, InputError, Severity
+from .findings import Finding, InputError, Location, Severity
 from .spec.model import Job
 from .upstream import SIDECAR_ANNOTATION
 
@@ -56,7 +56,17 @@ def specs_at(repo: Path, ref: str, specs_rel: str, into: Path) -> Path:
     if archive.returncode != 0:
         raise InputError([Finding("diff", f"{specs_rel}/ does not exist at {ref}: {archive.stderr.decode().strip()}")])
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(into, filter="data")
+        try:
+            # The "data" filter refuses absolute links, links out of `into`, devices and
+            # setuid bits: a committed symlink can never make diff read outside the scratch copy.
+            tar.extractall(into, filter="data")
+        except tarfile.FilterError as exc:
+            member = exc.tarinfo.name
+            reason = {tarfile.AbsoluteLinkError: "is a symlink to an absolute path",
+                      tarfile.LinkOutsideDestinationError: "is a symlink that leaves the repository",
+                      tarfile.AbsolutePathError: "has an absolute path"}.get(type(exc), f"is refused ({exc})")
+            raise InputError([Finding("diff", f"{member} {reason} at {ref}; fedfleet reads no file outside the "
+                                      "repository", location=Location(member))]) from None
     return into / specs_rel
 
 
@@ -108,8 +118,18 @@ def built_objects(paths: pipeline.Paths) -> dict[str, list[dict[str, Any]]]:
     return built.objects
 
 
+def specs_in_repo(repo: Path, specs: Path) -> str:
+    """The spec directory relative to the repository; outside it is bad input."""
+    resolved, root = specs.resolve(), repo.resolve()
+    if not resolved.is_relative_to(root):
+        raise InputError([Finding("diff", f"the spec directory {specs} is outside the repository {repo}; "
+                                  "its history is compared with the repository's own specs",
+                                  location=Location(str(specs)))])
+    return resolved.relative_to(root).as_posix()
+
+
 def diff(repo: Path, base_ref: str, paths: pipeline.Paths) -> list[ObjectChange]:
-    specs_rel = paths.specs.resolve().relative_to(repo.resolve()).as_posix()
+    specs_rel = specs_in_repo(repo, paths.specs)
     with tempfile.TemporaryDirectory(prefix="fedfleet-diff-") as scratch:
         base_specs = specs_at(repo, base_ref, specs_rel, Path(scratch))
         base = built_objects(pipeline.Paths(base_specs, Path(scratch)))
@@ -241,7 +261,7 @@ def lifecycle_findings(repo: Path, base_ref: str, paths: pipeline.Paths,
                        head: pipeline.Rendered | None = None) -> list[Finding]:
     """Warnings for the head's edits to FederatedLearnings that exist at `base_ref`."""
     head = head or pipeline.render(paths)
-    specs_rel = paths.specs.resolve().relative_to(repo.resolve()).as_posix()
+    specs_rel = specs_in_repo(repo, paths.specs)
     with tempfile.TemporaryDirectory(prefix="fedfleet-lifecycle-") as tmp:
         base_specs = specs_at(repo, base_ref, specs_rel, Path(tmp))  # a bad revision is bad input
         try:

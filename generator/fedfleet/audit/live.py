@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from ..findings import Finding, InputError, Location
+from ..kube import Timeouts, api_client, describe_failure
 from ..render.argocd import app_name
 from ..render.health import assess
 from ..spec.model import Fleet, Hub
@@ -75,33 +76,40 @@ def pick_hub(fleet: Fleet, kubeconfig: Path, context: str | None, hub_name: str 
     raise _bad(f"context {chosen['name']!r} (server {server}) matches no hub of the fleet; name one with --hub")
 
 
-def read_hub(fleet: Fleet, hub: Hub, kubeconfig: Path, context: str | None, timeout: float = 15) -> HubState:
-    from kubernetes import client, config
+def read_hub(fleet: Fleet, hub: Hub, kubeconfig: Path, context: str | None, timeouts: Timeouts = Timeouts()) -> HubState:
+    from kubernetes import client
     from kubernetes.client.exceptions import ApiException
-    from urllib3.exceptions import HTTPError
 
     try:
-        api_client = config.new_client_from_config(config_file=str(kubeconfig), context=context)
-    except Exception as exc:
+        api_client_, server = api_client(kubeconfig, context)
+    except ValueError as exc:
         raise _bad(f"cannot use kubeconfig: {exc}", str(kubeconfig)) from None
-    api = client.CustomObjectsApi(api_client)
+    api = client.CustomObjectsApi(api_client_)
     state = HubState(hub.name)
 
     def listing(resource: tuple[str, str, str], namespace: str | None) -> list[dict[str, Any]]:
         group, version, plural = resource
         try:
             if namespace:
-                body = api.list_namespaced_custom_object(group, version, namespace, plural, _request_timeout=timeout)
+                body = api.list_namespaced_custom_object(group, version, namespace, plural,
+                                                         _request_timeout=timeouts.request)
             else:
-                body = api.list_cluster_custom_object(group, version, plural, _request_timeout=timeout)
-            return list(body.get("items", []))
+                body = api.list_cluster_custom_object(group, version, plural, _request_timeout=timeouts.request)
         except ApiException as exc:
             if exc.status == 404:
                 state.missing_apis.append(f"{plural}.{group}")
                 return []
-            raise _bad(f"the hub {hub.name} answered {exc.status} {exc.reason} listing {plural}") from None
-        except (HTTPError, OSError) as exc:
-            raise _bad(f"the hub {hub.name} is unreachable: {type(exc).__name__}: {exc}") from None
+            raise _bad(describe_failure(exc, f"listing {plural}.{group} on hub {hub.name} ({server})", timeouts)
+                       or str(exc)) from None
+        except Exception as exc:
+            message = describe_failure(exc, f"listing {plural}.{group} on hub {hub.name} ({server})", timeouts)
+            if message is None:
+                raise
+            raise _bad(message) from None
+        items = body.get("items", []) if isinstance(body, dict) else None
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise _bad(f"malformed answer listing {plural}.{group} on hub {hub.name} ({server}): not a list of objects")
+        return items
 
     try:
         state.policies = listing(POLICY, fleet.governance_namespace)
@@ -110,7 +118,7 @@ def read_hub(fleet: Fleet, hub: Hub, kubeconfig: Path, context: str | None, time
         state.placements = listing(PLACEMENT, None)
         state.addons = listing(CLUSTER_MANAGEMENT_ADDON, None) + listing(MANAGED_CLUSTER_ADDON, None)
     finally:
-        api_client.close()
+        api_client_.close()
     return state
 
 

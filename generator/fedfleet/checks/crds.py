@@ -13,14 +13,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import jsonschema
-import yaml
 
 from ..findings import Finding, InputError, Location, Severity
-
-try:
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+from ..spec.yamlsource import read_documents
 
 _META = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "minLength": 1}}}
 
@@ -104,11 +99,10 @@ class SchemaSet:
             raise InputError([Finding("crd", "CRD directory does not exist", location=Location(str(crd_dir)))])
         validators: dict[tuple[str, str], jsonschema.protocols.Validator] = {}
         sources: dict[tuple[str, str], str] = {}
-        for path in sorted(crd_dir.rglob("*.y*ml")):
-            try:
-                docs = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=_Loader))
-            except (yaml.YAMLError, UnicodeDecodeError) as exc:
-                raise InputError([Finding("crd", f"unreadable CRD file: {exc}", location=Location(str(path)))]) from None
+        for path in sorted(p for p in crd_dir.rglob("*") if p.suffix.lower() in (".yaml", ".yml")):
+            # The spec reader: no alias expansion (a billion-laughs file is one error, not a
+            # MemoryError), the same size, node and depth limits, errors with line and column.
+            docs = [d.data for d in read_documents(path)] if path.is_file() else []
             for doc in docs:
                 if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
                     continue

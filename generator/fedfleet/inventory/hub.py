@@ -13,18 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from ..findings import Finding, InputError, Location
+from ..kube import Timeouts, api_client, describe_failure
 
 MANAGED_CLUSTER = ("cluster.open-cluster-management.io", "v1", "managedclusters")
 MANAGED_CLUSTER_SET = ("cluster.open-cluster-management.io", "v1beta2", "managedclustersets")
 DEFAULT_PAGE_SIZE = 500
-DEFAULT_CONNECT_TIMEOUT = 5.0
-DEFAULT_READ_TIMEOUT = 30.0
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    connect: float = DEFAULT_CONNECT_TIMEOUT
-    read: float = DEFAULT_READ_TIMEOUT
+__all__ = ["Timeouts", "HubClusters", "read_hub_clusters"]
 
 
 @dataclass
@@ -42,19 +36,13 @@ def _bad(message: str, where: str = "") -> InputError:
 
 def read_hub_clusters(hub: str, kubeconfig: Path, context: str | None, timeouts: Timeouts = Timeouts(),
                       page_size: int = DEFAULT_PAGE_SIZE) -> HubClusters:
-    from kubernetes import client, config
-    from kubernetes.client.exceptions import ApiException
-    from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError
+    from kubernetes import client
 
-    configuration = client.Configuration()
     try:
-        config.load_kube_config(config_file=str(kubeconfig), context=context, client_configuration=configuration)
-    except Exception as exc:
+        api_client_, server = api_client(kubeconfig, context)
+    except ValueError as exc:
         raise _bad(f"cannot use kubeconfig: {exc}", str(kubeconfig)) from None
-    configuration.retries = False
-    api_client = client.ApiClient(configuration)
-    api = client.CustomObjectsApi(api_client)
-    server = configuration.host
+    api = client.CustomObjectsApi(api_client_)
     result = HubClusters(hub, server, [], [])
 
     def listing(resource: tuple[str, str, str]) -> list[dict[str, Any]]:
@@ -63,31 +51,19 @@ def read_hub_clusters(hub: str, kubeconfig: Path, context: str | None, timeouts:
         token = ""
         while True:
             try:
-                kwargs: dict[str, Any] = {"limit": page_size, "_request_timeout": (timeouts.connect, timeouts.read)}
+                kwargs: dict[str, Any] = {"limit": page_size, "_request_timeout": timeouts.request}
                 if token:
                     kwargs["_continue"] = token
                 body = api.list_cluster_custom_object(group, version, plural, **kwargs)
-            except ApiException as exc:
-                what = f"listing {plural}.{group} on hub {hub} ({server})"
-                if exc.status == 401:
-                    raise _bad(f"401 Unauthorized {what}: the kubeconfig's credentials were refused "
-                               "(expired token or wrong user)") from None
-                if exc.status == 403:
-                    raise _bad(f"403 Forbidden {what}: the user may not list {plural}; it needs "
-                               f"get/list on {plural}.{group} at cluster scope ({_status_message(exc)})") from None
-                if exc.status == 410:
-                    raise _bad(f"410 Gone {what}: the continue token expired while paging; run again") from None
-                raise _bad(f"{exc.status} {exc.reason} {what}: {_status_message(exc)}") from None
-            except NewConnectionError as exc:  # before ConnectTimeoutError: urllib3 2 derives it from that
-                raise _bad(f"hub {hub} ({server}) refused or failed the connection listing {plural}: {exc}") from None
-            except ConnectTimeoutError:
-                raise _bad(f"hub {hub} ({server}): no connection within the connect timeout of "
-                           f"{timeouts.connect:g} s listing {plural}") from None
-            except ReadTimeoutError:
-                raise _bad(f"hub {hub} ({server}): connected, but no response within the read timeout of "
-                           f"{timeouts.read:g} s listing {plural}") from None
-            except (HTTPError, OSError) as exc:
-                raise _bad(f"hub {hub} ({server}) is unreachable listing {plural}: {type(exc).__name__}: {exc}") from None
+            except Exception as exc:
+                message = describe_failure(exc, f"listing {plural}.{group} on hub {hub} ({server})", timeouts)
+                if message is None:
+                    raise
+                if message.startswith("403"):
+                    message += f"; it needs get/list on {plural}.{group} at cluster scope"
+                raise _bad(message) from None
+            if not isinstance(body, dict) or not isinstance(body.get("items", []), list):
+                raise _bad(f"malformed answer listing {plural}.{group} on hub {hub} ({server}): not a list")
             result.pages += 1
             items.extend(body.get("items") or [])
             token = (body.get("metadata") or {}).get("continue") or ""
@@ -98,14 +74,5 @@ def read_hub_clusters(hub: str, kubeconfig: Path, context: str | None, timeouts:
         result.clusters = listing(MANAGED_CLUSTER)
         result.cluster_sets = listing(MANAGED_CLUSTER_SET)
     finally:
-        api_client.close()
+        api_client_.close()
     return result
-
-
-def _status_message(exc: Any) -> str:
-    import json
-
-    try:
-        return str(json.loads(exc.body).get("message", "")) or str(exc.reason)
-    except (TypeError, ValueError):
-        return str(exc.reason)

@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterator
 
 from ..placement import Plan
 from ..spec.model import Fleet, Job
+from ..spec.paths import inside_repo
 from ..versions import FLOWER_VERSION
 from .certs import TlsFiles, make_node_keys, make_tls
 from .processes import ProcessSet, free_port
@@ -90,7 +91,9 @@ def resolve_app(fleet: Fleet, job: Job) -> Path:
     app = job.simulation.get("app")
     if not app:
         raise SimulationError(f"job {job.name} names no Flower app (spec.simulation.app)", 2)
-    path = (Path(fleet.spec_dir).resolve().parent / app).resolve()
+    path = inside_repo(fleet.spec_dir, app)
+    if path is None:  # load refuses it already; simulate never runs code from outside the repository
+        raise SimulationError(f"the app of job {job.name} ({app!r}) leaves the repository", 2)
     if not (path / "pyproject.toml").is_file():
         raise SimulationError(f"the app of job {job.name} is not found at {path}", 2)
     return path

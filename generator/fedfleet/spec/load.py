@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
@@ -19,6 +20,11 @@ from .schema import kind_schemas
 from .yamlsource import Document, PathKey, dotted, read_documents
 
 SPEC_SUFFIXES = (".yaml", ".yml")
+# Per file, the first errors are shown and the rest counted: a million bad list items must not
+# print a million lines (nor keep a million error objects).
+MAX_FINDINGS_PER_FILE = 20
+# Schema errors of one file are counted up to this many; past it the count says "at least".
+MAX_COUNTED_PER_FILE = 10_000
 DEFAULT_GOVERNANCE_NAMESPACE = "fl-governance"
 DEFAULT_ARGOCD_NAMESPACE = "openshift-gitops"
 # ACM documents Argo CD as OpenShift GitOps, whose operator installs the ArgoCD CR
@@ -46,9 +52,69 @@ def parse_quantity(value: str | int | float | None) -> float | None:
 
 
 def spec_files(spec_dir: Path) -> list[Path]:
+    """The spec files under `spec_dir`, every one resolved inside the repository (spec_dir's parent).
+
+    Nothing is dropped silently: a symlink that leaves the repository or dangles, a symlinked
+    directory and a `.YAML`/`.Yml` spelling (which globbing tools and CI path filters miss) are errors.
+    """
     if not spec_dir.is_dir():
         raise InputError([Finding("load", "spec directory does not exist", location=Location(str(spec_dir)))])
-    return sorted(p for p in spec_dir.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
+    repo = spec_dir.resolve().parent
+    base = spec_dir.parent
+    findings: list[Finding] = []
+    found: list[Path] = []
+
+    def refuse(path: Path, message: str) -> None:
+        shown = str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
+        findings.append(Finding("load", message, location=Location(shown)))
+
+    for dirpath, dirnames, filenames in os.walk(spec_dir):  # never follows symlinked directories
+        here = Path(dirpath)
+        for d in sorted(dirnames):
+            if (here / d).is_symlink():
+                refuse(here / d, "a symlinked directory in the spec directory is not read; move its files here")
+        for name in sorted(filenames):
+            path = here / name
+            suffix = path.suffix
+            if suffix.lower() not in SPEC_SUFFIXES:
+                continue
+            if suffix not in SPEC_SUFFIXES:
+                refuse(path, f"spec files end in .yaml or .yml (lower case); rename this {suffix} file or move it out of "
+                       "the spec directory")
+                continue
+            if path.is_symlink():
+                target = path.resolve()
+                if not target.exists():
+                    refuse(path, f"dangling symlink (to {os.readlink(path)}); restore its target or remove it")
+                    continue
+                if not target.is_relative_to(repo):
+                    refuse(path, "symlink to a file outside the repository; spec files must live in the repository")
+                    continue
+            if not path.is_file():
+                refuse(path, "not a regular file")
+                continue
+            found.append(path)
+    if findings:
+        raise InputError(findings)
+    return sorted(found)
+
+
+def cap_findings(findings: list[Finding], per_file: int = MAX_FINDINGS_PER_FILE) -> list[Finding]:
+    """The first `per_file` findings of each file, then one line with how many more there are."""
+    shown: dict[str, int] = {}
+    hidden: dict[str, int] = {}
+    out: list[Finding] = []
+    for f in findings:
+        key = f.location.file if f.location else ""
+        if shown.get(key, 0) < per_file:
+            shown[key] = shown.get(key, 0) + 1
+            out.append(f)
+        else:
+            hidden[key] = hidden.get(key, 0) + 1
+    for key, more in hidden.items():
+        out.append(Finding("load", f"{more} more error(s) in this file not shown (first {per_file} above)",
+                           location=Location(key) if key else None))
+    return out
 
 
 class _KindValidator:
@@ -84,9 +150,16 @@ def _validators(fragments_key: tuple[tuple[str, str], ...]) -> dict[str, _KindVa
     return {kind: _KindValidator(schema) for kind, schema in kind_schemas(fragments).items()}
 
 
-def _schema_findings(doc: Document, validator: _KindValidator) -> list[Finding]:
+def _schema_findings(doc: Document, validator: _KindValidator, room: int) -> tuple[list[Finding], int]:
+    """Up to `room` findings (errors are generated lazily) and how many more were counted."""
     out: list[Finding] = []
+    more = 0
     for err in validator.iter_errors(doc.data):
+        if len(out) >= room:
+            more += 1
+            if more + len(out) >= MAX_COUNTED_PER_FILE:
+                break
+            continue
         path: PathKey = tuple(err.absolute_path)
         if err.validator == "additionalProperties" and isinstance(err.instance, dict):
             allowed = set(err.schema.get("properties", {}))
@@ -100,7 +173,7 @@ def _schema_findings(doc: Document, validator: _KindValidator) -> list[Finding]:
         if len(message) > 300:
             message = message[:300] + "..."
         out.append(Finding("schema", message, location=doc.locate(path), field=dotted(path)))
-    return out
+    return out, more
 
 
 def read_spec_documents(spec_dir: Path) -> list[Document]:
@@ -115,7 +188,7 @@ def read_spec_documents(spec_dir: Path) -> list[Document]:
         except InputError as exc:
             findings.extend(exc.findings)
     if findings:
-        raise InputError(findings)
+        raise InputError(cap_findings(findings))
     return docs
 
 
@@ -126,6 +199,7 @@ def load_fleet(spec_dir: Path, plugin_fragments: dict[str, dict[str, Any]] | Non
     key = tuple(sorted((n, json.dumps(f, sort_keys=True)) for n, f in (plugin_fragments or {}).items()))
     validators = _validators(key)
     findings: list[Finding] = []
+    shown: dict[str, int] = {}  # schema findings per file so far
     by_kind: dict[str, list[Document]] = {k: [] for k in validators}
     for doc in docs:
         if not isinstance(doc.data, dict):
@@ -140,21 +214,27 @@ def load_fleet(spec_dir: Path, plugin_fragments: dict[str, dict[str, Any]] | Non
             findings.append(Finding("schema", f"unknown kind {kind!r} (expected one of {', '.join(sorted(validators))})",
                                     location=doc.locate(("kind",)), field="kind"))
             continue
-        doc_findings = _schema_findings(doc, validators[kind])
+        room = MAX_FINDINGS_PER_FILE - shown.get(doc.file, 0)
+        doc_findings, more = _schema_findings(doc, validators[kind], max(room, 0))
+        shown[doc.file] = shown.get(doc.file, 0) + len(doc_findings)
         findings.extend(doc_findings)
-        if not doc_findings:
+        if more:
+            counted = more + len(doc_findings)
+            findings.append(Finding("schema", f"{'at least ' if counted >= MAX_COUNTED_PER_FILE else ''}{more} more "
+                                    "schema error(s) in this document not shown", location=doc.locate(())))
+        if not doc_findings and not more:
             by_kind[kind].append(doc)
     fleets = by_kind["Fleet"]
     if len(fleets) != 1 and not findings:
         where = ", ".join(d.file for d in fleets) or str(spec_dir)
         findings.append(Finding("load", f"exactly one Fleet document is required, found {len(fleets)} ({where})",
-                                location=Location(fleets[1].file if len(fleets) > 1 else str(spec_dir))))
+                                location=fleets[1].locate(("kind",)) if len(fleets) > 1 else Location(str(spec_dir))))
     if findings:
-        raise InputError(findings)
+        raise InputError(cap_findings(findings, MAX_FINDINGS_PER_FILE + 1))
     fleet = _build(fleets[0], by_kind["ManagedClusterInventory"], by_kind["FederatedLearningJob"], str(spec_dir))
     problems = semantic.check(fleet) + contract.check(fleet)
     if problems:
-        raise InputError(problems)
+        raise InputError(cap_findings(problems))
     return fleet
 
 

@@ -10,6 +10,7 @@ from typing import Callable
 
 from ..findings import Finding
 from .model import Cluster, Fleet, Hub, Job, Origin
+from .paths import inside_repo
 from .yamlsource import dotted
 
 # Names fedfleet derives from a hub and job name must stay DNS-1123 labels (<= 63 characters):
@@ -81,6 +82,10 @@ def check(fleet: Fleet) -> list[Finding]:
                 f"numberOfClusters={n} can never reach minAvailableClients={job.min_clients}", subject)
         if job.tls_enabled and not hub.tls_enabled:
             err(o, ("spec", "tls", "enabled"), f"job asks for TLS but hub {hub.name!r} runs the Flower add-on without TLS", subject)
+        app = job.simulation.get("app")
+        if app and inside_repo(fleet.spec_dir or ".", app) is None:
+            err(o, ("spec", "simulation", "app"), f"the simulation app {app!r} leaves the repository; name a "
+                "directory inside it, relative to the repository root", subject)
         # Storage and listener rules are the FL controller's, per framework: spec/contract.py.
         seen: Counter[str] = Counter(li["name"] for li in job.server.get("listeners", []))
         for li_name, count in seen.items():

@@ -1,15 +1,24 @@
-"""Safe YAML reading that remembers where every node came from.
+"""Safe, bounded YAML reading that remembers where every node came from.
 
-PyYAML's C composer builds the node graph (no Python object is ever constructed from a tag, so no
-code can run); we turn nodes into plain data ourselves and record each node's line and column by
-its path. Aliases are refused: specs never need them and they are the vehicle of
-"billion laughs" expansion. Duplicate keys are refused: YAML says they are an error, PyYAML
-silently keeps the last one.
+PyYAML's C parser turns the text into events; we build plain data from the events ourselves, with
+an explicit stack (no recursion, so any nesting depth is an error, never a RecursionError) and
+record each node's line and column by its path. No Python object is ever constructed from a tag,
+so no code can run.
+
+- Scalars resolve by the YAML 1.2 core schema, not PyYAML's YAML 1.1 one: `on`, `yes`, `no`,
+  `1_000`, `1:20` and dates stay the text they are (1.1 makes them booleans, numbers, timestamps).
+- Mapping keys are always the text as written: label key `on` stays "on", `0x1F` stays "0x1F"
+  (1.1 would turn them into True and 31, and the rendered label would silently change).
+- Aliases are refused: specs never need them and they are the vehicle of "billion laughs"
+  expansion. Merge keys and duplicate keys are refused (PyYAML silently keeps the last one).
+- Limits, checked while parsing, so memory stays bounded whatever the input: file size, nodes per
+  file and nesting depth. Going over one is one error at the line where it happened.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,24 +26,59 @@ import yaml
 
 from ..findings import Finding, InputError, Location
 
-try:  # the C composer is ~10x faster; fall back to pure Python where libyaml is missing
+try:  # the C parser is ~10x faster; fall back to pure Python where libyaml is missing
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-MAX_FILE_BYTES = 64 * 1024 * 1024
+# Limits. A 10,000-cluster fleet in ONE file is about 3 MiB and 450,000 nodes; the largest upstream
+# CRD (argoproj.io ArgoCD) is 2 MiB, ~40,000 nodes and 31 levels deep (ApplicationSet: 35); a spec is ~12 levels deep.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_NODES = 1_000_000
+MAX_DEPTH = 64
 
 PathKey = tuple[str | int, ...]
 
 _STR = "tag:yaml.org,2002:str"
-_INT = "tag:yaml.org,2002:int"
-_FLOAT = "tag:yaml.org,2002:float"
-_BOOL = "tag:yaml.org,2002:bool"
-_NULL = "tag:yaml.org,2002:null"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
-_SCALAR_TAGS = {_STR, _INT, _FLOAT, _BOOL, _NULL}
-_scalar_constructor = yaml.constructor.SafeConstructor()
+
+# YAML 1.2.2, 10.3.2 "Tag Resolution" of the core schema.
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_TRUE = re.compile(r"^(?:true|True|TRUE)$")
+_FALSE = re.compile(r"^(?:false|False|FALSE)$")
+_INT10 = re.compile(r"^[-+]?[0-9]+$")
+_INT8 = re.compile(r"^0o[0-7]+$")
+_INT16 = re.compile(r"^0x[0-9a-fA-F]+$")
+_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+_INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
+_NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
+_MAYBE_NOT_STR = frozenset("~nNtTfF0123456789+-.")
+
+
+def resolve_core(text: str) -> Any:
+    """A plain (unquoted) scalar by the YAML 1.2 core schema."""
+    if text and text[0] not in _MAYBE_NOT_STR:  # most scalars are names: skip the patterns
+        return text
+    if _NULL.match(text):
+        return None
+    if _TRUE.match(text):
+        return True
+    if _FALSE.match(text):
+        return False
+    if _INT10.match(text):
+        return int(text)
+    if _INT8.match(text):
+        return int(text[2:], 8)
+    if _INT16.match(text):
+        return int(text[2:], 16)
+    if _FLOAT.match(text):
+        return float(text)
+    if _INF.match(text):
+        return float("-inf") if text.startswith("-") else float("inf")
+    if _NAN.match(text):
+        return float("nan")
+    return text
 
 
 @dataclass(frozen=True)
@@ -55,98 +99,208 @@ class Document:
         return Location(self.file, line, col)
 
 
-def _mark(node: yaml.Node) -> tuple[int, int]:
-    return node.start_mark.line + 1, node.start_mark.column + 1
+def _mark(event: yaml.Event) -> tuple[int, int]:
+    return event.start_mark.line + 1, event.start_mark.column + 1
 
 
-class _Converter:
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.positions: dict[PathKey, tuple[int, int]] = {}
-        self.findings: list[Finding] = []
-        self.seen: set[int] = set()
+class _Limit(Exception):
+    """A limit was crossed: stop reading this file at once (memory stays bounded)."""
 
-    def fail(self, node: yaml.Node, message: str, path: PathKey) -> None:
-        line, col = _mark(node)
-        self.findings.append(
-            Finding("yaml", message, location=Location(self.file, line, col), field=dotted(path))
-        )
 
-    def convert(self, node: yaml.Node, path: PathKey) -> Any:
-        self.positions[path] = _mark(node)
-        if not isinstance(node, yaml.ScalarNode):
-            # The composer resolves an alias to the very node object it names: meeting a node twice
-            # means an alias, refused before any expansion could blow up.
-            if id(node) in self.seen:
-                self.fail(node, "YAML aliases are not allowed in fedfleet specs", path)
-                return None
-            self.seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            if node.tag != _MAP:
-                self.fail(node, f"tag {node.tag!r} is not allowed", path)
-                return None
-            out: dict[str, Any] = {}
-            for key_node, value_node in node.value:
-                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in (_STR, _INT, _BOOL):
-                    self.fail(key_node, "mapping keys must be plain strings", path)
+@dataclass
+class _Frame:
+    container: dict[str, Any] | list[Any]
+    path: PathKey
+    discard: bool = False  # a refused node: build nothing inside, only consume its events
+    expect_key: bool = True  # mapping: the next node is a key (else the value of `key`)
+    key: str | None = None  # mapping: the key waiting for its value
+    drop_value: bool = False  # mapping: the waiting key was refused, so is its value
+
+
+@dataclass
+class _Builder:
+    file: str
+    positions: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    nodes: int = 0
+
+    def fail(self, event: yaml.Event, message: str, path: PathKey) -> None:
+        line, col = _mark(event)
+        self.findings.append(Finding("yaml", message, location=Location(self.file, line, col), field=dotted(path)))
+
+    def document(self, events: Any) -> Any:
+        """Consume the events of one document (after DocumentStart, up to DocumentEnd)."""
+        stack: list[_Frame] = []
+        root: list[Any] = []
+        for event in events:
+            if isinstance(event, yaml.DocumentEndEvent):
+                return root[0] if root else None
+            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                done = stack.pop()
+                if stack:
+                    self._place(stack[-1], done.container, event, done.discard)
+                else:
+                    root.append(None if done.discard else done.container)
+                continue
+            self.nodes += 1
+            if self.nodes > MAX_NODES:
+                self.fail(event, f"more than {MAX_NODES} YAML nodes in one file (the limit); split it into "
+                          "several files", stack[-1].path if stack else ())
+                raise _Limit
+            parent = stack[-1] if stack else None
+            discard = bool(parent and (parent.discard or (not parent.expect_key and parent.drop_value)))
+            is_key = parent is not None and isinstance(parent.container, dict) and parent.expect_key
+            path = self._path_of(parent)
+            if isinstance(event, yaml.AliasEvent):
+                if not discard:
+                    self.fail(event, "YAML aliases are not allowed in fedfleet specs", path)
+                self._place_or_root(stack, root, None, event, True)
+                continue
+            if isinstance(event, yaml.ScalarEvent):
+                if is_key:
+                    assert parent is not None
+                    self._key(parent, event, path, discard)
                     continue
-                key = str(key_node.value) if key_node.tag == _STR else str(
-                    _scalar_constructor.construct_object(key_node)
-                )
-                if key == "<<":
-                    self.fail(key_node, "YAML merge keys are not allowed in fedfleet specs", path)
-                    continue
-                if key in out:
-                    self.fail(key_node, f"duplicate key {key!r}", path + (key,))
-                    continue
-                out[key] = self.convert(value_node, path + (key,))
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            if node.tag != _SEQ:
-                self.fail(node, f"tag {node.tag!r} is not allowed", path)
-                return None
-            return [self.convert(item, path + (i,)) for i, item in enumerate(node.value)]
-        if node.tag not in _SCALAR_TAGS:
-            # Timestamps, binary, sets and any python/* tag: refused, never constructed.
-            self.fail(node, f"tag {node.tag!r} is not allowed (quote the value to make it a string)", path)
-            return None
-        if node.tag == _STR:
-            return node.value
-        return _scalar_constructor.construct_object(node)
+                value, ok = self._scalar(event, path, discard)
+                if not discard and ok:
+                    self.positions[path] = _mark(event)
+                self._place_or_root(stack, root, value, event, discard or not ok)
+                continue
+            # a mapping or a sequence starts
+            if len(stack) >= MAX_DEPTH:
+                self.fail(event, f"nested deeper than {MAX_DEPTH} levels (the limit)", path)
+                raise _Limit
+            mapping = isinstance(event, yaml.MappingStartEvent)
+            wanted = _MAP if mapping else _SEQ
+            refused = discard
+            if is_key:
+                if not discard:
+                    self.fail(event, "mapping keys must be plain strings", path)
+                refused = True
+            elif event.tag not in (None, "!", wanted):
+                if not discard:
+                    self.fail(event, f"tag {event.tag!r} is not allowed", path)
+                refused = True
+            if not refused:
+                self.positions[path] = _mark(event)
+            stack.append(_Frame({} if mapping else [], path, discard=refused))
+        raise InputError([Finding("yaml", "malformed YAML: the document does not end", location=Location(self.file))])
+
+    @staticmethod
+    def _path_of(parent: _Frame | None) -> PathKey:
+        if parent is None:
+            return ()
+        if isinstance(parent.container, dict):
+            return parent.path if parent.expect_key or parent.key is None else parent.path + (parent.key,)
+        return parent.path + (len(parent.container),)
+
+    def _key(self, parent: _Frame, event: yaml.ScalarEvent, path: PathKey, discard: bool) -> None:
+        # Keys are the text as written (YAML 1.2 core would still make `0x1F` the number 31).
+        key = event.value
+        refused = discard
+        if event.tag not in (None, "!", _STR):
+            if not discard:
+                self.fail(event, "mapping keys must be plain strings", path)
+            refused = True
+        elif key == "<<" and event.implicit[0]:
+            if not discard:
+                self.fail(event, "YAML merge keys are not allowed in fedfleet specs", path)
+            refused = True
+        elif key in parent.container:
+            if not discard:
+                self.fail(event, f"duplicate key {key!r}", path + (key,))
+            refused = True
+        parent.key, parent.drop_value, parent.expect_key = key, refused, False
+
+    def _scalar(self, event: yaml.ScalarEvent, path: PathKey, discard: bool) -> tuple[Any, bool]:
+        if event.tag in (None, "!"):
+            plain = event.tag is None and event.implicit[0]
+            return (resolve_core(event.value) if plain else event.value), True
+        if event.tag == _STR:
+            return event.value, True
+        # Timestamps, binary, sets, any python/* tag and explicit numbers: refused, never constructed.
+        if not discard:
+            self.fail(event, f"tag {event.tag!r} is not allowed (quote the value to make it a string)", path)
+        return None, False
+
+    def _place_or_root(self, stack: list[_Frame], root: list[Any], value: Any, event: yaml.Event, drop: bool) -> None:
+        if stack:
+            self._place(stack[-1], value, event, drop)
+        else:
+            root.append(None if drop else value)
+
+    @staticmethod
+    def _place(parent: _Frame, value: Any, event: yaml.Event, drop: bool) -> None:
+        if isinstance(parent.container, dict):
+            if parent.expect_key:  # a refused complex key ended: its value is dropped too
+                parent.key, parent.drop_value, parent.expect_key = None, True, False
+                return
+            if not (drop or parent.drop_value or parent.discard) and parent.key is not None:
+                parent.container[parent.key] = value
+            parent.key, parent.drop_value, parent.expect_key = None, False, True
+        elif not parent.discard:
+            # A refused item still takes its index, so the positions of its siblings stay true.
+            parent.container.append(None if drop else value)
+
+
+def line_column(raw: bytes, offset: int) -> tuple[int, int]:
+    """1-based line and column (in characters) of a byte offset."""
+    line_start = raw.rfind(b"\n", 0, offset) + 1
+    column = len(raw[line_start:offset].decode("utf-8", errors="replace")) + 1
+    return raw.count(b"\n", 0, offset) + 1, column
 
 
 def read_documents(path: Path, display: str | None = None) -> list[Document]:
     """Read every YAML document of one file. Raises InputError naming file and line."""
     name = display or str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError([Finding("yaml", f"file is {size} bytes, over the {MAX_FILE_BYTES} limit", location=Location(name))])
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            # Read one byte past the limit rather than trusting stat (a FIFO or /proc file lies).
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise InputError([Finding("yaml", f"cannot read file: {exc.strerror}", location=Location(name))]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise InputError([Finding("yaml", f"file is over the {MAX_FILE_BYTES // 2**20} MiB limit; split it into "
+                                  "several files", location=Location(name))])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError([Finding("yaml", f"not UTF-8 text ({exc.reason} at byte {exc.start})", location=Location(name))]) from None
+        line, col = line_column(raw, exc.start)
+        raise InputError([Finding("yaml", f"not UTF-8 text: byte 0x{raw[exc.start]:02x} ({exc.reason})",
+                                  location=Location(name, line, col))]) from None
+    builder = _Builder(name)
+    docs: list[Document] = []
     try:
-        docs: list[Document] = []
-        for index, node in enumerate(yaml.compose_all(text, Loader=_Loader)):
-            if node is None:
-                continue
-            conv = _Converter(name)
-            data = conv.convert(node, ())
-            if conv.findings:
-                raise InputError(conv.findings)
-            docs.append(Document(name, index, data, conv.positions))
-        return docs
+        events = iter(yaml.parse(text, Loader=_Loader))
+        index = 0
+        for event in events:
+            if isinstance(event, yaml.DocumentStartEvent):
+                builder.positions = {}
+                data = builder.document(events)
+                if data is not None and not builder.findings:
+                    docs.append(Document(name, index, data, builder.positions))
+                index += 1
+    except _Limit:
+        pass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(name, mark.line + 1, mark.column + 1) if mark else Location(name)
         problem = exc.problem or exc.context or "malformed YAML"
         raise InputError([Finding("yaml", f"malformed YAML: {problem}", location=loc)]) from None
+    except yaml.reader.ReaderError as exc:
+        line, col = _char_position(text, exc.position)
+        raise InputError([Finding("yaml", f"malformed YAML: character {exc.character!r} is not allowed in YAML",
+                                  location=Location(name, line, col))]) from None
     except yaml.YAMLError as exc:
         raise InputError([Finding("yaml", f"malformed YAML: {exc}", location=Location(name))]) from None
+    if builder.findings:
+        raise InputError(builder.findings)
+    return docs
+
+
+def _char_position(text: str, position: int) -> tuple[int, int]:
+    line_start = text.rfind("\n", 0, position) + 1
+    return text.count("\n", 0, position) + 1, position - line_start + 1
 
 
 def dotted(path: PathKey) -> str:
