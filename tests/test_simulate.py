@@ -6,6 +6,7 @@ These tests start real flower-superlink / flower-supernode processes on 127.0.0.
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import ssl
 import sys
@@ -46,7 +47,9 @@ def _fleet(tmp_path: Path, clients: int, min_clients: int, holders: int | None =
     names = [f"site-{i}" for i in range(clients)]
     with_claim = names[: holders if holders is not None else clients]
     spec = job("digits", {n: f"/data/{n}" for n in names}, min_clients=min_clients)
-    spec["spec"]["simulation"] = {"app": str(APP), **sim}
+    # The app lives in the fleet repository: a path that leaves it is refused (issue 13, case 3).
+    shutil.copytree(APP, tmp_path / "app", ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
+    spec["spec"]["simulation"] = {"app": "app", **sim}
     clusters = [cluster(n, claims={"digits.client-data": f"/data/{n}"} if n in with_claim else {}) for n in names]
     specs = write_specs(tmp_path, clusters, [spec])
     return pipeline.render(pipeline.Paths(specs, tmp_path))

@@ -1,16 +1,30 @@
-"""write: serialise the bundle deterministically and replace the output tree atomically.
+"""write: serialise the bundle deterministically and replace the output tree all at once.
 
 Every generated file starts with HEADER; that line is how fedfleet knows a file is its own. A file
 without it is hand-written: never overwritten, never pruned (a clash is an input error).
+
+Replacing the tree survives SIGKILL at any moment: the whole new content is first written into a
+staging directory `.fedfleet-write/` of the output root, then a journal listing every rename and
+removal is committed by one atomic rename, then applied. A run that finds a staging directory (its
+writer died) rolls it forward when the journal was committed, else deletes it: the tree is the old
+one or the new one, never a mix. Whole directories are not swapped because bases/, overlays/ and
+bootstrap/ are three roots (no single rename swaps them together) that may hold hand-written files.
+A lock (flock on the output root) makes concurrent runs wait for each other, so only a dead run's
+staging directory is ever cleaned.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
-import tempfile
+import re
+import shutil
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 
@@ -81,6 +95,13 @@ def _safe_relpath(rel: str) -> PurePosixPath:
     return p
 
 
+STAGING = ".fedfleet-write"  # in the output root: a run's new files and its journal
+JOURNAL = "journal.json"
+LOCK_WAIT_SECONDS = 300.0
+# Temporary files of the writer before the journal (".<name>.<8 random>.tmp" beside the target).
+_LEGACY_TMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
+
+
 def is_generated(path: Path) -> bool:
     try:
         with path.open("rb") as fh:
@@ -89,15 +110,22 @@ def is_generated(path: Path) -> bool:
         return False
 
 
+def _walk_root(out_root: Path, root: str) -> Iterator[Path]:
+    """Regular files under one output root; symlinked directories are not entered (their files
+    are not fedfleet's to prune), a symlinked root is not read at all."""
+    base = out_root / root
+    if base.is_symlink() or not base.is_dir():
+        return
+    for dirpath, _dirs, filenames in os.walk(base):
+        for name in filenames:
+            path = Path(dirpath) / name
+            if not path.is_symlink() and path.is_file():
+                yield path
+
+
 def existing_generated(out_root: Path) -> set[str]:
-    found: set[str] = set()
-    for root in OUTPUT_ROOTS:
-        base = out_root / root
-        if base.is_dir():
-            for p in base.rglob("*"):
-                if p.is_file() and not p.is_symlink() and is_generated(p):
-                    found.add(p.relative_to(out_root).as_posix())
-    return found
+    return {p.relative_to(out_root).as_posix() for root in OUTPUT_ROOTS for p in _walk_root(out_root, root)
+            if is_generated(p)}
 
 
 @dataclass
@@ -105,68 +133,264 @@ class Drift:
     changed: list[str] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    interrupted: bool = False  # a dead run's staging directory is waiting for the next generate
 
     @property
     def clean(self) -> bool:
-        return not (self.changed or self.added or self.removed)
+        return not (self.changed or self.added or self.removed or self.interrupted)
 
     def lines(self) -> list[str]:
-        return ([f"changed: {p}" for p in self.changed] + [f"missing: {p}" for p in self.added]
-                + [f"stale:   {p}" for p in self.removed])
+        note = [f"interrupted: a generate run died; {STAGING}/ is finished by the next `fedfleet generate`"]
+        return ((note if self.interrupted else []) + [f"changed: {p}" for p in self.changed]
+                + [f"missing: {p}" for p in self.added] + [f"stale:   {p}" for p in self.removed])
 
 
-def compare(files: dict[str, bytes], out_root: Path) -> Drift:
+def _drift(files: dict[str, bytes], out_root: Path) -> Drift:
     drift = Drift()
     for rel, content in files.items():
         target = out_root / _safe_relpath(rel)
         if not target.exists():
             drift.added.append(rel)
-        elif target.read_bytes() != content:
+        elif target.is_dir() or target.read_bytes() != content:
             drift.changed.append(rel)
     drift.removed = sorted(existing_generated(out_root) - set(files))
     return drift
 
 
-def write(files: dict[str, bytes], out_root: Path) -> Drift:
-    """Write every file atomically; prune generated files no longer produced. Returns what changed.
+def compare(files: dict[str, bytes], out_root: Path) -> Drift:
+    """What `write` would change (read-only; waits while a live run writes)."""
+    if not out_root.is_dir():
+        return _drift(files, out_root)
+    with _locked(out_root, fcntl.LOCK_SH):
+        drift = _drift(files, out_root)
+        drift.interrupted = os.path.lexists(out_root / STAGING)
+        return drift
 
-    All content is already in memory. Each file is first written to a temporary sibling; only
-    when all of them exist are they renamed into place (rename is atomic per file on POSIX), so a
-    failure part-way leaves the previous tree untouched.
-    """
-    clashes = [
-        Finding("write", "a hand-written file is in the way of a generated one; move it or remove it",
-                location=Location(rel))
-        for rel in files
-        if (out_root / rel).exists() and not is_generated(out_root / rel)
-    ]
-    if clashes:
-        raise InputError(clashes)
-    drift = compare(files, out_root)
-    staged: list[tuple[Path, Path]] = []
+
+# --- the lock ---------------------------------------------------------------------------------
+
+@contextmanager
+def _locked(out_root: Path, mode: int, wait: float | None = None) -> Iterator[None]:
+    """flock on the output root directory itself: no lock file to leave behind, and the kernel
+    drops the lock when its holder dies, however it dies."""
+    wait = LOCK_WAIT_SECONDS if wait is None else wait
     try:
-        for rel in drift.added + drift.changed:
-            target = out_root / _safe_relpath(rel)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(files[rel])
-            os.chmod(tmp, 0o644)
-            staged.append((Path(tmp), target))
-    except BaseException:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
-        raise
-    for tmp, target in staged:
-        os.replace(tmp, target)
-    for rel in drift.removed:
-        stale = out_root / rel
-        stale.unlink()
-        _remove_empty_parents(stale.parent, out_root)
+        fd = os.open(out_root, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise _bad(f"cannot open the output directory: {exc.strerror}", str(out_root)) from None
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise _bad(f"another fedfleet run is writing this bundle; waited {wait:g} s for it",
+                               str(out_root)) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _bad(message: str, where: str = "") -> InputError:
+    return InputError([Finding("write", message, location=Location(where) if where else None)])
+
+
+# --- recovery of a dead run -------------------------------------------------------------------
+
+def recover(out_root: Path) -> str:
+    """Finish or undo what a dead run left; the caller holds the exclusive lock. Returns
+    "rolled-forward", "rolled-back" or "" (nothing to do)."""
+    _remove_legacy_tmp(out_root)
+    staging = out_root / STAGING
+    if staging.is_symlink() or (staging.exists() and not staging.is_dir()):
+        staging.unlink()  # never fedfleet's: a link or file named like the staging directory
+        return "rolled-back"
+    if not staging.exists():
+        return ""
+    journal = _read_journal(staging)
+    if journal is None:  # never committed: the tree was not touched yet
+        shutil.rmtree(staging)
+        return "rolled-back"
+    _apply(out_root, journal)
+    return "rolled-forward"
+
+
+def _read_journal(staging: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((staging / JOURNAL).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # absent, or (tampered) unreadable: the atomic rename only ever shows a whole one
+    return data if isinstance(data, dict) and data.get("version") == 1 else None
+
+
+def _remove_legacy_tmp(out_root: Path) -> None:
+    """Temporary files of a dead writer from before the journal: removed only when they hold a
+    prefix of fedfleet's own output (they start with HEADER, or are a shorter part of it)."""
+    header = HEADER.encode("utf-8")
+    for root in OUTPUT_ROOTS:
+        base = out_root / root
+        if base.is_symlink() or not base.is_dir():
+            continue
+        for dirpath, _dirs, filenames in os.walk(base):
+            for name in filenames:
+                path = Path(dirpath) / name
+                if not _LEGACY_TMP.match(name) or path.is_symlink():
+                    continue
+                try:
+                    with path.open("rb") as fh:
+                        head = fh.read(len(header))
+                except OSError:
+                    continue
+                if header.startswith(head):
+                    path.unlink()
+
+
+# --- the write --------------------------------------------------------------------------------
+
+def write(files: dict[str, bytes], out_root: Path, lock_wait: float | None = None) -> Drift:
+    """Replace the generated files under out_root with `files`, pruning generated files no longer
+    produced. Returns what changed. Old tree or new tree, whatever kills the process when."""
+    if out_root.exists() and not out_root.is_dir():
+        raise _bad("the output root is not a directory", str(out_root))
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _bad(f"cannot create the output directory: {exc.strerror}", str(out_root)) from None
+    with _locked(out_root, fcntl.LOCK_EX, lock_wait):
+        try:
+            recover(out_root)
+        except OSError as exc:
+            raise _bad(f"cannot finish the interrupted run in {STAGING}/: {exc.strerror} ({_rel(exc, out_root)})",
+                       STAGING) from None
+        drift = _plan(files, out_root)
+        if not (drift.added or drift.changed or drift.removed):
+            return drift
+        staging = out_root / STAGING
+        journal: dict[str, Any] = {"version": 1, "write": [], "remove": drift.removed}
+        try:
+            staging.mkdir()
+            for i, rel in enumerate(sorted(drift.added + drift.changed)):
+                name = f"{i:06d}"
+                fd = os.open(staging / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                with os.fdopen(fd, "wb") as fh:
+                    os.fchmod(fh.fileno(), 0o644)  # whatever the umask: a bundle file is world-readable
+                    fh.write(files[rel])
+                journal["write"].append([name, rel])
+            _same_filesystem(out_root, staging, journal)
+            (staging / "journal.tmp").write_text(json.dumps(journal), encoding="utf-8")
+        except BaseException as exc:
+            shutil.rmtree(staging, ignore_errors=True)  # not committed: the tree is untouched
+            if isinstance(exc, OSError):
+                raise _bad(f"cannot stage the new bundle: {exc.strerror}", STAGING) from None
+            raise
+        os.replace(staging / "journal.tmp", staging / JOURNAL)  # the commit point
+        try:
+            _apply(out_root, journal)
+        except OSError as exc:
+            raise _bad(f"the new bundle is committed but not yet in place: {exc.strerror} ({_rel(exc, out_root)}); "
+                       f"fix that and run `fedfleet generate` again to finish", STAGING) from None
+        return drift
+
+
+def _plan(files: dict[str, bytes], out_root: Path) -> Drift:
+    """Every problem that would stop the write, found before anything is written."""
+    findings: list[Finding] = []
+    for rel in files:
+        _safe_relpath(rel)
+        target = out_root / rel
+        if target.is_symlink() or (target.exists() and not target.is_file()):
+            findings.append(Finding("write", "not a regular file, where fedfleet writes one; move it away",
+                                    location=Location(rel)))
+        elif target.exists() and not is_generated(target):
+            findings.append(Finding("write", "a hand-written file is in the way of a generated one; move it or "
+                                    "remove it", location=Location(rel)))
+    seen: set[str] = set()
+    for rel in files:
+        for parent in list(PurePosixPath(rel).parents)[-2::-1]:  # bases, bases/x, ... (not ".")
+            key = parent.as_posix()
+            if key in seen:
+                continue
+            seen.add(key)
+            path = out_root / key
+            if path.is_symlink():
+                findings.append(Finding("write", f"a symlink (to {os.readlink(path)}) where fedfleet writes a "
+                                        "directory; fedfleet writes only into real directories of the repository",
+                                        location=Location(key)))
+                break
+            if path.exists() and not path.is_dir():
+                findings.append(Finding("write", "a file where fedfleet writes a directory; move it away",
+                                        location=Location(key)))
+                break
+    if findings:
+        raise InputError(findings)
+    drift = _drift(files, out_root)
+    # Every directory the write changes must let us: the output root (staging), the deepest
+    # existing directory of each new file, each replaced file and each pruned file's directory.
+    # access(2) reports an immutable (chattr +i) directory as not writable, even to root.
+    touched = {Path(".")} | {Path(r).parent for r in drift.removed}
+    for rel in drift.added + drift.changed:
+        parent = Path(rel).parent
+        while parent != Path(".") and not (out_root / parent).exists():
+            parent = parent.parent
+        touched.add(parent)
+        if (out_root / rel).exists() and not os.access(out_root / rel, os.W_OK):
+            findings.append(Finding("write", "cannot replace this file: not writable (read-only or immutable)",
+                                    location=Location(rel)))
+    for d in sorted(touched):
+        if not os.access(out_root / d, os.W_OK | os.X_OK):
+            findings.append(Finding("write", "cannot write in this directory: not writable (read-only or immutable)",
+                                    location=Location(str(out_root) if d == Path(".") else d.as_posix())))
+    if findings:
+        raise InputError(findings)
     return drift
 
 
+def _same_filesystem(out_root: Path, staging: Path, journal: dict[str, Any]) -> None:
+    """rename(2) cannot cross filesystems: a root on another mount is refused before the commit."""
+    dev = staging.stat().st_dev
+    for root in {PurePosixPath(rel).parts[0] for _, rel in journal["write"]}:
+        path = out_root / root
+        if path.exists() and path.stat().st_dev != dev:
+            raise InputError([Finding("write", "on another filesystem than the output root; fedfleet cannot "
+                                      "replace files there atomically", location=Location(root))])
+
+
+def _apply(out_root: Path, journal: dict[str, Any]) -> None:
+    """Carry out a committed journal. Idempotent: a run killed half-way is finished by the next."""
+    staging = out_root / STAGING
+    for name, rel in journal["write"]:
+        source, target = staging / name, out_root / _safe_relpath(rel)
+        if not source.exists():
+            continue  # moved already
+        if target.exists() and not target.is_symlink() and target.is_file() and not is_generated(target):
+            raise InputError([Finding("write", "a hand-written file appeared where an interrupted generate "
+                                      "writes; move it away and run `fedfleet generate` again", location=Location(rel))])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+    for rel in journal["remove"]:
+        stale = out_root / _safe_relpath(rel)
+        if stale.is_file() and not stale.is_symlink() and is_generated(stale):
+            stale.unlink()
+        _remove_empty_parents(stale.parent, out_root)
+    (staging / JOURNAL).unlink()
+    shutil.rmtree(staging)
+
+
 def _remove_empty_parents(directory: Path, out_root: Path) -> None:
+    while directory != out_root and not directory.exists():  # removed already by a dead run
+        directory = directory.parent
     while directory != out_root and directory.is_dir() and not any(directory.iterdir()):
         directory.rmdir()
         directory = directory.parent
+
+
+def _rel(exc: OSError, out_root: Path) -> str:
+    """The path an OSError names, relative to the output root (no absolute paths in messages)."""
+    name = exc.filename or ""
+    try:
+        return Path(name).relative_to(out_root).as_posix()
+    except ValueError:
+        return str(name)
