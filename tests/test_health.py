@@ -141,3 +141,13 @@ def test_a_failing_script_raises() -> None:
         run("return nil", {})
     with pytest.raises(lua51.LuaError):
         run("error('boom')", {})
+
+
+def test_the_runtime_is_lua_5_1_like_gopher_lua() -> None:
+    from lupa import lua51
+
+    assert lua51.LuaRuntime().eval("_VERSION") == "Lua 5.1"
+    # 5.2+ syntax (goto, integer division) does not even compile, as in gopher-lua
+    for snippet in ("goto done ::done:: return {}", "return {status = 7 // 2}"):
+        with pytest.raises(lua51.LuaError):
+            run(snippet, {})
