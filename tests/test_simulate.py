@@ -6,11 +6,16 @@ These tests start real flower-superlink / flower-supernode processes on 127.0.0.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import socket
 import ssl
+import subprocess
 import sys
 import tempfile
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -26,21 +31,37 @@ from fleetbuilder import cluster, job, write_specs
 APP = REPO / "examples" / "flower-digits"
 
 
-def flower_processes() -> set[int]:
-    """Live (non-zombie) Flower processes started from this environment. Other checkouts on a
-    shared machine may run their own federations at the same time; theirs are not ours to count."""
-    ours = sys.prefix
+TAG = "FEDFLEET_TEST_TAG"
+
+
+@pytest.fixture(autouse=True)
+def own_tag(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A tag in this test's environment: every process the test starts inherits it (Flower starts
+    SuperExec with its parent's environment), so the test finds its own descendants, and only
+    them, even after they were re-parented to init. Others' federations on a shared machine
+    carry no such tag."""
+    tag = uuid.uuid4().hex
+    monkeypatch.setenv(TAG, tag)
+    return tag
+
+
+def own_processes(tag: str | None = None) -> set[int]:
+    """Live (non-zombie) processes carrying this test's tag (or `tag`), pytest itself excluded."""
+    needle = f"{TAG}={tag or os.environ[TAG]}".encode()
     found = set()
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
             try:
-                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                environ = (entry / "environ").read_bytes()
             except OSError:
                 continue
-            flower = "flower-super" in cmd or "flwr-" in cmd or "flwr run" in cmd
-            if flower and ours in cmd and alive(int(entry.name)):
+            if needle in environ.split(b"\0") and alive(int(entry.name)):
                 found.add(int(entry.name))
     return found
+
+
+def flower_processes() -> set[int]:
+    return own_processes()
 
 
 def _fleet(tmp_path: Path, clients: int, min_clients: int, holders: int | None = None, **sim) -> pipeline.Rendered:
@@ -103,6 +124,42 @@ def test_timeout_tears_everything_down(tmp_path: Path) -> None:
     with pytest.raises(SimulationError, match="did not finish within 6 s"):
         run_simulation(rendered.fleet, rendered.plan, "digits", rounds=5, timeout=6)
     assert flower_processes() - before == set()
+
+
+@pytest.mark.flower
+def test_sigkill_of_simulate_takes_every_process_and_the_keys_with_it(tmp_path: Path, own_tag: str) -> None:
+    """Issue 13, case 13: SIGKILL of `fedfleet simulate` left 10 Flower processes running (the
+    SuperLink still listening) and the work directory with the private keys on disk."""
+    _fleet(tmp_path, clients=2, min_clients=2, supernodeAuth=True)
+    scratch = tmp_path / "tmp"  # the run's work directory is made here (TMPDIR), ours alone
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    proc = subprocess.Popen([sys.executable, "-m", "fedfleet.cli", "simulate", "digits", "--rounds", "50"],
+                            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    deadline = time.monotonic() + 120
+    assert proc.stderr is not None
+    while time.monotonic() < deadline:  # wait until the federation runs a round
+        line = proc.stderr.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith("round 1:"):
+            break
+    assert any(line.startswith("round 1:") for line in lines), "".join(lines)
+    port = int(next(l for l in lines if l.startswith("SuperLink on")).split(":")[1].split()[0])
+    running = own_processes()
+    assert len(running) >= 5, "SuperLink, SuperExecs, 2 SuperNodes, watchdog"
+    assert [p.name for p in scratch.iterdir()], "the work directory holds the keys while it runs"
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 15
+    while (own_processes() or list(scratch.iterdir())) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert own_processes() == set(), "every process started for the run is gone"
+    assert list(scratch.iterdir()) == [], "the work directory (TLS and SuperNode keys) is removed"
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
 
 
 def test_too_few_planned_clients_is_exit_1_without_starting_anything(tmp_path: Path, run, monkeypatch) -> None:

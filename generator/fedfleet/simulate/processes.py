@@ -8,6 +8,7 @@ period, sends SIGKILL to whatever is left, and reports any survivor.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
@@ -15,6 +16,8 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .lifetime import Watchdog, die_with_parent, kill_marked
 
 
 def free_port() -> int:
@@ -70,17 +73,27 @@ def alive(pid: int) -> bool:
 
 @dataclass
 class ProcessSet:
-    """Everything one preview started; `stop()` is safe to call any number of times."""
+    """Everything one preview started; `stop()` is safe to call any number of times.
+
+    The processes die with fedfleet even when fedfleet is SIGKILLed, and the work directory (key
+    material) goes with them: see lifetime.py (PR_SET_PDEATHSIG, an inherited run marker, a
+    watchdog process)."""
 
     workdir: Path
     env: dict[str, str]
     started: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     seen: dict[int, int] = field(default_factory=dict)  # pid -> start time
+    watchdog: Watchdog | None = None
+
+    def __post_init__(self) -> None:
+        self.watchdog = Watchdog(self.workdir)
+        self.env = self.watchdog.env(self.env)
 
     def start(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
         log = (self.workdir / f"{name}.log").open("wb")
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=self.env, cwd=self.workdir, start_new_session=True)
+                                env=self.env, cwd=self.workdir, start_new_session=True,
+                                preexec_fn=functools.partial(die_with_parent, os.getpid()))
         log.close()
         self.started.append((name, proc))
         return proc
@@ -127,4 +140,9 @@ class ProcessSet:
                 break
         for _, proc in self.started:
             proc.poll()
-        return sorted(pid for pid in self._ours() if alive(pid))
+        # What our walk of /proc missed (a process started between two looks, re-parented to
+        # init): every process that carries this run's marker.
+        leftover = set(kill_marked(self.watchdog.marker)) if self.watchdog else set()
+        if self.watchdog:
+            self.watchdog.close()
+        return sorted(leftover | {pid for pid in self._ours() if alive(pid)})
