@@ -18,9 +18,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from synthetic import fleet_args, write_fleet  # noqa: E402
 
 from fedfleet import write  # noqa: E402
-from fedfleet.governance import load_registry, overlay_files  # noqa: E402
+from fedfleet.governance import load_registry  # noqa: E402
+from fedfleet.pipeline import render_all  # noqa: E402
 from fedfleet.placement import plan  # noqa: E402
-from fedfleet.render import render_bundle  # noqa: E402
 from fedfleet.spec.load import load_fleet  # noqa: E402
 
 
@@ -36,8 +36,7 @@ def main() -> None:
         t1 = time.perf_counter()
         the_plan = plan(fleet)
         tp = time.perf_counter()
-        objects = render_bundle(fleet, extras=overlay_files(fleet, the_plan, registry),
-                                job_annotations=lambda job: registry.job_annotations(job, fleet.plugin_params))
+        _governance, objects = render_all(fleet, the_plan, registry)
         t2 = time.perf_counter()
         files = write.serialise_bundle(objects)
         t3 = time.perf_counter()

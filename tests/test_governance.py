@@ -11,6 +11,7 @@ import yaml
 from fedfleet import pipeline
 from fedfleet.checks import rego
 from fedfleet.checks.kustomize import build as kustomize_build
+from fedfleet.findings import Subject
 from fedfleet.governance import load_registry
 from fedfleet.governance.wrap import ACM_POLICY_NAME_LIMIT, fit_name
 from plugins import install_module_plugin, pip_install_example
@@ -151,7 +152,7 @@ def test_tls_superlink_rule_breaks_when_a_hub_turns_tls_off(fleet_repo: Path) ->
     found = [f for f in rego.evaluate(b.fleet, b.plan, {p: d for p, d in b.bundle.items()} | {
         "overlays/hub-dev/built.yaml": [superlink]}, rego.plugin_modules(b.registry.rego_modules())).findings
         if f.check == "rego:tls.superlink"]
-    assert found and found[0].subject == "hub hub-dev"
+    assert found and str(found[0].subject) == "hub hub-dev"
 
 
 def test_addon_rules_break_when_the_overlay_lacks_the_addon(fleet_repo: Path) -> None:
@@ -214,7 +215,7 @@ def test_observability_rule_breaks_without_the_metrics_sidecar(fleet_repo: Path)
     edited["overlays/hub-prod/jobs/mnist-eu.yaml"] = [stripped]
     found = [f for f in rego.evaluate(b.fleet, b.plan, edited, rego.plugin_modules(b.registry.rego_modules())).findings
              if f.check == "rego:observability.collector"]
-    assert len(found) == 1 and found[0].subject == "FederatedLearningJob mnist-eu"
+    assert len(found) == 1 and found[0].subject == Subject.job("mnist-eu", "hub-prod")
 
 
 def test_disabled_plugin_contributes_nothing(fleet_repo: Path) -> None:
@@ -254,7 +255,7 @@ def test_third_party_plugin_plugs_in_through_its_entry_point(fleet_repo: Path, t
     _edit(fleet_repo / "specs/fleet.yaml", "  hubs:\n",
           "  governance:\n    plugins:\n      registries: {allowed: [registry.internal/]}\n  hubs:\n")
     found = [f for f in _rego_findings(pipeline.render(PATHS)) if f.check == "rego:registries.allowed"]
-    assert {f.subject for f in found} == {"FederatedLearningJob mnist-eu", "FederatedLearningJob digits-dev",
+    assert {str(f.subject) for f in found} == {"FederatedLearningJob mnist-eu", "FederatedLearningJob digits-dev",
                                           "FederatedLearningJob ct-segment-us"}
     assert run("policy", "list", "--format", "json").code == 0
 

@@ -27,13 +27,45 @@ class Location:
 
 
 @dataclass(frozen=True)
+class Subject:
+    """What a finding is about, as fields: later stages (the audit) read them, never the text.
+
+    kind: "FederatedLearningJob" or "hub" for a spec entity, a Kubernetes kind for a rendered or
+    built object, "path" for a file or kustomization directory of the bundle.
+    """
+
+    kind: str
+    name: str
+    namespace: str = ""
+    hub: str = ""  # the hub the subject belongs to, when the producer knows it
+    within: Subject | None = None  # the object that embeds this one (a Policy's template)
+
+    @classmethod
+    def job(cls, name: str, hub: str = "") -> Subject:
+        return cls("FederatedLearningJob", name, hub=hub)
+
+    @classmethod
+    def of_hub(cls, name: str) -> Subject:
+        return cls("hub", name, hub=name)
+
+    @classmethod
+    def path(cls, path: str) -> Subject:
+        return cls("path", path)
+
+    def __str__(self) -> str:
+        text = self.name if self.kind == "path" else \
+            f"{self.kind} {self.namespace + '/' if self.namespace else ''}{self.name}"
+        return f"{self.within} > {text}" if self.within else text
+
+
+@dataclass(frozen=True)
 class Finding:
     check: str  # which stage or rule produced it, e.g. "schema", "semantic", "crd"
     message: str
     severity: Severity = Severity.ERROR
     location: Location | None = None
     field: str = ""  # dotted path of the offending field inside its document
-    subject: str = ""  # the object concerned, e.g. "FederatedLearning fl-mnist/mnist-eu"
+    subject: Subject | None = None  # the object concerned, e.g. FederatedLearning fl-mnist/mnist-eu
 
     def render(self) -> str:
         where = f"{self.location}: " if self.location else ""
@@ -47,7 +79,7 @@ class Finding:
             "severity": self.severity.value,
             "message": self.message,
             "field": self.field,
-            "subject": self.subject,
+            "subject": str(self.subject) if self.subject else "",
         }
         if self.location:
             out["file"] = self.location.file

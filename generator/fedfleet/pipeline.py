@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import write
-from .governance import Registry, load_registry, overlay_files
+from .governance import Governance, Registry, govern, load_registry, render_hub
 from .placement import Plan, plan
 from .render import Bundle, render_bundle
 from .spec.load import load_fleet
@@ -27,13 +27,15 @@ class Paths:
 @dataclass(frozen=True)
 class Rendered:
     """Everything one run derives from the specs, in pipeline order: the fleet, its plan, the
-    rendered bundle (path -> objects) and its serialised files, and the plugins that took part."""
+    plugins that took part and their governance (typed), the rendered bundle (path -> objects)
+    and its serialised files."""
 
     fleet: Fleet
     plan: Plan
     bundle: Bundle
     files: dict[str, bytes]
     registry: Registry
+    governance: Governance
 
 
 def load(paths: Paths, registry: Registry | None = None) -> Fleet:
@@ -46,9 +48,16 @@ def render(paths: Paths, registry: Registry | None = None) -> Rendered:
     registry = registry or load_registry()
     fleet = load(paths, registry)
     the_plan = plan(fleet)
-    bundle = render_bundle(fleet, extras=overlay_files(fleet, the_plan, registry),
+    governance, bundle = render_all(fleet, the_plan, registry)
+    return Rendered(fleet, the_plan, bundle, write.serialise_bundle(bundle), registry, governance)
+
+
+def render_all(fleet: Fleet, the_plan: Plan, registry: Registry) -> tuple[Governance, Bundle]:
+    """Governance, then the bundle with each hub's governance files in its overlay."""
+    governance = govern(fleet, the_plan, registry)
+    bundle = render_bundle(fleet, extras=lambda _fleet, hub: render_hub(governance[hub]),
                            job_annotations=lambda job: registry.job_annotations(job, fleet.plugin_params))
-    return Rendered(fleet, the_plan, bundle, write.serialise_bundle(bundle), registry)
+    return governance, bundle
 
 
 def generate(paths: Paths, check_only: bool = False) -> write.Drift:

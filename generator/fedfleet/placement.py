@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
-from .findings import Finding, Severity
+from .findings import Finding, Severity, Subject
 from .spec.model import Cluster, Fleet, Job
 from .upstream import CLUSTER_SET_LABEL
 
@@ -322,7 +322,7 @@ def bound_sets(fleet: Fleet) -> dict[tuple[str, str], set[str]]:
 def plan_job(fleet: Fleet, job: Job, index: ClusterIndex, bindings: Mapping[tuple[str, str], set[str]],
              now: datetime) -> JobPlan:
     placement = job.effective_placement  # exactly what the controller will receive
-    subject = f"FederatedLearningJob {job.name}"
+    subject = Subject.job(job.name, job.hub)
     findings: list[Finding] = []
     bound = sorted(bindings.get((job.hub, job.namespace), set()))
     eligible_sets = [s for s in bound if not placement.get("clusterSets") or s in placement["clusterSets"]]

@@ -15,10 +15,11 @@ class PolicyEntry:
     concern: str
     rule: str
     remediation: str
-    target: str  # hub | job-clients:<job> | job-cluster-sets:<job> | cluster-set:<set>
+    target: str  # hub | job-clients:<job> | job-cluster-sets:<job> | cluster-set:<set> (for people)
     clusters: list[str]
     standards: list[str]
     controls: list[str]
+    job: str = ""  # the job a job-bound target follows
     rego_status: str = "pass"  # pass | fail | none (no twin)
     rego_findings: list[str] = field(default_factory=list)
     live_status: str | None = None  # Compliant | NonCompliant | Pending | missing on hub | None (offline)

@@ -14,8 +14,8 @@ from typing import Any
 from .. import pipeline
 from ..checks import rego
 from ..findings import Severity
-from ..governance import governance_objects
-from ..governance.wrap import ANN_CONCERN, ANN_CONTROLS, ANN_RULE, ANN_STANDARDS, ANN_TARGET
+from ..governance import Target, govern
+from ..governance.wrap import target_label
 from ..spec.model import Fleet
 from .model import AuditReport, ControlGroup, Gap, PolicyEntry
 
@@ -23,40 +23,29 @@ from .model import AuditReport, ControlGroup, Gap, PolicyEntry
 _RULE_ID = re.compile(r'"rule":\s*"([^"]+)"')
 
 
-def target_clusters(rendered: pipeline.Rendered, hub: str, target: str) -> list[str]:
+def target_clusters(rendered: pipeline.Rendered, hub: str, target: Target) -> list[str]:
     """The clusters a policy's target covers, from the plan (job clients) or the inventory."""
     fleet = rendered.fleet
-    if target == "hub":
+    if target.kind == "hub":
         return [f"{hub} (local-cluster)"]
-    kind, _, name = target.partition(":")
-    if kind == "job-clients":
-        return list(rendered.plan.clusters_of(name))
-    if kind == "job-cluster-sets":
-        sets = set(fleet.job_cluster_sets(fleet.job(name)))
+    if target.kind == "job-clients":
+        return list(rendered.plan.clusters_of(target.job))
+    if target.kind == "job-cluster-sets":
+        sets = set(fleet.job_cluster_sets(fleet.job(target.job)))
         return sorted(c.name for c in fleet.clusters if c.cluster_set in sets)
-    return sorted(c.name for c in fleet.clusters if c.cluster_set == name)
-
-
-def _split(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
+    return sorted(c.name for c in fleet.clusters if c.cluster_set == target.cluster_set)
 
 
 def policy_entries(rendered: pipeline.Rendered) -> list[PolicyEntry]:
+    """Every policy of every hub, by hub and then by concern (the order of the overlay's files)."""
     entries = []
-    for path, docs in sorted(rendered.bundle.items()):
-        if "/governance/" not in path:
-            continue
-        hub = path.split("/")[1]
-        for doc in docs:
-            if doc["kind"] != "Policy":
-                continue
-            ann = doc["metadata"]["annotations"]
-            target = ann.get(ANN_TARGET, "hub")
+    for hub, g in sorted(rendered.governance.items()):
+        for p in sorted(g.policies, key=lambda w: w.concern.name):
             entries.append(PolicyEntry(
-                hub=hub, name=doc["metadata"]["name"], concern=ann.get(ANN_CONCERN, ""), rule=ann.get(ANN_RULE, ""),
-                remediation=doc["spec"]["remediationAction"], target=target,
-                clusters=target_clusters(rendered, hub, target), standards=_split(ann.get(ANN_STANDARDS, "")),
-                controls=_split(ann.get(ANN_CONTROLS, "")),
+                hub=hub, name=p.name, concern=p.concern.name, rule=p.rule, remediation=p.remediation,
+                target=target_label(p.target), job=p.target.job if p.target.kind.startswith("job-") else "",
+                clusters=target_clusters(rendered, hub, p.target), standards=list(p.concern.standards),
+                controls=list(p.controls),
             ))
     return entries
 
@@ -65,18 +54,17 @@ def attach_rego(rendered: pipeline.Rendered, entries: list[PolicyEntry], objects
     """Each policy's PR-time twin: the Rego findings of its rule on its hub (and job, if job-bound)."""
     modules = rego.plugin_modules(rendered.registry.rego_modules())
     findings = rego.evaluate(rendered.fleet, rendered.plan, objects or rendered.bundle, modules).findings
-    hub_of_job = {j.name: j.hub for j in rendered.fleet.jobs}
     # A rule has a twin when some module emits results with that rule id.
     twins = {rule for mods in rendered.registry.rego_modules().values() for src in mods.values()
              for rule in _RULE_ID.findall(src)}
     for e in entries:
-        job = e.target.partition(":")[2] if e.target.startswith("job-") else ""
+        job = e.job
         mine = []
         for f in findings:
             if f.check != f"rego:{e.rule}" or f.severity is not Severity.ERROR:
                 continue
-            subject_job = f.subject.removeprefix("FederatedLearningJob ") if f.subject.startswith("FederatedLearningJob ") else ""
-            subject_hub = f.subject.removeprefix("hub ") if f.subject.startswith("hub ") else hub_of_job.get(subject_job, "")
+            subject_job = f.subject.name if f.subject and f.subject.kind == "FederatedLearningJob" else ""
+            subject_hub = f.subject.hub if f.subject else ""
             if subject_hub == e.hub and (not job or subject_job in ("", job)):
                 mine.append(f"{f.location}: {f.message}" if f.location else f.message)
         e.rego_findings = mine
@@ -102,19 +90,16 @@ def _default_params(fleet: Fleet) -> Fleet:
 def gaps(rendered: pipeline.Rendered, entries: list[PolicyEntry]) -> list[Gap]:
     found: list[Gap] = []
     actual = {(e.hub, e.name) for e in entries}
-    expected = governance_objects(_default_params(rendered.fleet), rendered.plan, rendered.registry)
+    expected = govern(_default_params(rendered.fleet), rendered.plan, rendered.registry)
     params = rendered.fleet.plugin_params
-    for hub, objects in sorted(expected.items()):
-        for o in objects:
-            if o["kind"] != "Policy" or (hub, o["metadata"]["name"]) in actual:
+    for hub, g in sorted(expected.items()):
+        for p in g.policies:
+            if (hub, p.name) in actual:
                 continue
-            ann = o["metadata"]["annotations"]
-            concern, target = ann[ANN_CONCERN], ann.get(ANN_TARGET, "hub")
-            plugin = next((n for n, p in rendered.registry.plugins.items() if p.concern.name == concern), concern)
-            why = "the plugin is disabled" if params.get(plugin, {}).get("enabled") is False else "an override disables it"
-            job = target.partition(":")[2] if target.startswith("job-") else ""
-            where = f"for job {job} on clusters {', '.join(target_clusters(rendered, hub, target)) or '(none selected)'}" if job else f"on hub {hub}"
-            found.append(Gap(hub, concern, f"policy {o['metadata']['name']} ({ann[ANN_CONTROLS]}) is not enforced {where}: {why}", job))
+            why = "the plugin is disabled" if params.get(p.plugin, {}).get("enabled") is False else "an override disables it"
+            job = p.target.job if p.target.kind.startswith("job-") else ""
+            where = f"for job {job} on clusters {', '.join(target_clusters(rendered, hub, p.target)) or '(none selected)'}" if job else f"on hub {hub}"
+            found.append(Gap(hub, p.concern.name, f"policy {p.name} ({', '.join(p.controls)}) is not enforced {where}: {why}", job))
     for hub in rendered.fleet.hubs:
         if not rendered.fleet.jobs_on(hub.name):
             continue

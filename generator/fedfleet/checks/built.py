@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import pipeline
-from ..findings import Finding, InputError, Location, Severity
+from ..findings import Finding, InputError, Location, Severity, Subject
 from ..render import Bundle
 from . import crds, kustomize
 
@@ -71,7 +71,7 @@ def build_and_check(files: dict[str, bytes], crd_dir: Path | None) -> Built:
             except InputError as exc:
                 result.build_findings.extend(
                     Finding(f.check, f.message.replace(scratch + "/", ""), location=Location(f"{rel}/kustomization.yaml"),
-                            subject=rel)
+                            subject=Subject.path(rel))
                     for f in exc.findings
                 )
                 continue

@@ -14,7 +14,7 @@ from typing import Any, Iterable
 
 import jsonschema
 
-from ..findings import Finding, InputError, Location, Severity
+from ..findings import Finding, InputError, Location, Severity, Subject
 from ..spec.yamlsource import read_documents
 
 _META = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "minLength": 1}}}
@@ -59,7 +59,8 @@ def _with_embedded(objects: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]
             for template in obj.get("spec", {}).get("policy-templates", []):
                 definition = template.get("objectDefinition")
                 if isinstance(definition, dict):
-                    yield {**copy.deepcopy(definition), "__embedded_in__": f"Policy {obj['metadata'].get('name')} > "}
+                    policy = Subject("Policy", str(obj["metadata"].get("name")))  # named as before: without namespace
+                    yield {**copy.deepcopy(definition), "__embedded_in__": policy}
 
 
 def _strict(schema: Any, close: bool = True) -> Any:
@@ -131,7 +132,7 @@ class SchemaSet:
             key = (str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
             name = obj.get("metadata", {}).get("name", "?")
             ns = obj.get("metadata", {}).get("namespace")
-            subject = obj.pop("__embedded_in__", "") + f"{key[1]} {ns + '/' if ns else ''}{name}"
+            subject = Subject(key[1], str(name), ns or "", within=obj.pop("__embedded_in__", None))
             validator = self.validators.get(key)
             if validator is None:
                 unknown.add(key)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Protocol
 
-from ..findings import Finding, InputError, Location, Severity
+from ..findings import Finding, InputError, Location, Severity, Subject
 from ..placement import Plan
 from ..render import Bundle
 from ..spec.model import Fleet
@@ -176,7 +176,12 @@ def to_findings(fleet: Fleet, results: Mapping[str, Mapping[str, list[Any]]]) ->
                 elif item.get("hub") in hubs:
                     location = hubs[item["hub"]].origin.location
                 rule = item.get("rule") or pkg.removeprefix("fedfleet.")
-                subject = f"FederatedLearningJob {item['job']}" if item.get("job") else (f"hub {item['hub']}" if item.get("hub") else "")
+                subject: Subject | None = None
+                if item.get("job"):
+                    job = jobs.get(item["job"])
+                    subject = Subject.job(str(item["job"]), job.hub if job else "")
+                elif item.get("hub"):
+                    subject = Subject.of_hub(str(item["hub"]))
                 out.append(Finding(f"rego:{rule}", str(item.get("msg", item)), severity, location, fld, subject))
     return sorted(out, key=lambda f: (str(f.location or ""), f.check, f.message))
 

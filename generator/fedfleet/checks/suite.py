@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from .. import pipeline, write
-from ..findings import Finding, InputError, Location
+from ..findings import Finding, InputError, Location, Subject
 from ..results import CheckReport, CheckRun
 from . import rego
 from .built import build_and_check
@@ -45,7 +45,7 @@ def run_checks(paths: pipeline.Paths, crd_dir: Path | None, policy_dir: Path | N
     drift = write.compare(rendered.files, paths.out)
     drift_findings = [
         Finding("drift", f"{kind}: regenerate with `fedfleet generate` and commit", location=Location(path),
-                subject=path)
+                subject=Subject.path(path))
         for kind, paths_of_kind in (("out of date", drift.changed), ("missing", drift.added), ("stale", drift.removed))
         for path in paths_of_kind
     ]

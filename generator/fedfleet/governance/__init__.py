@@ -7,48 +7,31 @@ Nothing else is stable: the built-in plugins import only these, as a third-party
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..placement import Plan
 from ..spec.model import Cluster, Fleet, Hub, Job
 from .hookspecs import hookimpl
 from .registry import ENTRY_POINT_GROUP, Registry, load_registry
 from .types import Concern, GovernanceContext, PolicyContent, Target, Template
-from .wrap import wrap_hub
+from .wrap import HubGovernance, WrappedPolicy, render_hub, wrap_hub
 
 __all__ = [
     "ENTRY_POINT_GROUP", "Cluster", "Concern", "Fleet", "GovernanceContext", "Hub", "Job", "PolicyContent", "Registry",
-    "Target", "Template", "hookimpl", "load_registry", "governance_objects", "overlay_files",
+    "Target", "Template", "hookimpl", "load_registry", "Governance", "HubGovernance", "WrappedPolicy", "govern",
+    "render_hub",
 ]
 
 
-def governance_objects(fleet: Fleet, plan: Plan, registry: Registry) -> dict[str, list[dict[str, Any]]]:
-    """hub -> its governance objects (Policies, Placements, PlacementBindings, PolicySets)."""
+Governance = dict[str, HubGovernance]  # hub name -> what governance puts on it
+
+
+def govern(fleet: Fleet, plan: Plan, registry: Registry) -> Governance:
+    """Every hub's governance, typed: the plugins' policies wrapped with names, remediation and
+    placements. `render_hub` turns one hub's into the objects of its overlay."""
     params = fleet.plugin_params
-    out: dict[str, list[dict[str, Any]]] = {}
+    out: Governance = {}
     for hub in fleet.hubs:
         contributions = registry.policies(
             lambda name, hub=hub: GovernanceContext(fleet, plan, hub, params.get(name, {})), params)
         wrapped = {name: (registry.plugins[name].concern, contents) for name, contents in contributions.items()}
         out[hub.name] = wrap_hub(fleet, hub, wrapped, params)
     return out
-
-
-def overlay_files(fleet: Fleet, plan: Plan, registry: Registry):  # type: ignore[no-untyped-def]
-    """The render stage's extension point: governance files for one hub's overlay.
-
-    Shared objects (cluster-set bindings, placements, bindings) go to governance/placements.yaml;
-    each concern's policies and PolicySet to governance/<concern>.yaml, so a diff reads by concern.
-    """
-    by_hub = governance_objects(fleet, plan, registry)
-
-    def files(_fleet: Fleet, hub: str) -> dict[str, list[dict[str, Any]]]:
-        result: dict[str, list[dict[str, Any]]] = {}
-        for o in by_hub.get(hub, []):
-            concern = o["metadata"].get("labels", {}).get("fedfleet.io/concern") or \
-                o["metadata"].get("annotations", {}).get("fedfleet.io/concern")
-            name = f"governance/{concern}.yaml" if concern else "governance/placements.yaml"
-            result.setdefault(name, []).append(o)
-        return result
-
-    return files

@@ -46,12 +46,49 @@ def fit_name(name: str, limit: int) -> str:
 
 @dataclass(frozen=True)
 class WrappedPolicy:
+    """One plugin policy as the core wraps it: its ACM name, remediation and Placement."""
+
+    hub: str
     plugin: str
     concern: Concern
     content: PolicyContent
     name: str
     remediation: str
-    placement: str
+    placement: str  # the name of the governance Placement it is bound to
+
+    @property
+    def target(self) -> Target:
+        return self.content.target
+
+    @property
+    def rule(self) -> str:
+        return self.content.rule
+
+    @property
+    def controls(self) -> tuple[str, ...]:
+        return (*self.concern.controls, *self.content.controls)
+
+
+@dataclass(frozen=True)
+class GovernancePlacement:
+    name: str
+    spec: Mapping[str, Any]
+    annotations: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class HubGovernance:
+    """Everything governance puts on one hub, typed; `render_hub` is the one place it becomes dicts."""
+
+    hub: str
+    namespace: str
+    policy_limit: int  # characters left for a policy name in this namespace (ACM's limit)
+    bound_sets: tuple[str, ...]  # the cluster sets the governance Placements need bound
+    policies: tuple[WrappedPolicy, ...]  # in plugin order, then each plugin's own order
+    placements: tuple[GovernancePlacement, ...]  # by name
+
+    def policies_of(self, concern: str) -> tuple[WrappedPolicy, ...]:
+        return tuple(w for w in self.policies if w.concern.name == concern)
 
 
 def remediation_for(hub: Hub, fleet: Fleet, plugin_params: Mapping[str, Any], content: PolicyContent) -> str:
@@ -85,12 +122,11 @@ def job_client_annotations(fleet: Fleet, job_name: str) -> dict[str, str]:
 
 
 def wrap_hub(fleet: Fleet, hub: Hub, contributions: Mapping[str, tuple[Concern, list[PolicyContent]]],
-             params: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """All governance objects of one hub, deterministic in order and names."""
+             params: Mapping[str, Any]) -> HubGovernance:
+    """All governance of one hub, deterministic in order and names."""
     ns = fleet.governance_namespace
     policy_limit = ACM_POLICY_NAME_LIMIT - len(ns)
-    placements: dict[str, dict[str, Any]] = {}
-    placement_notes: dict[str, dict[str, str]] = {}
+    placements: dict[str, GovernancePlacement] = {}
     bound_sets: set[str] = set()
     wrapped: list[WrappedPolicy] = []
     seen: dict[str, str] = {}
@@ -107,37 +143,46 @@ def wrap_hub(fleet: Fleet, hub: Hub, contributions: Mapping[str, tuple[Concern, 
             seen[name] = full
             pl_name, pl_spec, sets = placement_spec(fleet, content.target)
             pl_name = fit_name(pl_name, K8S_NAME_LIMIT)
-            placements[pl_name] = pl_spec
-            if content.target.kind == "job-clients":
-                placement_notes[pl_name] = job_client_annotations(fleet, content.target.job)
+            notes = job_client_annotations(fleet, content.target.job) if content.target.kind == "job-clients" else None
+            placements[pl_name] = GovernancePlacement(pl_name, pl_spec, notes)
             bound_sets.update(sets)
-            wrapped.append(WrappedPolicy(plugin, concern, content, name,
+            wrapped.append(WrappedPolicy(hub.name, plugin, concern, content, name,
                                          remediation_for(hub, fleet, plugin_params, content), pl_name))
+    return HubGovernance(hub.name, ns, policy_limit, tuple(sorted(bound_sets)), tuple(wrapped),
+                         tuple(placements[n] for n in sorted(placements)))
 
-    out: list[dict[str, Any]] = []
-    for set_name in sorted(bound_sets):
-        out.append(obj(API_CLUSTER_V1BETA2, "ManagedClusterSetBinding", meta(set_name, ns, wave=WAVE_BINDING),
-                       spec={"clusterSet": set_name}))
-    for wp in wrapped:
-        out.append(_policy(wp, ns))
-    for pl_name in sorted(placements):
-        out.append(obj(API_CLUSTER_V1BETA1, "Placement",
-                       meta(pl_name, ns, wave=WAVE_POLICY, annotations=placement_notes.get(pl_name)),
-                       spec=placements[pl_name]))
-        subjects = sorted(w.name for w in wrapped if w.placement == pl_name)
-        out.append({
-            "apiVersion": API_POLICY, "kind": "PlacementBinding", "metadata": meta(pl_name, ns, wave=WAVE_POLICY),
-            "placementRef": {"apiGroup": "cluster.open-cluster-management.io", "kind": "Placement", "name": pl_name},
+
+def render_hub(g: HubGovernance) -> dict[str, list[dict[str, Any]]]:
+    """The governance files of one hub overlay, as objects: shared objects (cluster-set bindings,
+    placements, bindings) in governance/placements.yaml, each concern's policies and its PolicySet
+    in governance/<concern>.yaml, so a diff reads by concern."""
+    ns = g.namespace
+    shared: list[dict[str, Any]] = []
+    for set_name in g.bound_sets:
+        shared.append(obj(API_CLUSTER_V1BETA2, "ManagedClusterSetBinding", meta(set_name, ns, wave=WAVE_BINDING),
+                          spec={"clusterSet": set_name}))
+    for pl in g.placements:
+        shared.append(obj(API_CLUSTER_V1BETA1, "Placement",
+                          meta(pl.name, ns, wave=WAVE_POLICY, annotations=dict(pl.annotations) if pl.annotations else None),
+                          spec=pl.spec))
+        subjects = sorted(w.name for w in g.policies if w.placement == pl.name)
+        shared.append({
+            "apiVersion": API_POLICY, "kind": "PlacementBinding", "metadata": meta(pl.name, ns, wave=WAVE_POLICY),
+            "placementRef": {"apiGroup": "cluster.open-cluster-management.io", "kind": "Placement", "name": pl.name},
             "subjects": [{"apiGroup": "policy.open-cluster-management.io", "kind": "Policy", "name": s} for s in subjects],
         })
-    for concern_name in sorted({w.concern.name for w in wrapped}):
-        members = [w for w in wrapped if w.concern.name == concern_name]
+    files: dict[str, list[dict[str, Any]]] = {}
+    for concern_name in sorted({w.concern.name for w in g.policies}):
+        members = g.policies_of(concern_name)
         concern = members[0].concern
-        out.append(obj(API_POLICYSET, "PolicySet",
-                       meta(fit_name(f"fedfleet-{concern_name}", policy_limit), ns, wave=WAVE_POLICY,
-                            annotations={ANN_CONCERN: concern_name}),
-                       spec={"description": concern.title, "policies": sorted(w.name for w in members)}))
-    return out
+        files[f"governance/{concern_name}.yaml"] = [_policy(w, ns) for w in members] + [obj(
+            API_POLICYSET, "PolicySet",
+            meta(fit_name(f"fedfleet-{concern_name}", g.policy_limit), ns, wave=WAVE_POLICY,
+                 annotations={ANN_CONCERN: concern_name}),
+            spec={"description": concern.title, "policies": sorted(w.name for w in members)})]
+    if shared:
+        files["governance/placements.yaml"] = shared
+    return files
 
 
 def target_label(target: Target) -> str:

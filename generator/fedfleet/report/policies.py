@@ -4,39 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..governance.wrap import ANN_CONCERN, ANN_CONTROLS, ANN_RULE
 from ..pipeline import Rendered
 
 
 def policy_catalogue(rendered: Rendered) -> list[dict[str, Any]]:
     """One entry per plugin, with the ACM policies it produced per hub and its Rego twin modules."""
     rego = rendered.registry.rego_modules()
-    bindings: dict[tuple[str, str], str] = {}
-    policies: list[tuple[str, dict[str, Any]]] = []
-    for path, docs in sorted(rendered.bundle.items()):
-        if "/governance/" not in path:
-            continue
-        hub = path.split("/")[1]
-        for doc in docs:
-            if doc["kind"] == "PlacementBinding":
-                for subject in doc["subjects"]:
-                    bindings[(hub, subject["name"])] = doc["placementRef"]["name"]
-            elif doc["kind"] == "Policy":
-                policies.append((hub, doc))
     out = []
     for name, plugin in sorted(rendered.registry.plugins.items()):
         c = plugin.concern
-        mine = [(hub, p) for hub, p in policies if p["metadata"]["annotations"].get(ANN_CONCERN) == c.name]
         out.append({
             "plugin": name, "concern": c.name, "title": c.title, "severity": c.severity,
             "standards": list(c.standards), "categories": list(c.categories), "controls": list(c.controls),
             "enabled": name in rendered.registry.enabled(rendered.fleet.plugin_params),
             "rego": sorted(rego.get(name, {})),
             "policies": [{
-                "hub": hub, "name": p["metadata"]["name"], "rule": p["metadata"]["annotations"].get(ANN_RULE, ""),
-                "remediation": p["spec"]["remediationAction"], "placement": bindings.get((hub, p["metadata"]["name"]), ""),
-                "controls": p["metadata"]["annotations"][ANN_CONTROLS],
-            } for hub, p in mine],
+                "hub": hub, "name": p.name, "rule": p.rule, "remediation": p.remediation, "placement": p.placement,
+                "controls": ", ".join(p.controls),
+            } for hub, g in sorted(rendered.governance.items()) for p in g.policies_of(c.name)],
         })
     return out
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..findings import Finding
+from ..findings import Finding, Subject
 from .model import Fleet, Job
 from .yamlsource import dotted
 
@@ -111,7 +111,7 @@ def check_job(job: Job) -> list[Finding]:
         path = job.origin.path + fields
         out.append(Finding(
             "contract", f"{message}; the FL controller fails this at runtime ({UPSTREAM}{rule.upstream})",
-            location=job.origin.doc.locate(path), field=dotted(path), subject=f"FederatedLearningJob {job.name}"))
+            location=job.origin.doc.locate(path), field=dotted(path), subject=Subject.job(job.name, job.hub)))
 
     name = job.object_name  # what the controller derives its names from ("<job>-run<N>" after a re-run)
     for suffix in DERIVED_SUFFIXES.get(fw, ()):

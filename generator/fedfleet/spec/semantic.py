@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Callable
 
-from ..findings import Finding
+from ..findings import Finding, Subject
 from .model import Cluster, Fleet, Hub, Job, Origin
 from .paths import inside_repo
 from .yamlsource import dotted
@@ -22,7 +22,7 @@ HUB_NAME_LIMIT = 63 - len("fedfleet-")
 def check(fleet: Fleet) -> list[Finding]:
     out: list[Finding] = []
 
-    def err(origin: Origin, fields: tuple[str | int, ...], message: str, subject: str = "") -> None:
+    def err(origin: Origin, fields: tuple[str | int, ...], message: str, subject: Subject | None = None) -> None:
         path = origin.path + fields
         out.append(Finding("semantic", message, location=origin.doc.locate(path), field=dotted(path), subject=subject))
 
@@ -55,7 +55,7 @@ def check(fleet: Fleet) -> list[Finding]:
 
     for job in fleet.jobs:
         o = job.origin
-        subject = f"FederatedLearningJob {job.name}"
+        subject = Subject.job(job.name, job.hub)
         if job.hub not in hubs:
             err(o, ("spec", "hub"), f"job names hub {job.hub!r}, which the fleet does not declare", subject)
             continue
