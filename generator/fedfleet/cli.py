@@ -243,8 +243,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     _check_output(args.output)
     rendered = pipeline.render(_paths(args))
-    built = build_and_check(rendered.files, None)
-    report = offline_audit(rendered, built.as_bundle(rendered.bundle))
+    built = build_and_check(rendered.files, rendered.roots, None)
+    report = offline_audit(rendered, built.for_policies(rendered))
     if args.kubeconfig:
         from .audit.live import merge, pick_hub, read_hub
 

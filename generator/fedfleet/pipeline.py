@@ -13,7 +13,7 @@ from pathlib import Path
 from . import write
 from .governance import Governance, Registry, govern, load_registry, render_hub
 from .placement import Plan, plan
-from .render import Bundle, render_bundle
+from .render import Bundle, hub_roots, render_bundle
 from .spec.load import load_fleet
 from .spec.model import Fleet
 
@@ -36,6 +36,11 @@ class Rendered:
     files: dict[str, bytes]
     registry: Registry
     governance: Governance
+
+    @property
+    def roots(self) -> dict[str, str]:
+        """kustomization root -> hub, for every root of the bundle."""
+        return hub_roots(self.fleet)
 
 
 def load(paths: Paths, registry: Registry | None = None) -> Fleet:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import Any
 
 from .. import pipeline
 from ..checks import rego
@@ -50,7 +49,7 @@ def policy_entries(rendered: pipeline.Rendered) -> list[PolicyEntry]:
     return entries
 
 
-def attach_rego(rendered: pipeline.Rendered, entries: list[PolicyEntry], objects: dict[str, list[dict[str, Any]]] | None) -> None:
+def attach_rego(rendered: pipeline.Rendered, entries: list[PolicyEntry], objects: list[rego.HubObject] | None) -> None:
     """Each policy's PR-time twin: the Rego findings of its rule on its hub (and job, if job-bound)."""
     modules = rego.plugin_modules(rendered.registry.rego_modules())
     findings = rego.evaluate(rendered.fleet, rendered.plan, objects or rendered.bundle, modules).findings
@@ -110,7 +109,7 @@ def gaps(rendered: pipeline.Rendered, entries: list[PolicyEntry]) -> list[Gap]:
     return found
 
 
-def offline_audit(rendered: pipeline.Rendered, built_objects: dict[str, list[dict[str, Any]]] | None = None) -> AuditReport:
+def offline_audit(rendered: pipeline.Rendered, built_objects: list[rego.HubObject] | None = None) -> AuditReport:
     entries = policy_entries(rendered)
     attach_rego(rendered, entries, built_objects)
     return AuditReport(fleet=rendered.fleet.name, controls=group_by_control(entries), gaps=gaps(rendered, entries))

@@ -10,19 +10,12 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 from .. import pipeline
 from ..findings import Finding, InputError, Location, Severity, Subject
-from ..render import Bundle
 from . import crds, kustomize
-
-
-def kustomize_roots(files: dict[str, bytes]) -> list[str]:
-    """Every overlay and bootstrap directory: what Argo CD and the bootstrap step build."""
-    return sorted(
-        rel.rsplit("/", 1)[0] for rel in files
-        if rel.endswith("/kustomization.yaml") and rel.split("/", 1)[0] in ("overlays", "bootstrap")
-    )
+from .rego import HubObject, hub_objects
 
 
 @dataclass
@@ -42,21 +35,23 @@ class Built:
     """What real kustomize builds from the rendered bundle, per overlay and bootstrap directory."""
 
     objects: dict[str, list[dict]] = field(default_factory=dict)  # root -> built objects
+    hubs: dict[str, str] = field(default_factory=dict)  # root -> the hub it is for
     build_findings: list[Finding] = field(default_factory=list)
     crd_findings: list[Finding] = field(default_factory=list)
     checked: int = 0
     tool: str = ""
 
-    def as_bundle(self, fallback: Bundle) -> Bundle:
-        """The built objects per root, as Rego and the audit read them (paths name the hub), or
-        the unbuilt bundle when a build failed."""
+    def for_policies(self, rendered: pipeline.Rendered) -> list[HubObject]:
+        """What Rego and the audit judge: the built objects per hub (what Argo CD applies, with
+        each overlay's patches), or the rendered bundle when a build failed."""
         if self.build_findings:
-            return fallback
-        return {f"{root}/(built)": objs for root, objs in self.objects.items()}
+            return hub_objects(rendered.bundle, rendered.roots)
+        return [HubObject(f"{root}/(built)", self.hubs[root], o) for root in sorted(self.objects) for o in self.objects[root]]
 
 
-def build_and_check(files: dict[str, bytes], crd_dir: Path | None) -> Built:
-    """Write the rendered files to a scratch directory, build every root, check every object."""
+def build_and_check(files: dict[str, bytes], roots: Mapping[str, str], crd_dir: Path | None) -> Built:
+    """Write the rendered files to a scratch directory, build every root (root -> hub), check
+    every object against the CRD schemas."""
     schemas = crds.SchemaSet.from_directory(crd_dir) if crd_dir else None
     tool = kustomize.find_kustomize()
     result = Built(tool=tool.name)
@@ -65,7 +60,7 @@ def build_and_check(files: dict[str, bytes], crd_dir: Path | None) -> Built:
         for rel, content in files.items():
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             (root / rel).write_bytes(content)
-        for rel in kustomize_roots(files):
+        for rel in sorted(roots):
             try:
                 objects = kustomize.build(root / rel, tool)
             except InputError as exc:
@@ -76,6 +71,7 @@ def build_and_check(files: dict[str, bytes], crd_dir: Path | None) -> Built:
                 )
                 continue
             result.objects[rel] = objects
+            result.hubs[rel] = roots[rel]
             if schemas:
                 found, checked = schemas.validate(objects, rel)
                 result.crd_findings.extend(found)
@@ -85,7 +81,8 @@ def build_and_check(files: dict[str, bytes], crd_dir: Path | None) -> Built:
 
 def validate(paths: pipeline.Paths, crd_dir: Path | None) -> ValidationReport:
     """Spec checks, then a real kustomize build of what generate renders, then the CRD schemas."""
-    built = build_and_check(pipeline.render(paths).files, crd_dir)
+    rendered = pipeline.render(paths)
+    built = build_and_check(rendered.files, rendered.roots, crd_dir)
     return ValidationReport(findings=built.build_findings + built.crd_findings,
                             built={root: len(objs) for root, objs in built.objects.items()},
                             checked=built.checked, tool=built.tool)

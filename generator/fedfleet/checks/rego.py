@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping, Protocol
 
 from ..findings import Finding, InputError, Location, Severity, Subject
 from ..placement import Plan
-from ..render import Bundle
+from ..render import Bundle, hub_roots
 from ..spec.model import Fleet
 
 _FIELD_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -107,19 +107,35 @@ class EmbeddedEngine:
         return list(found) if isinstance(found, list) else []
 
 
-def build_input(fleet: Fleet, plan: Plan, bundle: Bundle) -> dict[str, Any]:
-    """The document every Rego policy sees: specs as the user wrote them, the plan, the bundle."""
-    hubs = {h.name: h for h in fleet.hubs}
-    objects = []
+@dataclass(frozen=True)
+class HubObject:
+    """One object a hub gets, where it comes from (a bundle file, or a built root)."""
+
+    path: str
+    hub: str
+    object: Mapping[str, Any]
+
+
+def hub_objects(bundle: Bundle, roots: Mapping[str, str]) -> list[HubObject]:
+    """The rendered bundle per hub: each root's files go to its hub (roots: root -> hub), and every
+    shared base to every hub (the overlays include all bases), so a rule about "what hub X runs"
+    sees the bases under hub X."""
+    every_hub = sorted(set(roots.values()))
+    out = []
     for path, docs in sorted(bundle.items()):
         if path.endswith("kustomization.yaml"):
             continue
-        # Each hub gets its overlay, its bootstrap and every shared base (the overlays include
-        # all bases), so a rule about "what hub X runs" sees the bases under hub X.
-        owners = [path.split("/")[1]] if path.startswith(("overlays/", "bootstrap/")) else sorted(hubs)
-        for hub in owners:
-            for doc in docs:
-                objects.append({"path": path, "hub": hub, "object": doc})
+        owner = next((hub for root, hub in roots.items() if path.startswith(root + "/")), None)
+        out += [HubObject(path, hub, doc) for hub in ([owner] if owner else every_hub) for doc in docs]
+    return out
+
+
+def build_input(fleet: Fleet, plan: Plan, objects: Bundle | list[HubObject]) -> dict[str, Any]:
+    """The document every Rego policy sees: specs as the user wrote them, the plan, and the objects
+    each hub gets (the rendered bundle, or what kustomize built from it)."""
+    hubs = {h.name: h for h in fleet.hubs}
+    if isinstance(objects, dict):
+        objects = hub_objects(objects, hub_roots(fleet))
     return {
         "fleet": {
             "name": fleet.name,
@@ -141,7 +157,7 @@ def build_input(fleet: Fleet, plan: Plan, bundle: Bundle) -> dict[str, Any]:
             for j in fleet.jobs
         ],
         "plan": rego_plan(plan),
-        "objects": objects,
+        "objects": [{"path": o.path, "hub": o.hub, "object": o.object} for o in objects],
         "parameters": dict(fleet.plugin_params),
     }
 
@@ -198,9 +214,9 @@ def plugin_modules(modules_by_plugin: Mapping[str, Mapping[str, str]]) -> list[R
             for plugin, mods in sorted(modules_by_plugin.items()) for fname, src in sorted(mods.items())]
 
 
-def evaluate(fleet: Fleet, plan: Plan, bundle: Bundle, modules: Iterable[RegoModule],
+def evaluate(fleet: Fleet, plan: Plan, objects: Bundle | list[HubObject], modules: Iterable[RegoModule],
              engine: RegoEngine | None = None) -> RegoResult:
-    data_input = build_input(fleet, plan, bundle)
+    data_input = build_input(fleet, plan, objects)
     mods = [m for m in modules if not m.name.endswith("_test.rego")]
     results = (engine or EmbeddedEngine()).evaluate(mods, data_input)
     return RegoResult(to_findings(fleet, results), sorted(results), len(data_input["objects"]))

@@ -53,7 +53,7 @@ def run_checks(paths: pipeline.Paths, crd_dir: Path | None, policy_dir: Path | N
                                        summary="no drift" if drift.clean else f"{len(drift_findings)} file(s) drifted"), t))
 
     t = time.perf_counter()
-    built = build_and_check(rendered.files, crd_dir)
+    built = build_and_check(rendered.files, rendered.roots, crd_dir)
     report.runs.append(_timed(CheckRun(
         "kustomize", "kustomize build of every overlay and bootstrap directory", built.build_findings,
         summary=f"{len(built.objects)} kustomizations built with {built.tool}"), t))
@@ -75,7 +75,7 @@ def run_checks(paths: pipeline.Paths, crd_dir: Path | None, policy_dir: Path | N
     t = time.perf_counter()
     modules = rego.plugin_modules(rendered.registry.rego_modules()) + rego.repo_modules(policy_dir)
     # Rego sees what Argo CD applies: the built objects, with each overlay's patches applied.
-    objects = built.as_bundle(rendered.bundle)
+    objects = built.for_policies(rendered)
     engine = engine_factory() if engine_factory else rego.EmbeddedEngine()
     try:
         result = rego.evaluate(rendered.fleet, rendered.plan, objects, modules, engine)

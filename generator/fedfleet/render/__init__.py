@@ -23,6 +23,19 @@ OverlayExtras = Callable[[Fleet, str], dict[str, list[dict[str, Any]]]]
 JobAnnotations = Callable[[Job], dict[str, str]]
 
 
+def overlay_root(hub: str) -> str:
+    return f"overlays/{hub}"
+
+
+def bootstrap_root(hub: str) -> str:
+    return f"bootstrap/{hub}"
+
+
+def hub_roots(fleet: Fleet) -> dict[str, str]:
+    """Every kustomization Argo CD or the bootstrap step builds (a root), and the hub it is for."""
+    return {root: h.name for h in fleet.hubs for root in (overlay_root(h.name), bootstrap_root(h.name))}
+
+
 def render_bundle(fleet: Fleet, extras: OverlayExtras | None = None,
                   job_annotations: JobAnnotations | None = None) -> Bundle:
     bundle: Bundle = {}
@@ -34,7 +47,7 @@ def render_bundle(fleet: Fleet, extras: OverlayExtras | None = None,
     bundle["bases/governance/kustomization.yaml"] = [kustomization(["namespace.yaml"])]
 
     for hub in sorted(fleet.hubs, key=lambda h: h.name):
-        root = f"overlays/{hub.name}"
+        root = overlay_root(hub.name)
         files: dict[str, list[dict[str, Any]]] = {
             "cluster-sets.yaml": jobs.cluster_set_objects(fleet, hub),
             "addon-placement.yaml": [addon.hub_placement(fleet, hub)],
@@ -57,7 +70,7 @@ def render_bundle(fleet: Fleet, extras: OverlayExtras | None = None,
         for rel, docs in files.items():
             bundle[f"{root}/{rel}"] = docs
 
-        boot = f"bootstrap/{hub.name}"
+        boot = bootstrap_root(hub.name)
         bundle[f"{boot}/appproject.yaml"] = [argocd.project(fleet, hub)]
         bundle[f"{boot}/application.yaml"] = [argocd.application(fleet, hub)]
         bundle[f"{boot}/{argocd.HEALTH_CHECKS_FILE}"] = [argocd.health_checks(hub)]
