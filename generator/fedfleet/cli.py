@@ -10,11 +10,13 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from rich.console import Console
 
 from . import __version__, pipeline
+from .report import summary
+from .report.summary import Line
 from .findings import Finding, InputError, Location, Severity
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
@@ -33,6 +35,11 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
+def print_lines(lines: Iterable[Line]) -> None:
+    for line in lines:
+        (err if line.stream == "err" else out).print(line.text, style=line.style or "", markup=False)
+
+
 def _paths(args: argparse.Namespace) -> pipeline.Paths:
     return pipeline.Paths(specs=Path(args.specs), out=Path(args.out))
 
@@ -42,20 +49,9 @@ def _paths(args: argparse.Namespace) -> pipeline.Paths:
 def cmd_generate(args: argparse.Namespace) -> int:
     drift = pipeline.generate(_paths(args), check_only=args.check)
     if args.format == "json":
-        emit_json({"check": args.check, "clean": drift.clean, "changed": drift.changed,
-                   "missing": drift.added, "stale": drift.removed})
-    elif args.check:
-        if drift.clean:
-            out.print("no drift: the committed bundle matches specs/")
-        else:
-            err.print("drift: the bundle on disk differs from what specs/ generate "
-                      "(run `fedfleet generate` and commit):", style="red", markup=False)
-            for line in drift.lines():
-                err.print(f"  {line}", markup=False)
+        emit_json(summary.drift_json(drift, args.check))
     else:
-        written = len(drift.added) + len(drift.changed)
-        out.print(f"wrote {written} file(s), pruned {len(drift.removed)}, "
-                  f"{'nothing changed' if drift.clean else 'bundle updated'}")
+        print_lines(summary.drift_lines(drift, args.check))
     return EXIT_FAILED if args.check and not drift.clean else EXIT_OK
 
 
@@ -64,16 +60,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     report = validate(_paths(args), Path(args.crds) if args.crds else None)
     if args.format == "json":
-        emit_json({"ok": report.ok, "kustomize": report.tool, "built": report.built,
-                   "schemaChecked": report.checked, "findings": [f.as_dict() for f in report.findings]})
+        emit_json(summary.validate_json(report))
     else:
         print_findings(report.findings, out)
-        for root, count in report.built.items():
-            out.print(f"built {root}: {count} objects", markup=False)
-        crd_note = f", {report.checked} objects checked against {args.crds}" if args.crds else " (no --crds: schema check skipped)"
-        verdict = "ok" if report.ok else "FAILED"
-        out.print(f"validate {verdict}: specs valid, {len(report.built)} kustomizations built with {report.tool}{crd_note}",
-                  style="green" if report.ok else "red", markup=False)
+        print_lines(summary.validate_lines(report, args.crds))
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
@@ -188,17 +178,9 @@ def cmd_policy_test(args: argparse.Namespace) -> int:
     modules = plugin_modules(load_registry().rego_modules()) + repo_modules(_policy_dir(args))
     report = run_tests(modules)
     if args.format == "json":
-        emit_json({"ok": report.ok, "coverage": report.coverage, "totalCoverage": report.total_coverage,
-                   "tests": [r.__dict__ for r in report.results]})
+        emit_json(summary.policy_test_json(report))
     else:
-        for r in report.results:
-            style = {"passed": "green", "failed": "red", "error": "red"}[r.outcome]
-            detail = f": {r.message}" if r.message else ""
-            out.print(f"{r.outcome.upper():<6} data.{r.package}.{r.name} ({r.module}){detail}", style=style, markup=False)
-        for module, fraction in sorted(report.coverage.items()):
-            out.print(f"coverage {fraction:6.1%}  {module}", markup=False)
-        passed = sum(1 for r in report.results if r.outcome == "passed")
-        out.print(f"{passed} passed, {len(report.results) - passed} failed; coverage {report.total_coverage:.1%}", markup=False)
+        print_lines(summary.policy_test_lines(report))
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
@@ -207,8 +189,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     rendered = pipeline.render(_paths(args))
     if args.insecure:
-        err.print("WARNING: --insecure: the preview federation runs WITHOUT TLS; model updates cross "
-                  "loopback in clear text. The bundle still requires TLS.", style="bold red", markup=False)
+        print_lines([summary.INSECURE_WARNING])
     progress = None if args.json else (lambda msg: err.print(msg, markup=False, highlight=False))
     try:
         result = run_simulation(rendered.fleet, rendered.plan, args.job, rounds=args.rounds, max_clients=args.clients,
@@ -216,22 +197,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                                 timeout=args.timeout, progress=progress)
     except SimulationError as exc:
         if args.json:
-            emit_json({"ok": False, "job": args.job, "error": str(exc), "details": exc.details})
+            emit_json(summary.simulation_failed_json(args.job, exc))
         else:
-            err.print(f"simulate failed: {exc}", style="red", markup=False)
-            if exc.details:
-                err.print(exc.details, markup=False)
+            print_lines(summary.simulation_failed_lines(exc))
         return exc.code
     if args.json:
-        emit_json({"ok": True, **result.as_dict()})
+        emit_json(summary.simulation_json(result))
     else:
-        out.print(f"job {result.job}: {len(result.clients)} clients ({', '.join(result.clients)}), "
-                  f"{len(result.rounds) - 1} rounds, TLS {'on' if result.tls else 'OFF'}"
-                  f"{', SuperNode auth' if result.supernode_auth else ''}", markup=False)
-        for r in result.rounds:
-            out.print(f"  round {r['round']}: loss {r['loss']:.4f}  accuracy {r['accuracy']:.4f}", markup=False)
-        out.print(f"federated accuracy {result.federated_accuracy:.4f}, centralized {result.centralized_accuracy:.4f}, "
-                  f"ratio {result.ratio:.3f}; {result.wall_seconds:.1f} s", markup=False)
+        print_lines(summary.simulation_lines(result))
     return EXIT_OK
 
 

@@ -1,0 +1,100 @@
+"""Renderers of the short verbs: generate (drift), validate, policy test and simulate.
+
+Each verb has a JSON form (a dict the CLI dumps) and a text form: lines with the stream they go
+to and a rich style, so the CLI only prints and the wording lives here with the other renderers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+if TYPE_CHECKING:  # types only: `generate` need not import kustomize, Rego or Flower code to print
+    from ..checks.built import ValidationReport
+    from ..checks.policytest import PolicyTestReport
+    from ..simulate import SimulationError, SimulationResult
+    from ..write import Drift
+
+Stream = Literal["out", "err"]
+
+
+class Line(NamedTuple):
+    text: str
+    style: str | None = None
+    stream: Stream = "out"
+
+
+def drift_json(drift: Drift, check: bool) -> dict[str, Any]:
+    return {"check": check, "clean": drift.clean, "changed": drift.changed, "missing": drift.added,
+            "stale": drift.removed}
+
+
+def drift_lines(drift: Drift, check: bool) -> list[Line]:
+    if not check:
+        written = len(drift.added) + len(drift.changed)
+        return [Line(f"wrote {written} file(s), pruned {len(drift.removed)}, "
+                     f"{'nothing changed' if drift.clean else 'bundle updated'}")]
+    if drift.clean:
+        return [Line("no drift: the committed bundle matches specs/")]
+    return [Line("drift: the bundle on disk differs from what specs/ generate (run `fedfleet generate` and commit):",
+                 "red", "err"), *(Line(f"  {line}", None, "err") for line in drift.lines())]
+
+
+def validate_json(report: ValidationReport) -> dict[str, Any]:
+    return {"ok": report.ok, "kustomize": report.tool, "built": report.built, "schemaChecked": report.checked,
+            "findings": [f.as_dict() for f in report.findings]}
+
+
+def validate_lines(report: ValidationReport, crds: str | None) -> list[Line]:
+    """After the findings: what was built, and the verdict."""
+    lines = [Line(f"built {root}: {count} objects") for root, count in report.built.items()]
+    crd_note = f", {report.checked} objects checked against {crds}" if crds else " (no --crds: schema check skipped)"
+    verdict = "ok" if report.ok else "FAILED"
+    lines.append(Line(f"validate {verdict}: specs valid, {len(report.built)} kustomizations built with {report.tool}{crd_note}",
+                      "green" if report.ok else "red"))
+    return lines
+
+
+def policy_test_json(report: PolicyTestReport) -> dict[str, Any]:
+    return {"ok": report.ok, "coverage": report.coverage, "totalCoverage": report.total_coverage,
+            "tests": [r.__dict__ for r in report.results]}
+
+
+def policy_test_lines(report: PolicyTestReport) -> list[Line]:
+    lines = []
+    for r in report.results:
+        detail = f": {r.message}" if r.message else ""
+        lines.append(Line(f"{r.outcome.upper():<6} data.{r.package}.{r.name} ({r.module}){detail}",
+                          {"passed": "green", "failed": "red", "error": "red"}[r.outcome]))
+    lines += [Line(f"coverage {fraction:6.1%}  {module}") for module, fraction in sorted(report.coverage.items())]
+    passed = sum(1 for r in report.results if r.outcome == "passed")
+    lines.append(Line(f"{passed} passed, {len(report.results) - passed} failed; coverage {report.total_coverage:.1%}"))
+    return lines
+
+
+INSECURE_WARNING = Line("WARNING: --insecure: the preview federation runs WITHOUT TLS; model updates cross "
+                        "loopback in clear text. The bundle still requires TLS.", "bold red", "err")
+
+
+def simulation_failed_json(job: str, exc: SimulationError) -> dict[str, Any]:
+    return {"ok": False, "job": job, "error": str(exc), "details": exc.details}
+
+
+def simulation_failed_lines(exc: SimulationError) -> list[Line]:
+    lines = [Line(f"simulate failed: {exc}", "red", "err")]
+    if exc.details:
+        lines.append(Line(exc.details, None, "err"))
+    return lines
+
+
+def simulation_json(result: SimulationResult) -> dict[str, Any]:
+    return {"ok": True, **result.as_dict()}
+
+
+def simulation_lines(result: SimulationResult) -> list[Line]:
+    lines = [Line(f"job {result.job}: {len(result.clients)} clients ({', '.join(result.clients)}), "
+                  f"{len(result.rounds) - 1} rounds, TLS {'on' if result.tls else 'OFF'}"
+                  f"{', SuperNode auth' if result.supernode_auth else ''}")]
+    lines += [Line(f"  round {r['round']}: loss {r['loss']:.4f}  accuracy {r['accuracy']:.4f}") for r in result.rounds]
+    lines.append(Line(f"federated accuracy {result.federated_accuracy:.4f}, centralized {result.centralized_accuracy:.4f}, "
+                      f"ratio {result.ratio:.3f}; {result.wall_seconds:.1f} s"))
+    return lines
