@@ -15,6 +15,16 @@ EXAMPLE_SPECS = REPO / "specs"
 SHARED_CRDS = REPO.parent / "shared" / "crds"
 
 
+def line_of(text: str | Path, needle: str) -> int:
+    """1-based number of the first line that contains `needle`: tests locate spec lines by their
+    content, never by a number that an edit of the example fleet would silently shift."""
+    content = text.read_text(encoding="utf-8") if isinstance(text, Path) else text
+    for number, line in enumerate(content.splitlines(), 1):
+        if needle in line:
+            return number
+    raise AssertionError(f"{needle!r} is not in {text if isinstance(text, Path) else 'the text'}")
+
+
 @dataclass
 class Result:
     code: int

