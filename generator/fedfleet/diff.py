@@ -18,7 +18,7 @@ from typing import Any
 
 from . import pipeline
 from .checks.built import build_and_check
-from .findings import Finding, InputError, Location, Severity
+from .findings import Finding, InputError, Location, Severity, Subject
 from .spec.model import Job
 from .upstream import SIDECAR_ANNOTATION
 
@@ -235,7 +235,7 @@ def risky_edits(base: pipeline.Rendered, head: pipeline.Rendered) -> list[Findin
     out: list[Finding] = []
     for key in sorted(set(before) & set(after)):
         old, new, job = before[key], after[key], jobs[key]
-        subject = f"FederatedLearningJob {job.name}"
+        subject = Subject.job(job.name, job.hub)
         remedy = (f"to change it, bump spec.run (to {job.run + 1}): the job re-runs as "
                   f"'{job.name}-run{job.run + 1}' and Argo CD prunes '{job.object_name}'")
         if old["spec"].get("framework") != new["spec"].get("framework"):
