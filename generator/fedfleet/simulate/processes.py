@@ -89,10 +89,13 @@ class ProcessSet:
         self.watchdog = Watchdog(self.workdir)
         self.env = self.watchdog.env(self.env)
 
-    def start(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start `argv` (with `env`, default the set's) in a session of its own; whatever the
+        environment, it carries the run marker, so the watchdog finds it and its children."""
+        run_env = self.watchdog.env(env or self.env) if self.watchdog else (env or self.env)
         log = (self.workdir / f"{name}.log").open("wb")
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=self.env, cwd=self.workdir, start_new_session=True,
+                                env=run_env, cwd=self.workdir, start_new_session=True,
                                 preexec_fn=functools.partial(die_with_parent, os.getpid()))
         log.close()
         self.started.append((name, proc))
