@@ -236,6 +236,8 @@ def test_output_root_symlinked_out_of_the_repository_is_refused(fleet_repo: Path
     assert result.code == 2 and "Traceback" not in result.err
     assert f"overlays: error: write: a symlink (to {outside}/overlays) where fedfleet writes a directory" in result.err
     assert tree(outside) == before, "nothing written or deleted outside the repository"
+    check = run("generate", "--check")  # nor read through the link to report drift
+    assert check.code == 2 and "overlays: error: write: a symlink" in check.err
 
 
 # --- case 7: a file where a directory belongs -----------------------------------------------------

@@ -162,6 +162,9 @@ def compare(files: dict[str, bytes], out_root: Path) -> Drift:
     if not out_root.is_dir():
         return _drift(files, out_root)
     with _locked(out_root, fcntl.LOCK_SH):
+        obstacles = _path_obstacles(files, out_root)
+        if obstacles:
+            raise InputError(obstacles)
         drift = _drift(files, out_root)
         drift.interrupted = os.path.lexists(out_root / STAGING)
         return drift
@@ -307,23 +310,7 @@ def _plan(files: dict[str, bytes], out_root: Path) -> Drift:
         elif target.exists() and not is_generated(target):
             findings.append(Finding("write", "a hand-written file is in the way of a generated one; move it or "
                                     "remove it", location=Location(rel)))
-    seen: set[str] = set()
-    for rel in files:
-        for parent in list(PurePosixPath(rel).parents)[-2::-1]:  # bases, bases/x, ... (not ".")
-            key = parent.as_posix()
-            if key in seen:
-                continue
-            seen.add(key)
-            path = out_root / key
-            if path.is_symlink():
-                findings.append(Finding("write", f"a symlink (to {os.readlink(path)}) where fedfleet writes a "
-                                        "directory; fedfleet writes only into real directories of the repository",
-                                        location=Location(key)))
-                break
-            if path.exists() and not path.is_dir():
-                findings.append(Finding("write", "a file where fedfleet writes a directory; move it away",
-                                        location=Location(key)))
-                break
+    findings.extend(_path_obstacles(files, out_root))
     if findings:
         raise InputError(findings)
     drift = _drift(files, out_root)
@@ -346,6 +333,30 @@ def _plan(files: dict[str, bytes], out_root: Path) -> Drift:
     if findings:
         raise InputError(findings)
     return drift
+
+
+def _path_obstacles(files: dict[str, bytes], out_root: Path) -> list[Finding]:
+    """Directories on the way to a generated file that are symlinks (fedfleet would read, write or
+    prune through them, possibly outside the repository) or files."""
+    findings: list[Finding] = []
+    seen: set[str] = set()
+    for rel in files:
+        for parent in list(PurePosixPath(rel).parents)[-2::-1]:  # bases, bases/x, ... (not ".")
+            key = parent.as_posix()
+            if key in seen:
+                continue
+            seen.add(key)
+            path = out_root / key
+            if path.is_symlink():
+                findings.append(Finding("write", f"a symlink (to {os.readlink(path)}) where fedfleet writes a "
+                                        "directory; fedfleet writes only into real directories of the repository",
+                                        location=Location(key)))
+                break
+            if path.exists() and not path.is_dir():
+                findings.append(Finding("write", "a file where fedfleet writes a directory; move it away",
+                                        location=Location(key)))
+                break
+    return findings
 
 
 def _same_filesystem(out_root: Path, staging: Path, journal: dict[str, Any]) -> None:
