@@ -172,3 +172,23 @@ def test_update_keeps_fields_fedfleet_does_not_know() -> None:
     node = y.load("name: c1\nclusterSet: s\nsite: {room: 4}  # hand-kept\nlabels: {a: '1'}\n")
     changed = update_entry(node, {"name": "c1", "clusterSet": "s", "labels": {"a": "2"}, "claims": {}})
     assert changed and node["site"] == {"room": 4} and node["labels"] == {"a": "2"}
+
+
+def test_pull_rewrites_a_flow_style_file_whole_and_keeps_other_files_untouched(fleet_repo: Path, run, tmp_path: Path) -> None:
+    us = fleet_repo / "specs/clusters/us-clinics.yaml"
+    us.write_text(json.dumps(yaml.safe_load(us.read_text()), indent=1) + "\n")  # JSON is YAML in flow style
+    with FakeHub() as hub:
+        kubeconfig = str(hub.kubeconfig(tmp_path / "kubeconfig"))
+        assert run("inventory", "pull", "--kubeconfig", kubeconfig).code == 0
+        assert run("inventory", "diff", "--kubeconfig", kubeconfig).code == 0
+        eu_text = (fleet_repo / EU).read_text()
+        body = _hub_clusters()
+        eu1 = next(c for c in body["items"] if c["metadata"]["name"] == "eu-hosp-1")
+        eu1["metadata"]["labels"]["tier"] = "university"
+        hub.bodies[CLUSTERS_PATH] = body
+        pulled = json.loads(run("inventory", "pull", "--kubeconfig", kubeconfig, "--format", "json").out)
+    assert pulled["updated"] == ["eu-hosp-1"] and pulled["files"] == ["specs/clusters/eu-hospitals.yaml"]
+    after = (fleet_repo / EU).read_text()
+    changed = [(a, b) for a, b in zip(eu_text.splitlines(), after.splitlines()) if a != b]
+    assert len(changed) == 1 and "tier: university" in changed[0][1], changed  # one line, in place
+    assert [c["name"] for c in yaml.safe_load(us.read_text())["spec"]["clusters"]] == ["us-clinic-1", "us-clinic-2", "us-clinic-3"]

@@ -22,7 +22,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from .. import API_VERSION
 from ..spec.load import parse_quantity
-from ..spec.model import Fleet
+from ..spec.model import Cluster, Fleet
+from .drift import cluster_changes
 from .hub import HubClusters
 from .observed import compared_sets, hub_entries
 
@@ -147,74 +148,161 @@ def new_entry(entry: dict[str, Any]) -> CommentedMap:
     return node
 
 
+def needs_update(c: Cluster, entry: dict[str, Any]) -> bool:
+    """Whether pulling changes this cluster's entry: what diff reports, or a taint's timeAdded."""
+    if cluster_changes(c, entry):
+        return True
+    ours = sorted((t.key, t.value, t.effect, t.time_added) for t in c.taints)
+    theirs = sorted((t["key"], t.get("value", ""), t["effect"], t.get("timeAdded", "")) for t in entry.get("taints", []))
+    return ours != theirs
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _item_span(lines: list[str], start: int) -> tuple[int, int] | None:
+    """Lines [start, end) of the block sequence item beginning at line index `start`, without the
+    blank and comment lines that lead into the next item; None when it is not a block item."""
+    dash = _indent(lines[start])
+    if not lines[start][dash:].startswith("- "):
+        return None  # a flow sequence or another layout: the whole file is round-tripped instead
+    end = len(lines)
+    for i in range(start + 1, len(lines)):
+        text = lines[i].strip()
+        if text and not text.startswith("#") and _indent(lines[i]) <= dash:
+            end = i
+            break
+    while end - 1 > start and (not lines[end - 1].strip()
+                               or (lines[end - 1].strip().startswith("#") and _indent(lines[end - 1]) <= dash)):
+        end -= 1
+    return start, end
+
+
+def _item_text(y: YAML, node: Any, indent: int) -> list[str]:
+    seq = CommentedSeq([node])
+    buf = io.StringIO()
+    y.dump(seq, buf)
+    return [(" " * indent + line) if line.strip() else line for line in buf.getvalue().splitlines(keepends=True)]
+
+
 def plan_pull(fleet: Fleet, state: HubClusters, spec_dir: Path) -> tuple[PullResult, dict[Path, str]]:
-    """What pulling would write: the result and the new text of every file that changes."""
+    """What pulling would write: the result and the new text of every file that changes.
+
+    Only what changes is parsed round-trip: each changed cluster's own lines are loaded with
+    ruamel.yaml, updated and spliced back (ruamel's pure-Python round trip costs ~1 ms per
+    cluster, so a whole 10,000-cluster inventory would take minutes). Files whose clusters are not
+    block-sequence items fall back to a round trip of the whole file.
+    """
     entries, notes = hub_entries(fleet, state.hub, state.clusters, state.cluster_sets)
     sets = compared_sets(fleet, state.hub, state.cluster_sets)
     result = PullResult(state.hub, notes=notes)
     y = _yaml()
     base = spec_dir.parent
-    loaded: dict[Path, list[Any]] = {}
-    dirty: set[Path] = set()
+    texts: dict[Path, list[str]] = {}
+    edits: dict[Path, list[tuple[int, int, list[str]]]] = {}  # (start, end, new lines) per file
+    whole: dict[Path, list[tuple[Cluster, dict[str, Any] | None]]] = {}  # files to round-trip entirely
+    home: dict[str, tuple[Path, int, int]] = {}  # set -> (file, end of its last item, indent)
 
-    def docs_of(path: Path) -> list[Any]:
-        if path not in loaded:
-            loaded[path] = list(y.load_all(path.read_text(encoding="utf-8"))) if path.exists() else []
-        return loaded[path]
+    def lines_of(path: Path) -> list[str]:
+        if path not in texts:
+            texts[path] = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        return texts[path]
 
-    # Existing clusters: update in place or remove, in their own file and document.
-    removals: dict[tuple[Path, int], list[int]] = {}
-    home_of_set: dict[str, tuple[Path, int]] = {}
     for c in fleet.clusters:
         if c.cluster_set not in sets:
             continue
         path = base / c.origin.file
-        doc_index = c.origin.doc.index
-        item_index = c.origin.path[-1]
-        assert isinstance(item_index, int)
-        seq = docs_of(path)[doc_index]["spec"]["clusters"]
-        home_of_set.setdefault(c.cluster_set, (path, doc_index))
         entry = entries.get(c.name)
+        update = entry is not None and needs_update(c, entry)
+        is_home = home.get(c.cluster_set, (path,))[0] == path  # new clusters go to the set's first file
+        if entry is not None and not update and not is_home:
+            continue  # unchanged, and not where new clusters of its set go: its text is never read
+        lines = lines_of(path)
+        span = _item_span(lines, c.origin.location.line - 1)
+        if span is None:
+            if entry is None or update:
+                (result.removed if entry is None else result.updated).append(c.name)
+                whole.setdefault(path, []).append((c, entry))
+            continue
+        start, end = span
+        indent = _indent(lines[start])
+        if is_home:
+            home[c.cluster_set] = (path, max(end, home.get(c.cluster_set, (path, 0, 0))[1]), indent)
         if entry is None:
-            removals.setdefault((path, doc_index), []).append(item_index)
             result.removed.append(c.name)
-        elif update_entry(seq[item_index], entry):
+            edits.setdefault(path, []).append((start, end, []))
+        elif update:
             result.updated.append(c.name)
-            dirty.add(path)
-    for (path, doc_index), indexes in removals.items():
-        seq = docs_of(path)[doc_index]["spec"]["clusters"]
-        for i in sorted(indexes, reverse=True):
-            del seq[i]
-        dirty.add(path)
+            snippet = "".join(line[indent:] if line.strip() else line for line in lines[start:end])
+            item = y.load(snippet)[0]
+            update_entry(item, entry)
+            edits.setdefault(path, []).append((start, end, _item_text(y, item, indent)))
+
     known = {c.name for c in fleet.clusters}
+    new_files: dict[Path, Any] = {}
     for name in sorted(set(entries) - known):
         entry = entries[name]
-        where = home_of_set.get(entry["clusterSet"])
-        if where is None:
-            path = spec_dir / "clusters" / f"{entry['clusterSet']}.yaml"
-            docs = docs_of(path)
-            if not docs:
-                docs.append(CommentedMap([("apiVersion", API_VERSION), ("kind", "ManagedClusterInventory"),
-                                          ("metadata", CommentedMap([("name", entry["clusterSet"])])),
-                                          ("spec", CommentedMap([("clusters", CommentedSeq())]))]))
-            where = home_of_set[entry["clusterSet"]] = (path, len(docs) - 1)
-        path, doc_index = where
-        docs_of(path)[doc_index]["spec"]["clusters"].append(new_entry(entry))
         result.added.append(name)
-        dirty.add(path)
-    texts: dict[Path, str] = {}
-    for path in sorted(dirty):
+        where = home.get(entry["clusterSet"])
+        if where is not None:
+            path, end, indent = where
+            edits.setdefault(path, []).append((end, end, _item_text(y, new_entry(entry), indent)))
+            continue
+        path = spec_dir / "clusters" / f"{entry['clusterSet']}.yaml"
+        if path.exists():  # a file of that name holds other sets' clusters: append to its first inventory
+            whole.setdefault(path, []).append((None, entry))  # type: ignore[arg-type]
+            continue
+        doc = new_files.setdefault(path, CommentedMap([
+            ("apiVersion", API_VERSION), ("kind", "ManagedClusterInventory"),
+            ("metadata", CommentedMap([("name", entry["clusterSet"])])),
+            ("spec", CommentedMap([("clusters", CommentedSeq())]))]))
+        doc["spec"]["clusters"].append(new_entry(entry))
+
+    out: dict[Path, str] = {}
+    for path, changes in edits.items():
+        if path in whole:
+            continue
+        lines = list(lines_of(path))
+        for start, end, replacement in sorted(changes, key=lambda e: (e[0], e[1]), reverse=True):
+            lines[start:end] = replacement
+        out[path] = "".join(lines)
+    for path, items in whole.items():
+        out[path] = _round_trip_file(y, path, items)
+    for path, doc in new_files.items():
         buf = io.StringIO()
-        docs = loaded[path]
-        if len(docs) == 1:
-            y.dump(docs[0], buf)
-        else:
-            y.dump_all(docs, buf)
-        texts[path] = buf.getvalue()
-        result.files.append(str(path.relative_to(base)) if path.is_relative_to(base) else str(path))
+        y.dump(doc, buf)
+        out[path] = buf.getvalue()
+    result.files = sorted(str(p.relative_to(base)) if p.is_relative_to(base) else str(p) for p in out)
     result.updated.sort()
     result.removed.sort()
-    return result, texts
+    return result, out
+
+
+def _round_trip_file(y: YAML, path: Path, items: list[tuple[Cluster | None, dict[str, Any] | None]]) -> str:
+    """The slow path: load the whole file round-trip, update, remove and append, dump it again."""
+    docs = list(y.load_all(path.read_text(encoding="utf-8")))
+    removals: list[tuple[int, int]] = []
+    for c, entry in items:
+        if c is None:
+            assert entry is not None
+            target = next(d for d in docs if isinstance(d, dict) and d.get("kind") == "ManagedClusterInventory")
+            target["spec"]["clusters"].append(new_entry(entry))
+            continue
+        index = c.origin.path[-1]
+        assert isinstance(index, int)
+        if entry is None:
+            removals.append((c.origin.doc.index, index))
+        else:
+            update_entry(docs[c.origin.doc.index]["spec"]["clusters"][index], entry)
+    for doc_index, index in sorted(removals, reverse=True):
+        del docs[doc_index]["spec"]["clusters"][index]
+    buf = io.StringIO()
+    if len(docs) == 1:
+        y.dump(docs[0], buf)
+    else:
+        y.dump_all(docs, buf)
+    return buf.getvalue()
 
 
 def write_files(texts: dict[Path, str]) -> None:
