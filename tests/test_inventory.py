@@ -95,7 +95,7 @@ def test_pull_adds_and_removes_clusters_of_the_hubs_sets_only(fleet_repo: Path, 
     body = _hub_clusters()
     gone = next(c for c in body["items"] if c["metadata"]["name"] == "us-clinic-3")
     body["items"].remove(gone)
-    new = copy.deepcopy(next(c for c in body["items"] if c["metadata"]["name"] == "eu-hosp-4"))
+    new = copy.deepcopy(next(c for c in body["items"] if c["metadata"]["name"] == "eu-hosp-3"))  # tainted
     new["metadata"]["name"] = "eu-hosp-5"
     new["metadata"]["labels"]["name"] = "eu-hosp-5"
     body["items"].append(new)
@@ -108,6 +108,9 @@ def test_pull_adds_and_removes_clusters_of_the_hubs_sets_only(fleet_repo: Path, 
         assert pulled["added"] == ["eu-hosp-5"] and pulled["removed"] == ["us-clinic-3"]
     eu = yaml.safe_load((fleet_repo / EU).read_text())
     assert [c["name"] for c in eu["spec"]["clusters"]][-1] == "eu-hosp-5"
+    added = eu["spec"]["clusters"][-1]
+    assert added["taints"] == [{"key": "maintenance", "value": "true", "effect": "NoSelect", "timeAdded": "2026-11-23T17:40:00Z"}]
+    assert added["labels"]["gpu"] == "true" and added["allocatable"] == {"cpu": "16", "memory": "67108864Ki"}
     us = yaml.safe_load((fleet_repo / "specs/clusters/us-clinics.yaml").read_text())
     assert "us-clinic-3" not in [c["name"] for c in us["spec"]["clusters"]]
     # hub-dev's clusters are not this hub's: untouched.
@@ -192,3 +195,20 @@ def test_pull_rewrites_a_flow_style_file_whole_and_keeps_other_files_untouched(f
     changed = [(a, b) for a, b in zip(eu_text.splitlines(), after.splitlines()) if a != b]
     assert len(changed) == 1 and "tier: university" in changed[0][1], changed  # one line, in place
     assert [c["name"] for c in yaml.safe_load(us.read_text())["spec"]["clusters"]] == ["us-clinic-1", "us-clinic-2", "us-clinic-3"]
+
+
+def test_a_hub_without_the_fleets_sets_leaves_their_clusters_alone(fleet_repo: Path, run, tmp_path: Path) -> None:
+    """Before the first sync the hub has no fleet set: nothing is compared, nothing removed."""
+    before = {p: p.read_text() for p in (fleet_repo / "specs/clusters").glob("*.yaml")}
+    sets = json.loads((FIXTURES / "hub-prod" / "managedclustersets.json").read_text())
+    sets["items"] = [s for s in sets["items"] if s["metadata"]["name"] in ("default", "global")]
+    with FakeHub() as hub:
+        hub.bodies["/apis/cluster.open-cluster-management.io/v1beta2/managedclustersets"] = sets
+        kubeconfig = str(hub.kubeconfig(tmp_path / "kubeconfig"))
+        result = run("inventory", "pull", "--kubeconfig", kubeconfig, "--format", "json")
+        diff = json.loads(run("inventory", "diff", "--kubeconfig", kubeconfig, "--format", "json").out)
+    pulled = json.loads(result.out)
+    assert result.code == 0 and pulled["files"] == [] and pulled["removed"] == []
+    assert any("eu-hospitals is not on the hub" in n for n in pulled["notes"])
+    assert diff["clean"] and diff["compared"] == 0
+    assert {p: p.read_text() for p in (fleet_repo / "specs/clusters").glob("*.yaml")} == before

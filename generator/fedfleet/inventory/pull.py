@@ -122,29 +122,35 @@ def update_entry(node: CommentedMap, entry: dict[str, Any]) -> bool:
                 changed = True
     elif current != wanted:
         if wanted:
-            seq = CommentedSeq()
-            for t in entry["taints"]:
-                item = CommentedMap(t)
-                item.fa.set_flow_style()
-                seq.append(item)
-            node["taints"] = seq
+            node["taints"] = _taint_seq(entry["taints"])
         else:
             del node["taints"]
         changed = True
     return changed
 
 
+def _taint_seq(taints: list[dict[str, str]]) -> CommentedSeq:
+    """Taints one per line in flow style, as the spec files write them."""
+    seq = CommentedSeq()
+    for t in taints:
+        item = CommentedMap(t)
+        item.fa.set_flow_style()
+        seq.append(item)
+    return seq
+
+
 def new_entry(entry: dict[str, Any]) -> CommentedMap:
+    """A cluster the inventory does not have yet: block labels and claims, flow resources."""
     node = CommentedMap()
     for key in ("name", "clusterSet", "labels", "claims", "allocatable", "capacity"):
-        if key in entry and entry[key] != {}:
-            value = entry[key]
+        value = entry.get(key)
+        if value:
             node[key] = CommentedMap(value) if isinstance(value, dict) else value
     for key in ("allocatable", "capacity"):
         if key in node:
             node[key].fa.set_flow_style()
     if entry.get("taints"):
-        update_entry(node, {**entry, "clusterSet": entry["clusterSet"]})
+        node["taints"] = _taint_seq(entry["taints"])
     return node
 
 
