@@ -40,19 +40,30 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 def test_every_overlay_carries_every_concern_with_controls(fleet_repo: Path, run) -> None:
     assert run("generate").code == 0
-    for hub in ("hub-dev", "hub-prod"):
+    # hub-dev runs only a Flower job: observability has nothing it could measure there
+    for hub, concerns in (("hub-dev", CONCERNS - {"observability"}), ("hub-prod", CONCERNS)):
         objs = _objects(fleet_repo, hub)
         kinds = {o["kind"] for o in objs}
         assert {"Policy", "Placement", "PlacementBinding", "PolicySet"} <= kinds
         policies = [o for o in objs if o["kind"] == "Policy"]
-        assert {p["metadata"]["annotations"]["fedfleet.io/concern"] for p in policies} == CONCERNS
+        assert {p["metadata"]["annotations"]["fedfleet.io/concern"] for p in policies} == concerns
         for p in policies:
             ann = p["metadata"]["annotations"]
             assert ann["policy.open-cluster-management.io/standards"] == "NIST SP 800-53"
             assert ann["policy.open-cluster-management.io/controls"]
             assert ann["policy.open-cluster-management.io/categories"]
+            # the Policy Generator's conventions: "," without a space, and a description
+            assert all(", " not in ann[f"policy.open-cluster-management.io/{k}"] for k in ("controls", "categories"))
+            assert ann["policy.open-cluster-management.io/description"]
+        assert any("," in p["metadata"]["annotations"]["policy.open-cluster-management.io/controls"] for p in policies)
+        # every governance Placement tolerates what the Policy Generator's do (or every taint)
+        for pl in (o for o in objs if o["kind"] == "Placement" and o["metadata"]["namespace"] == "fl-governance"):
+            tolerations = pl["spec"]["tolerations"]
+            assert tolerations == [{"operator": "Exists"}] or all(
+                {"key": f"cluster.open-cluster-management.io/{k}", "operator": "Exists"} in tolerations
+                for k in ("unavailable", "unreachable")), pl["metadata"]["name"]
         sets = {o["metadata"]["name"]: o for o in objs if o["kind"] == "PolicySet"}
-        assert set(sets) == {f"fedfleet-{c}" for c in CONCERNS}
+        assert set(sets) == {f"fedfleet-{c}" for c in concerns}
         # every policy is bound to a placement that exists in the overlay
         placements = {o["metadata"]["name"] for o in objs if o["kind"] == "Placement"}
         bound = {s["name"]: b["placementRef"]["name"] for b in objs if b["kind"] == "PlacementBinding" for s in b["subjects"]}
@@ -144,20 +155,64 @@ def test_tls_listener_rule_breaks_on_nodeport_in_prod_only(fleet_repo: Path) -> 
     assert str(found[0].location).startswith(f"specs/jobs/mnist-eu.yaml:{line}:")
 
 
-def test_tls_superlink_rule_breaks_when_a_hub_turns_tls_off(fleet_repo: Path) -> None:
+def test_tls_policies_follow_each_hubs_tls_setting(fleet_repo: Path) -> None:
     fleet = fleet_repo / "specs/fleet.yaml"
     _edit(fleet, "    superlinkAddress: superlink.hub-dev.example.com", "    superlinkAddress: superlink.hub-dev.example.com\n    tls: {enabled: false}")
     b = pipeline.render(PATHS)
-    # the overlay's kustomize patch turns the shared TLS base back to --insecure on that hub only
-    (fleet_repo / "out").mkdir()
+    assert not b.fleet.job("digits-dev").tls_enabled, "a job follows its hub's TLS setting"
     from fedfleet import write
     write.write(b.files, fleet_repo)
+    # the overlay's kustomize patch turns the shared TLS base back to --insecure on that hub only
     superlink = next(o for o in _objects(fleet_repo, "hub-dev") if o["kind"] == "Deployment")
     assert "--insecure" in superlink["spec"]["template"]["spec"]["containers"][0]["args"]
-    found = [f for f in rego.evaluate(b.fleet, b.plan, {p: d for p, d in b.bundle.items()} | {
-        "overlays/hub-dev/built.yaml": [superlink]}, rego.plugin_modules(b.registry.rego_modules())).findings
-        if f.check == "rego:tls.superlink"]
-    assert found and str(found[0].subject) == "hub hub-dev"
+    dev = {d["metadata"]["name"] for d in b.bundle.get("overlays/hub-dev/governance/tls.yaml", []) if d["kind"] == "Policy"}
+    prod = {d["metadata"]["name"] for d in b.bundle["overlays/hub-prod/governance/tls.yaml"] if d["kind"] == "Policy"}
+    assert dev == set(), "no TLS check applies to a hub that runs without TLS (dev forbids no listener type)"
+    assert {"tls-superlink", "tls-no-insecure", "tls-secrets", "tls-certificates", "tls-jobs"} <= prod
+    # the twin agrees: an --insecure SuperLink and a TLS-off job are what that hub is meant to run
+    built = {f"overlays/{h}/(built)": _objects(fleet_repo, h) for h in ("hub-dev", "hub-prod")}
+    found = [f for f in rego.evaluate(b.fleet, b.plan, built,
+                                      rego.plugin_modules(b.registry.rego_modules())).findings
+             if f.check.startswith("rego:tls.") and f.severity.value == "error"]
+    assert found == []
+
+
+def test_insecure_next_to_tls_flags_breaks_only_the_no_insecure_rule(fleet_repo: Path) -> None:
+    b = pipeline.render(PATHS)
+    from fedfleet import write
+    write.write(b.files, fleet_repo)
+    superlink = next(o for o in _objects(fleet_repo, "hub-prod") if o["kind"] == "Deployment")
+    superlink["spec"]["template"]["spec"]["containers"][0]["args"].append("--insecure")
+    found = {f.check for f in rego.evaluate(b.fleet, b.plan, {**b.bundle, "overlays/hub-prod/built.yaml": [superlink]},
+                                            rego.plugin_modules(b.registry.rego_modules())).findings
+             if f.check.startswith("rego:tls.")}
+    # musthave lists are subsets, so the --ssl-* rule still holds; the mustnothave rule does not
+    assert found == {"rego:tls.no-insecure"}
+    policy = next(d for d in b.bundle["overlays/hub-prod/governance/tls.yaml"] if d["metadata"]["name"] == "tls-no-insecure")
+    template = policy["spec"]["policy-templates"][0]["objectDefinition"]["spec"]["object-templates"][0]
+    assert template["complianceType"] == "mustnothave" and "name" not in template["objectDefinition"]["metadata"]
+    assert policy["spec"]["remediationAction"] == "inform"
+
+
+def test_rego_ssl_arguments_are_the_rendered_ones() -> None:
+    from fedfleet.upstream import superlink_args
+    source = load_registry().rego_modules()["tls"]["tls.rego"]
+    block = source.split("ssl_args := [", 1)[1].split("]", 1)[0]
+    assert [line.strip().strip(",").strip('"') for line in block.strip().splitlines()] == superlink_args(True)
+
+
+def test_certificate_policy_checks_duration_and_the_superlink_names(fleet_repo: Path) -> None:
+    b = pipeline.render(PATHS)
+    policy = next(d for d in b.bundle["overlays/hub-prod/governance/tls.yaml"] if d["metadata"]["name"] == "tls-certificates")
+    spec = policy["spec"]["policy-templates"][0]["objectDefinition"]["spec"]
+    assert spec["minimumDuration"] == "720h" and spec["namespaceSelector"] == {"include": ["flower-system"]}
+    import re
+    pattern = re.compile(spec["allowedSANPattern"])
+    assert pattern.match("superlink.hub-prod.example.com") and pattern.match("superlink.flower-system.svc")
+    assert not pattern.match("superlink.hub-dev.example.com") and not pattern.match("superlinkxhub-prod.example.com")
+    secrets = next(d for d in b.bundle["overlays/hub-prod/governance/tls.yaml"] if d["metadata"]["name"] == "tls-secrets")
+    objs = secrets["spec"]["policy-templates"][0]["objectDefinition"]["spec"]["object-templates"]
+    assert {o["objectDefinition"]["type"] for o in objs} == {"kubernetes.io/tls"}
 
 
 def test_addon_rules_break_when_the_overlay_lacks_the_addon(fleet_repo: Path) -> None:
@@ -180,7 +235,14 @@ def test_addon_agent_policy_targets_exactly_the_jobs_clients(fleet_repo: Path) -
     placement = next(d for d in b.bundle["overlays/hub-prod/governance/placements.yaml"]
                      if d["kind"] == "Placement" and d["metadata"]["name"] == "fedfleet-clients-mnist-eu")
     fl = next(d for d in b.bundle["overlays/hub-prod/jobs/mnist-eu.yaml"] if d["kind"] == "FederatedLearning")
-    assert placement["spec"] == fl["spec"]["client"]["placement"]
+    spec = dict(placement["spec"])
+    tolerations = spec.pop("tolerations")
+    job_tolerations = fl["spec"]["client"]["placement"].get("tolerations", [])
+    assert spec == {k: v for k, v in fl["spec"]["client"]["placement"].items() if k != "tolerations"}
+    # the job's own tolerations, then the Policy Generator's two
+    assert tolerations == job_tolerations + [
+        {"key": "cluster.open-cluster-management.io/unavailable", "operator": "Exists"},
+        {"key": "cluster.open-cluster-management.io/unreachable", "operator": "Exists"}]
 
 
 def test_data_locality_rule_breaks_when_a_non_holder_carries_the_claim(fleet_repo: Path) -> None:
@@ -200,27 +262,57 @@ def test_data_locality_policy_uses_hub_templates_one_per_job(fleet_repo: Path) -
     raw = policies[1]["spec"]["policy-templates"][0]["objectDefinition"]["spec"]["object-templates-raw"]
     assert 'fromConfigMap "" "mnist-eu-data-locality" .ManagedClusterName' in raw
     assert "mustnothave" in raw and "name: mnist-eu.client-data" in raw
-    # the rendered template is valid YAML once hub templates resolve (both branches)
-    for branch in ("/data/x", ""):
+    # a holder's path reaches the claim through two template passes (hub, then managed cluster):
+    # the hub pass writes it as a JSON string, the managed pass re-encodes it with toJson. Played
+    # here with Python's json for both (tests/oracles runs the propagator and config-policy-controller).
+    for branch in ("/data/x", "/it's \"q\" {{ .ManagedClusterName }} hub}}\nline ünï ✓", ""):
         text = raw.replace('{{hub $path := fromConfigMap "" "mnist-eu-data-locality" .ManagedClusterName hub}}\n', "")
         keep_first = bool(branch)
         body = text.split("{{hub else hub}}\n")[0 if keep_first else 1].replace("{{hub if $path hub}}\n", "")
-        body = body.replace("{{hub end hub}}\n", "").replace("{{hub $path hub}}", branch)
+        body = body.replace("{{hub end hub}}\n", "").replace("{{ {{hub $path | toJson hub}} | toJson }}", json.dumps(branch))
         parsed = yaml.safe_load(body)
         assert parsed[0]["complianceType"] == ("musthave" if keep_first else "mustnothave")
+        if keep_first:
+            assert parsed[0]["objectDefinition"]["spec"]["value"] == branch
+    # an enforced claim goes when its job goes
+    template = policies[1]["spec"]["policy-templates"][0]["objectDefinition"]["spec"]
+    assert template["pruneObjectBehavior"] == "DeleteIfCreated"
 
 
 def test_observability_rule_breaks_without_the_metrics_sidecar(fleet_repo: Path) -> None:
     b = pipeline.render(PATHS)
-    fl = next(d for d in b.bundle["overlays/hub-prod/jobs/mnist-eu.yaml"] if d["kind"] == "FederatedLearning")
+    fl = next(d for d in b.bundle["overlays/hub-prod/jobs/ct-segment-us.yaml"] if d["kind"] == "FederatedLearning")
     assert fl["metadata"]["annotations"]["federated-learning.io/sidecar-image"].startswith("quay.io/")
+    # upstream has no sidecar for Flower: no annotation promising one
+    flower = next(d for d in b.bundle["overlays/hub-prod/jobs/mnist-eu.yaml"] if d["kind"] == "FederatedLearning")
+    assert "federated-learning.io/sidecar-image" not in flower["metadata"]["annotations"]
     edited = dict(b.bundle)
     stripped = json.loads(json.dumps(fl))
     del stripped["metadata"]["annotations"]["federated-learning.io/sidecar-image"]
-    edited["overlays/hub-prod/jobs/mnist-eu.yaml"] = [stripped]
+    edited["overlays/hub-prod/jobs/ct-segment-us.yaml"] = [stripped]
     found = [f for f in rego.evaluate(b.fleet, b.plan, edited, rego.plugin_modules(b.registry.rego_modules())).findings
-             if f.check == "rego:observability.collector"]
-    assert len(found) == 1 and found[0].subject == Subject.job("mnist-eu", "hub-prod")
+             if f.check == "rego:observability.sidecar" and f.severity.value == "error"]
+    assert len(found) == 1 and found[0].subject == Subject.job("ct-segment-us", "hub-prod")
+
+
+def test_otel_addon_serves_the_address_the_sidecar_dials(fleet_repo: Path) -> None:
+    b = pipeline.render(PATHS)
+    assert "overlays/hub-dev/otel-addon.yaml" not in b.bundle, "no OpenFL job on hub-dev, nothing to collect"
+    objs = {(d["kind"], d["metadata"]["name"]): d for d in b.bundle["overlays/hub-prod/otel-addon.yaml"]}
+    cma, template = objs[("ClusterManagementAddOn", "otel")], objs[("AddOnTemplate", "otel-addon")]
+    config = objs[("AddOnDeploymentConfig", "otel-config")]
+    assert template["spec"]["registration"][0]["type"] == "CustomSigner"
+    assert template["spec"]["registration"][0]["customSigner"]["signerName"] == "open-cluster-management.io/otel-addon"
+    assert cma["spec"]["installStrategy"]["placements"][0]["name"] == "otel-addon"
+    service = next(m for m in template["spec"]["agentSpec"]["workload"]["manifests"] if m["kind"] == "Service")
+    # the FL controller's OpenFL manifests hard-code OTEL_ENDPOINT; the template agent puts every
+    # namespaced manifest in the AddOnDeploymentConfig's agentInstallNamespace
+    address = f"{service['metadata']['name']}.{config['spec']['agentInstallNamespace']}.svc.cluster.local:" \
+              f"{service['spec']['ports'][0]['port']}"
+    assert address == "otel-collector.open-cluster-management-agent-addon.svc.cluster.local:4317"
+    placement = objs[("Placement", "otel-addon")]
+    sets = placement["spec"]["predicates"][1]["requiredClusterSelector"]["labelSelector"]["matchExpressions"][0]["values"]
+    assert sets == ["us-clinics"]  # ct-segment-us's set; the hub is the other predicate
 
 
 def test_disabled_plugin_contributes_nothing(fleet_repo: Path) -> None:

@@ -47,6 +47,12 @@ SUPERLINK = "superlink"  # the hub's Deployment and Service (templates/superlink
 TLS_CA_SECRET = "flower-tls-ca"  # values.yaml tls.ca.secretName
 TLS_SERVER_SECRET = "flower-superlink-tls"  # values.yaml tls.serverCert.secretName
 TLS_MOUNT = "/etc/flower/tls"
+# The Secret key CertificatePolicy reads the certificate from, unless the Secret's
+# `certificate_key_name` label names another (cert-policy-controller
+# controllers/certificatepolicy_controller.go parseCertificate); cert-manager writes it, and
+# Secrets of type kubernetes.io/tls must have it (Kubernetes core validation).
+TLS_CERT_KEY = "tls.crt"
+SECRET_TYPE_TLS = "kubernetes.io/tls"
 # SuperLink ports of the chart: exec (ServerApp), fleet (SuperNodes), control (flwr CLI).
 SUPERLINK_PORTS = {"exec": 9091, "fleet": 9092, "control": 9093}
 CLIENTAPPIO_PORT = 9094  # the SuperNode's ClientAppIo API
@@ -88,9 +94,24 @@ FL_CONTROLLER_NAMESPACE = "open-cluster-management"
 SIDECAR_ANNOTATION = "federated-learning.io/sidecar-image"
 
 # --- Observability (federated-learning-controller/deploy/obs/otel-addon/) ----------------------
-OTEL_ADDON = "otel"  # ClusterManagementAddOn
-OTEL_COLLECTOR = "opentelemetry-collector"
+OTEL_ADDON = "otel"  # ClusterManagementAddOn (resources/cluster-management-addon.yaml)
+OTEL_TEMPLATE = "otel-addon"  # AddOnTemplate, and its install Placement (resources/placement.yaml)
+OTEL_CONFIG = "otel-config"  # AddOnDeploymentConfig (resources/addon-deployment-config.yaml)
+OTEL_HUB_NAMESPACE = "open-cluster-management-hub"  # where upstream keeps otel-config and the signer
+OTEL_SIGNER = "open-cluster-management.io/otel-addon"  # the CustomSigner registration's signerName
+OTEL_SIGNING_CA = "otel-signer"  # its signingCA Secret, in OTEL_HUB_NAMESPACE
+OTEL_COLLECTOR = "opentelemetry-collector"  # the collector Deployment (resources/addon-template.yaml)
+OTEL_SERVICE = "otel-collector"  # the collector Service, OTLP gRPC 4317 and HTTP 4318
+OTEL_GRPC_PORT = 4317
+# The placement namespace upstream installs from (resources/placement.yaml).
 OTEL_NAMESPACE = "open-cluster-management-addon"
+# Where the agent runs on managed clusters: the AddOnDeploymentConfig's agentInstallNamespace
+# (CRD default), which ocm's template agent writes into every namespaced manifest
+# (pkg/addon/templateagent/decorator.go, namespaceDecorator). The sidecar dials the collector
+# there: internal/controller/manifests/openfl/*: OTEL_ENDPOINT
+# otel-collector.open-cluster-management-agent-addon.svc.cluster.local:4317.
+OTEL_AGENT_NAMESPACE = "open-cluster-management-agent-addon"
+OTEL_ENDPOINT = f"{OTEL_SERVICE}.{OTEL_AGENT_NAMESPACE}.svc.cluster.local:{OTEL_GRPC_PORT}"
 
 # --- What fedfleet writes on the objects it ships, for policies and people to match on -----------
 DATA_CLAIM_ANNOTATION = "fedfleet.io/data-claim"  # on FederatedLearning and data-locality ConfigMaps

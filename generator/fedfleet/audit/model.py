@@ -46,7 +46,9 @@ class ControlGroup:
         """Per policy: live compliance when known, else the Rego twin's verdict."""
         out = {"compliant": 0, "noncompliant": 0, "unknown": 0}
         for p in self.policies:
-            status = p.live_status if p.live_status is not None else ("Compliant" if p.rego_status != "fail" else "NonCompliant")
+            # Offline, a policy without a Rego twin is unknown: nothing checked it.
+            offline = {"pass": "Compliant", "fail": "NonCompliant"}.get(p.rego_status, "unknown")
+            status = p.live_status if p.live_status is not None else offline
             key = {"Compliant": "compliant", "NonCompliant": "noncompliant", "missing on hub": "noncompliant"}.get(status, "unknown")
             out[key] += 1
         return out
@@ -68,6 +70,17 @@ class LiveFinding:
     message: str
 
 
+@dataclass(frozen=True)
+class MetricsExport:
+    """Whether a job's training metrics leave the cluster, and why (not)."""
+
+    hub: str
+    job: str
+    framework: str
+    exports: bool
+    why: str
+
+
 @dataclass
 class AuditReport:
     fleet: str
@@ -76,6 +89,7 @@ class AuditReport:
     live_hubs: list[str] = field(default_factory=list)  # hubs read live (empty: offline only)
     live_findings: list[LiveFinding] = field(default_factory=list)
     live_objects: dict[str, Any] = field(default_factory=dict)  # hub -> applications and jobs as read
+    metrics: list[MetricsExport] = field(default_factory=list)
 
     @property
     def compliant(self) -> bool:
@@ -94,4 +108,5 @@ class AuditReport:
             "gaps": [g.__dict__ for g in self.gaps],
             "liveFindings": [f.__dict__ for f in self.live_findings],
             "liveObjects": self.live_objects,
+            "metrics": [m.__dict__ for m in self.metrics],
         }

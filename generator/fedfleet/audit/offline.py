@@ -16,7 +16,8 @@ from ..findings import Severity
 from ..governance import Target, govern
 from ..governance.wrap import target_label
 from ..spec.model import Fleet
-from .model import AuditReport, ControlGroup, Gap, PolicyEntry
+from ..upstream import OTEL_ENDPOINT, SIDECAR_ANNOTATION
+from .model import AuditReport, ControlGroup, Gap, MetricsExport, PolicyEntry
 
 
 _RULE_ID = re.compile(r'"rule":\s*"([^"]+)"')
@@ -103,13 +104,36 @@ def gaps(rendered: pipeline.Rendered, entries: list[PolicyEntry]) -> list[Gap]:
         if not rendered.fleet.jobs_on(hub.name):
             continue
         present = {e.concern for e in entries if e.hub == hub.name}
+        # A concern that has nothing to check on this hub even with its defaults (say observability
+        # on a hub of Flower jobs only) is no gap.
+        possible = {p.concern.name for p in expected[hub.name].policies} if hub.name in expected else set()
         for plugin in rendered.registry.plugins.values():
-            if plugin.concern.name not in present:
+            if plugin.concern.name in possible and plugin.concern.name not in present:
                 found.append(Gap(hub.name, plugin.concern.name, f"hub {hub.name} runs jobs but has no {plugin.concern.name} policy at all"))
     return found
+
+
+def metrics_exports(rendered: pipeline.Rendered) -> list[MetricsExport]:
+    """Per job, whether its metrics are exported. Upstream's FL controller adds the metrics sidecar
+    (OTLP to the otel collector) to OpenFL Jobs only, when the FederatedLearning carries the sidecar
+    annotation; its Flower path has none (federated-learning-controller internal/controller/manifests)."""
+    out = []
+    for job in rendered.fleet.jobs:
+        annotated = SIDECAR_ANNOTATION in rendered.registry.job_annotations(job, rendered.fleet.plugin_params)
+        if job.framework != "openfl":
+            out.append(MetricsExport(job.hub, job.name, job.framework, False,
+                                     "cannot yet: upstream has no metrics sidecar for Flower jobs"))
+        elif annotated:
+            out.append(MetricsExport(job.hub, job.name, job.framework, True,
+                                     f"the controller's sidecar exports OTLP to {OTEL_ENDPOINT}"))
+        else:
+            out.append(MetricsExport(job.hub, job.name, job.framework, False,
+                                     f"no {SIDECAR_ANNOTATION} annotation (observability plugin disabled)"))
+    return out
 
 
 def offline_audit(rendered: pipeline.Rendered, built_objects: list[rego.HubObject] | None = None) -> AuditReport:
     entries = policy_entries(rendered)
     attach_rego(rendered, entries, built_objects)
-    return AuditReport(fleet=rendered.fleet.name, controls=group_by_control(entries), gaps=gaps(rendered, entries))
+    return AuditReport(fleet=rendered.fleet.name, controls=group_by_control(entries), gaps=gaps(rendered, entries),
+                       metrics=metrics_exports(rendered))

@@ -7,6 +7,7 @@ Nothing else is stable: the built-in plugins import only these, as a third-party
 
 from __future__ import annotations
 
+from ..findings import Finding, InputError
 from ..placement import Plan
 from ..spec.model import Cluster, Fleet, Hub, Job
 from .hookspecs import hookimpl
@@ -29,9 +30,15 @@ def govern(fleet: Fleet, plan: Plan, registry: Registry) -> Governance:
     placements. `render_hub` turns one hub's into the objects of its overlay."""
     params = fleet.plugin_params
     out: Governance = {}
+    errors: dict[str, Finding] = {}  # a fleet-wide parameter errs once, not once per hub
     for hub in fleet.hubs:
         contributions = registry.policies(
             lambda name, hub=hub: GovernanceContext(fleet, plan, hub, params.get(name, {})), params)
         wrapped = {name: (registry.plugins[name].concern, contents) for name, contents in contributions.items()}
-        out[hub.name] = wrap_hub(fleet, hub, wrapped, params)
+        try:
+            out[hub.name] = wrap_hub(fleet, hub, wrapped, params)
+        except InputError as exc:
+            errors.update((f.render(), f) for f in exc.findings)
+    if errors:
+        raise InputError(list(errors.values()))
     return out

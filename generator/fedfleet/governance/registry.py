@@ -116,6 +116,31 @@ class Registry:
         return out
 
 
+# Where ACM cannot enforce, read from the controllers. Config-policy-controller at ecf24b40:
+# controllers/configurationpolicy_controller.go.
+_UNNAMED = ("an object template without a name is only ever evaluated as inform "
+            "(config-policy-controller configurationpolicy_controller.go handleObjects: "
+            "\"we do not support enforce on unnamed templates\")")
+_STATUS = ("a status can only be observed: enforcing creates the object without it and only checks the status "
+           "afterwards (config-policy-controller configurationpolicy_controller.go handleSingleObj)")
+_CERT = ("a CertificatePolicy only reports (cert-policy-controller controllers/certificatepolicy_controller.go "
+         "ProcessPolicies: \"Enforce is set, but not implemented on this controller\")")
+
+
+def observe_only(templates: Iterable[Template]) -> str:
+    """Why ACM could not enforce these templates, or '' when it can."""
+    for t in templates:
+        if t.kind == "CertificatePolicy":
+            return _CERT
+        for o in t.spec.get("object-templates") or []:
+            definition = o.get("objectDefinition") or {}
+            if not (definition.get("metadata") or {}).get("name"):
+                return _UNNAMED
+            if "status" in definition and o.get("complianceType") != "mustnothave":
+                return _STATUS
+    return ""
+
+
 def _checked_policies(plugin: str, result: Any) -> list[PolicyContent]:
     if not isinstance(result, list):
         raise _plugin_error(plugin, f"fedfleet_policies returned {type(result).__name__}, not a list")
@@ -130,6 +155,10 @@ def _checked_policies(plugin: str, result: Any) -> list[PolicyContent]:
             raise _plugin_error(plugin, f"policy {p.name!r}: unknown severity {p.severity!r}")
         if not p.templates:
             raise _plugin_error(plugin, f"policy {p.name!r} has no templates")
+        reason = observe_only(p.templates)
+        if reason and p.remediation != "inform":
+            raise _plugin_error(plugin, f"policy {p.name!r} can only inform ({reason}) but does not force remediation "
+                                "'inform': enforcing it would not do what it says")
         for t in p.templates:
             if not isinstance(t, Template) or t.kind not in ("ConfigurationPolicy", "CertificatePolicy"):
                 raise _plugin_error(plugin, f"policy {p.name!r}: templates must be ConfigurationPolicy or CertificatePolicy")

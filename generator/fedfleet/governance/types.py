@@ -60,7 +60,11 @@ class PolicyContent:
     target: Target
     templates: tuple[Template, ...]
     severity: Severity | None = None  # default: the concern's
-    remediation: Remediation | None = None  # forces one mode, e.g. inform for status checks
+    # Forces one mode whatever the fleet's parameters say, e.g. inform for a check that only
+    # observes (status, "a Secret exists", "no job does X"); a parameter asking for the other mode
+    # is an input error that names the policy and `forced_because`.
+    remediation: Remediation | None = None
+    forced_because: str = ""
     controls: tuple[str, ...] = ()  # extra controls for this policy only
     rule: str = ""  # the rule id, shared with its Rego twin (fedfleet policy list shows both)
 

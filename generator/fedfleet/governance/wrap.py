@@ -23,6 +23,8 @@ from .types import Concern, PolicyContent, Target
 ANN_STANDARDS = "policy.open-cluster-management.io/standards"
 ANN_CATEGORIES = "policy.open-cluster-management.io/categories"
 ANN_CONTROLS = "policy.open-cluster-management.io/controls"
+# The console shows it; the Policy Generator always writes it (internal/plugin.go createPolicy).
+ANN_DESCRIPTION = "policy.open-cluster-management.io/description"
 ANN_CONCERN = "fedfleet.io/concern"
 ANN_RULE = "fedfleet.io/rule"
 ANN_TARGET = "fedfleet.io/target"  # hub | job-clients:<job> | job-cluster-sets:<job> | cluster-set:<set>
@@ -34,6 +36,20 @@ K8S_NAME_LIMIT = 63
 # `global` set every OCM hub has (DefaultClusterSet feature).
 HUB_SELECTOR = {"matchLabels": {"local-cluster": "true"}}
 GLOBAL_SET = "global"
+# The Policy Generator adds these to every Placement it makes (internal/plugin.go createPlacement),
+# so a policy keeps reporting on a cluster that is briefly unavailable or unreachable.
+PG_TOLERATIONS = (
+    {"key": "cluster.open-cluster-management.io/unavailable", "operator": "Exists"},
+    {"key": "cluster.open-cluster-management.io/unreachable", "operator": "Exists"},
+)
+# "Every cluster of a set" means every one, tainted or not: an empty key with Exists tolerates
+# every taint (ocm pkg/placement/plugins/tainttoleration/taint_toleration.go, isTaintTolerated),
+# so, say, a data holder under maintenance=true:NoSelect still gets its claim.
+TOLERATE_ALL = ({"operator": "Exists"},)
+# An enforced object of a job's policy goes with the job: when the policy is deleted (the job
+# left the specs), config-policy-controller deletes what it created
+# (controllers/configurationpolicy_controller.go cleanUpChildObjects, DeleteIfCreated).
+PRUNE_WITH_JOB = "DeleteIfCreated"
 
 
 def fit_name(name: str, limit: int) -> str:
@@ -91,26 +107,51 @@ class HubGovernance:
         return tuple(w for w in self.policies if w.concern.name == concern)
 
 
-def remediation_for(hub: Hub, fleet: Fleet, plugin_params: Mapping[str, Any], content: PolicyContent) -> str:
-    """Policy override > plugin-wide override > the plugin's forced mode > the hub environment's."""
+def remediation_for(hub: Hub, fleet: Fleet, plugin: str, plugin_params: Mapping[str, Any],
+                    content: PolicyContent) -> tuple[str, list[Finding]]:
+    """The mode a policy runs in, and the input errors of a request it cannot honour.
+
+    Precedence: the plugin's forced mode > per-policy override > plugin parameter > the hub
+    environment's default. A forced mode is never overridden: a plugin parameter or per-policy
+    override asking for the other mode is an input error naming the policy and why (it would turn
+    a check that can only observe into one that creates empty Secrets or deletes jobs, or leave a
+    policy that must write informing). The environment default is not a request; it never errs.
+    """
     override = plugin_params.get("overrides", {}).get(content.name, {}).get("remediation")
-    return override or plugin_params.get("remediation") or content.remediation or fleet.remediation[hub.environment]
+    wide = plugin_params.get("remediation")
+    if content.remediation is None:
+        return override or wide or fleet.remediation[hub.environment], []
+    errors = []
+    why = content.forced_because or f"the {plugin} plugin forces it"
+    for asked, path in ((override, ("overrides", content.name, "remediation")), (wide, ("remediation",))):
+        if asked and asked != content.remediation:
+            errors.append(Finding(
+                "governance", f"policy {content.name!r} of plugin {plugin!r} can only {content.remediation}, "
+                f"not {asked}: {why}", location=fleet.origin.locate("spec", "governance", "plugins", plugin, *path),
+                field=".".join(("spec", "governance", "plugins", plugin, *path))))
+    return content.remediation, errors
 
 
 def placement_spec(fleet: Fleet, target: Target) -> tuple[str, dict[str, Any], list[str]]:
     """Name, Placement spec and the cluster sets it needs bound, for a target."""
+    tolerations = [dict(t) for t in PG_TOLERATIONS]
     if target.kind == "hub":
         return "fedfleet-hub", {"clusterSets": [GLOBAL_SET], "predicates": [
-            {"requiredClusterSelector": {"labelSelector": HUB_SELECTOR}}]}, [GLOBAL_SET]
+            {"requiredClusterSelector": {"labelSelector": HUB_SELECTOR}}], "tolerations": tolerations}, [GLOBAL_SET]
     if target.kind == "cluster-set":
-        return f"fedfleet-set-{target.cluster_set}", {"clusterSets": [target.cluster_set]}, [target.cluster_set]
+        return (f"fedfleet-set-{target.cluster_set}",
+                {"clusterSets": [target.cluster_set], "tolerations": [dict(t) for t in TOLERATE_ALL]},
+                [target.cluster_set])
     job = fleet.job(target.job)
     sets = sorted(fleet.job_cluster_sets(job))
     if target.kind == "job-cluster-sets":
-        return f"fedfleet-sets-{job.name}", {"clusterSets": sets}, sets
-    # job-clients: the job's own client placement, so the policy follows what the job selects.
+        return f"fedfleet-sets-{job.name}", {"clusterSets": sets, "tolerations": [dict(t) for t in TOLERATE_ALL]}, sets
+    # job-clients: the job's own client placement, so the policy follows what the job selects,
+    # plus the Policy Generator's tolerations (a policy keeps reporting on an unreachable client).
     spec = job.effective_placement
     spec["clusterSets"] = sets
+    own = list(spec.get("tolerations") or [])
+    spec["tolerations"] = own + [t for t in tolerations if t not in own]
     return f"fedfleet-clients-{job.name}", spec, sets
 
 
@@ -130,6 +171,7 @@ def wrap_hub(fleet: Fleet, hub: Hub, contributions: Mapping[str, tuple[Concern, 
     bound_sets: set[str] = set()
     wrapped: list[WrappedPolicy] = []
     seen: dict[str, str] = {}
+    errors: list[Finding] = []
     for plugin, (concern, contents) in sorted(contributions.items()):
         plugin_params = params.get(plugin, {})
         for content in contents:
@@ -146,8 +188,12 @@ def wrap_hub(fleet: Fleet, hub: Hub, contributions: Mapping[str, tuple[Concern, 
             notes = job_client_annotations(fleet, content.target.job) if content.target.kind == "job-clients" else None
             placements[pl_name] = GovernancePlacement(pl_name, pl_spec, notes)
             bound_sets.update(sets)
-            wrapped.append(WrappedPolicy(hub.name, plugin, concern, content, name,
-                                         remediation_for(hub, fleet, plugin_params, content), pl_name))
+            remediation, asked_wrong = remediation_for(hub, fleet, plugin, plugin_params, content)
+            errors += asked_wrong
+            wrapped.append(WrappedPolicy(hub.name, plugin, concern, content, name, remediation, pl_name))
+    if errors:
+        raise InputError(errors)
+    template_names(wrapped)
     return HubGovernance(hub.name, ns, policy_limit, tuple(sorted(bound_sets)), tuple(wrapped),
                          tuple(placements[n] for n in sorted(placements)))
 
@@ -191,22 +237,46 @@ def target_label(target: Target) -> str:
     return f"{target.kind}:{target.cluster_set if target.kind == 'cluster-set' else target.job}"
 
 
+def _template_names(wp: WrappedPolicy) -> list[str]:
+    if len(wp.content.templates) == 1:
+        return [wp.name]
+    return [fit_name(f"{wp.name}-{i + 1}", K8S_NAME_LIMIT) for i in range(len(wp.content.templates))]
+
+
+def template_names(wrapped: list[WrappedPolicy]) -> None:
+    """Every policy template of a hub has its own name. The propagator replicates every Policy of a
+    placement into the same cluster namespace, where its templates become ConfigurationPolicies /
+    CertificatePolicies by that name (governance-policy-framework's template-sync); `<policy>-<i>`
+    of one policy may equal another policy's name, and the second would overwrite the first."""
+    owner: dict[str, str] = {}
+    for wp in wrapped:
+        for name in _template_names(wp):
+            if name in owner:
+                raise InputError([Finding("governance", f"plugin {wp.plugin!r}: policy template {name!r} of policy "
+                                          f"{wp.name!r} has the name of a template of policy {owner[name]!r}; "
+                                          "rename one of the policies")])
+            owner[name] = wp.name
+
+
 def _policy(wp: WrappedPolicy, ns: str) -> dict[str, Any]:
     c, content = wp.concern, wp.content
     severity = content.severity or c.severity
     templates = []
-    for i, t in enumerate(content.templates):
-        tname = wp.name if len(content.templates) == 1 else fit_name(f"{wp.name}-{i + 1}", K8S_NAME_LIMIT)
+    prune = wp.remediation == "enforce" and content.target.job != ""
+    for t, tname in zip(content.templates, _template_names(wp)):
+        spec = {**t.spec, "remediationAction": wp.remediation, "severity": severity}
+        if prune and t.kind == "ConfigurationPolicy":
+            spec["pruneObjectBehavior"] = PRUNE_WITH_JOB
         templates.append({"objectDefinition": {
-            "apiVersion": API_POLICY, "kind": t.kind, "metadata": {"name": tname},
-            "spec": {**t.spec, "remediationAction": wp.remediation, "severity": severity},
+            "apiVersion": API_POLICY, "kind": t.kind, "metadata": {"name": tname}, "spec": spec,
         }})
+    # The Policy Generator joins these with "," (internal/plugin.go createPolicy, strings.Join).
     annotations = {
-        ANN_STANDARDS: ", ".join(c.standards),
-        ANN_CATEGORIES: ", ".join(c.categories),
-        ANN_CONTROLS: ", ".join((*c.controls, *content.controls)),
+        ANN_STANDARDS: ",".join(c.standards),
+        ANN_CATEGORIES: ",".join(c.categories),
+        ANN_CONTROLS: ",".join(wp.controls),
+        ANN_DESCRIPTION: content.description,
         ANN_CONCERN: c.name,
-        "fedfleet.io/description": content.description,
         # Replicated policies in cluster namespaces are ACM's, not Argo CD's to prune.
         "argocd.argoproj.io/compare-options": "IgnoreExtraneous",
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..spec.model import Fleet, Job
-from . import addon, argocd, jobs
+from . import addon, argocd, jobs, otel
 from .common import kustomization, namespace
 
 Bundle = dict[str, list[dict[str, Any]]]
@@ -55,6 +55,9 @@ def render_bundle(fleet: Fleet, extras: OverlayExtras | None = None,
         namespaces = jobs.job_namespaces(fleet, hub)
         if namespaces:
             files["namespaces.yaml"] = namespaces
+        telemetry = otel.hub_objects(fleet, hub)
+        if telemetry:
+            files["otel-addon.yaml"] = telemetry
         for job in fleet.jobs_on(hub.name):
             extra = job_annotations(job) if job_annotations else {}
             files[f"jobs/{job.name}.yaml"] = [jobs.federated_learning(job, extra), jobs.data_locality_map(fleet, job)]

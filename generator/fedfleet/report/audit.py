@@ -36,6 +36,10 @@ def to_text(report: AuditReport) -> str:
             live = f"  live: {_live(p)}" if p.live_status is not None else ""
             lines.append(f"  {p.hub:<10} {p.name:<42} {p.remediation:<8} rego {_STATUS_WORD[p.rego_status]:<7} "
                          f"-> {len(p.clusters)} cluster(s){live}")
+    if report.metrics:
+        lines.append("\nmetrics:")
+        lines += [f"  {m.hub:<10} {m.job:<24} {m.framework:<7} {'exports' if m.exports else 'NO':<8} {m.why}"
+                  for m in report.metrics]
     if report.gaps:
         lines.append("\ngaps:")
         lines += [f"  {g.hub}: {g.message}" for g in report.gaps]
@@ -64,6 +68,10 @@ def to_markdown(report: AuditReport) -> str:
             targets = f"{p.target}: {', '.join(p.clusters) or '(none)'}"
             lines.append(f"| {p.hub} | `{p.name}` | {p.concern} | {p.remediation} | {_md(targets)} | "
                          f"{_STATUS_WORD[p.rego_status]} | {_md(_live(p))} |")
+    if report.metrics:
+        lines += ["", "## Training metrics", "", "| hub | job | framework | exported | why |", "| --- | --- | --- | --- | --- |"]
+        lines += [f"| {m.hub} | `{m.job}` | {m.framework} | {'yes' if m.exports else 'no'} | {_md(m.why)} |"
+                  for m in report.metrics]
     if report.gaps:
         lines += ["", "## Gaps", ""] + [f"- **{g.hub}** ({g.concern}): {_md(g.message)}" for g in report.gaps]
     if report.live_findings:
@@ -132,6 +140,10 @@ def to_html(report: AuditReport) -> str:
                 f"<td class='{rego_cls}'>{e(_STATUS_WORD[p.rego_status])}</td>"
                 f"<td class='{live_cls}'>{e(_live(p)) or '—'}</td></tr>")
         body.append("</tbody></table>")
+    if report.metrics:
+        body.append("<h2>Training metrics</h2><ul>" + "".join(
+            f"<li><b>{e(m.job)}</b> ({e(m.framework)}, {e(m.hub)}): {'exported' if m.exports else 'not exported'}, "
+            f"{e(m.why)}</li>" for m in report.metrics) + "</ul>")
     if report.gaps:
         body.append("<h2>Gaps</h2><ul>" + "".join(f"<li><b>{e(g.hub)}</b> ({e(g.concern)}): {e(g.message)}</li>"
                                                    for g in report.gaps) + "</ul>")

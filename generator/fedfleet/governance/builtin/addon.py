@@ -19,6 +19,7 @@ from fedfleet.upstream import (
 from . import rego_module
 
 AVAILABLE = {"conditions": [{"type": "Available", "status": "True"}]}
+OBSERVES = "it checks status conditions, which only the Deployment controller sets; enforcing would create an empty Deployment"
 
 
 @hookimpl
@@ -52,7 +53,7 @@ def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
     ns = context.hub.controller_namespace
     # Status can only be observed, never enforced: these policies always inform.
     hub = PolicyContent(
-        name="controller", rule="addon.controller-available", remediation="inform",
+        name="controller", rule="addon.controller-available", remediation="inform", forced_because=OBSERVES,
         description="The federated-learning controller and the flower-addon ClusterManagementAddOn exist on the hub",
         target=Target("hub"),
         templates=(Template("ConfigurationPolicy", {"object-templates": [
@@ -64,7 +65,7 @@ def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
     )
     clients = [
         PolicyContent(
-            name=f"agent-{job.name}", rule="addon.agent-available", remediation="inform",
+            name=f"agent-{job.name}", rule="addon.agent-available", remediation="inform", forced_because=OBSERVES,
             description=f"The flower-addon agent is Available on every cluster job {job.name} runs on",
             target=Target("job-clients", job=job.name),
             templates=(Template("ConfigurationPolicy", {"object-templates": [

@@ -33,7 +33,18 @@ def fedfleet_concern() -> Concern:
 
 
 def claim_templates_raw(config_map: str, claim: str) -> str:
-    """object-templates-raw with hub templates: one ConfigMap lookup per cluster, per job."""
+    """object-templates-raw with hub templates: one ConfigMap lookup per cluster, per job.
+
+    The path reaches the ClusterClaim through two template passes: the propagator resolves
+    `{{hub ... hub}}` on the hub (governance-policy-propagator controllers/propagator/propagation.go,
+    processTemplates), then config-policy-controller resolves `{{ ... }}` in the raw text on the
+    managed cluster and parses the result as YAML (controllers/configurationpolicy_controller.go,
+    resolveObjectTemplatesRaw). A path may hold any character a ClusterClaim value may (`'`, `"`,
+    `{{`, newlines, unicode), so neither pass may see it as text: the hub pass writes it as a JSON
+    string (sprig toJson, which is also a Go string literal: json.Marshal never escapes a slash), the
+    managed pass reads that literal inside an action, where `{{` and `}}` are only characters
+    (text/template lexQuote), and writes it with toJson again, a YAML double-quoted scalar.
+    """
     return (
         f'{{{{hub $path := fromConfigMap "" "{config_map}" .ManagedClusterName hub}}}}\n'
         f"{{{{hub if $path hub}}}}\n"
@@ -44,7 +55,7 @@ def claim_templates_raw(config_map: str, claim: str) -> str:
         f"    metadata:\n"
         f"      name: {claim}\n"
         f"    spec:\n"
-        f"      value: '{{{{hub $path hub}}}}'\n"
+        f"      value: {{{{ {{{{hub $path | toJson hub}}}} | toJson }}}}\n"
         f"{{{{hub else hub}}}}\n"
         f"- complianceType: mustnothave\n"
         f"  objectDefinition:\n"

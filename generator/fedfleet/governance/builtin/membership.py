@@ -98,6 +98,8 @@ def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
             name = cs.name if len(chunks) == 1 else f"{cs.name}-{n + 1}"
             out.append(PolicyContent(
                 name=name, rule="membership.labels", remediation="enforce",
+                forced_because="an informing membership policy labels no ManagedCluster, so every fleet set would stay "
+                               "empty and every job Waiting",
                 description=f"{len(chunk)} ManagedCluster(s) of cluster set {cs.name} carry {CLUSTER_SET_LABEL}="
                             f"{cs.name} and the labels job placements select on ({', '.join(sorted(keys)) or 'none'})",
                 target=Target("hub"),

@@ -11,9 +11,16 @@ fls := {sprintf("%s/%s", [o.object.metadata.namespace, o.object.metadata.name]):
 	o.object.kind == "FederatedLearning"
 }
 
+# Only a map in the governance namespace counts: the policy's hub template reads
+# `fromConfigMap ""`: the propagator restricts hub lookups to the policy's namespace
+# (governance-policy-propagator controllers/propagator/propagation.go, getTemplateResolverOpts:
+# LookupNamespace) and go-template-utils fills the empty namespace with it
+# (pkg/templates/k8sresource_funcs.go fromConfigMap -> getOrList -> getNamespace); a map anywhere
+# else is no map at all for the hub template.
 maps := {o.object.metadata.name: o.object |
 	some o in input.objects
 	o.object.kind == "ConfigMap"
+	o.object.metadata.namespace == input.fleet.governanceNamespace
 	endswith(o.object.metadata.name, "-data-locality")
 }
 

@@ -4,16 +4,57 @@ import rego.v1
 
 import data.fedfleet.observability as obs
 
-fl(annotations) := {"hub": "h", "object": {"kind": "FederatedLearning", "metadata": {"name": "j", "annotations": annotations}}}
+openfl := {"name": "o", "hub": "h", "framework": "openfl", "clusterSets": ["a"]}
 
-test_sidecar_passes if {
-	count(obs.deny) == 0 with input as {"objects": [fl({"federated-learning.io/sidecar-image": "img"})]}
+flower := {"name": "f", "hub": "h", "framework": "flower", "clusterSets": ["a"]}
+
+fl(annotations) := {"hub": "h", "object": {"kind": "FederatedLearning", "metadata": {"name": "o", "annotations": annotations}, "spec": {"framework": "openfl"}}}
+
+annotated := fl({"federated-learning.io/sidecar-image": "img"})
+
+cma := {"hub": "h", "object": {"kind": "ClusterManagementAddOn", "metadata": {"name": "otel"}}}
+
+template(port) := {"hub": "h", "object": {"kind": "AddOnTemplate", "metadata": {"name": "otel-addon"}, "spec": {"addonName": "otel", "agentSpec": {"workload": {"manifests": [{"kind": "Service", "metadata": {"name": "otel-collector"}, "spec": {"ports": [{"port": port}]}}]}}}}}
+
+config(ns) := {"hub": "h", "object": {"kind": "AddOnDeploymentConfig", "metadata": {"name": "otel-config"}, "spec": {"agentInstallNamespace": ns}}}
+
+placement(sets) := {"hub": "h", "object": {"kind": "Placement", "metadata": {"name": "otel-addon", "namespace": "open-cluster-management-addon"}, "spec": {"predicates": [{"requiredClusterSelector": {"labelSelector": {"matchExpressions": [{"key": "fedfleet.io/cluster-set", "operator": "In", "values": sets}]}}}]}}}
+
+installed := [cma, template(4317), config("open-cluster-management-agent-addon"), placement(["a"])]
+
+test_openfl_job_with_collector_passes if {
+	count(obs.deny) == 0 with input as {"jobs": [openfl], "objects": array.concat(installed, [annotated])}
 }
 
 test_missing_sidecar_fails if {
-	count(obs.deny) == 1 with input as {"objects": [fl({})]}
+	some d in obs.deny with input as {"jobs": [openfl], "objects": array.concat(installed, [fl({})])}
+	d.rule == "observability.sidecar"
+}
+
+test_collector_in_another_namespace_fails if {
+	objects := [cma, template(4317), config("open-cluster-management-addon"), placement(["a"]), annotated]
+	some d in obs.deny with input as {"jobs": [openfl], "objects": objects}
+	d.rule == "observability.addon"
+}
+
+test_collector_on_another_port_fails if {
+	objects := [cma, template(4318), config("open-cluster-management-agent-addon"), placement(["a"]), annotated]
+	some d in obs.deny with input as {"jobs": [openfl], "objects": objects}
+	d.rule == "observability.addon"
+}
+
+test_set_without_collector_fails if {
+	objects := [cma, template(4317), config("open-cluster-management-agent-addon"), placement(["b"]), annotated]
+	some d in obs.deny with input as {"jobs": [openfl], "objects": objects}
+	d.rule == "observability.collector"
+}
+
+test_flower_job_warns_and_needs_no_addon if {
+	count(obs.deny) == 0 with input as {"jobs": [flower], "objects": []}
+	some w in obs.warn with input as {"jobs": [flower], "objects": []}
+	contains(w.msg, "OpenFL jobs only")
 }
 
 test_disabled_plugin_passes if {
-	count(obs.deny) == 0 with input as {"objects": [fl({})], "parameters": {"observability": {"enabled": false}}}
+	count(obs.deny) == 0 with input as {"jobs": [openfl], "objects": [fl({})], "parameters": {"observability": {"enabled": false}}}
 }

@@ -1,35 +1,84 @@
-# Rego twin of the `tls` governance plugin: no job turns TLS off, the SuperLink never runs
-# --insecure, and listener types follow the environment's rules.
+# Rego twin of the `tls` governance plugin, rule by rule, on each hub's own TLS setting:
+# - tls.jobs: on a TLS hub no job turns TLS off; everywhere, listener types follow the environment;
+# - tls.superlink: on a TLS hub the SuperLink container has every --ssl-* argument (the policy's
+#   musthave: a subset of its arguments, any order);
+# - tls.no-insecure: on a TLS hub no SuperLink container in flower-system has --insecure among its
+#   arguments, whatever else it has (the policy's unnamed mustnothave).
+# tls.secrets, tls.certificates and tls.client-ca have no twin: Secrets and certificates exist
+# only on the clusters, never in the bundle (`fedfleet audit` says so).
 package fedfleet.tls
 
 import rego.v1
 
 default_forbidden := {"prod": ["NodePort"], "staging": ["NodePort"], "dev": []}
 
+# fedfleet.upstream.superlink_args(True); tests/test_governance.py holds the two equal.
+ssl_args := [
+	"--ssl-ca-certfile=/etc/flower/tls/ca.crt",
+	"--ssl-certfile=/etc/flower/tls/server.pem",
+	"--ssl-keyfile=/etc/flower/tls/server.key",
+	"--isolation=process",
+]
+
+# The hubs whose overlay carries the TLS policies: TLS on, and a job to serve.
+tls_hubs := {h.name |
+	some h in input.fleet.hubs
+	h.tls == true
+	some job in input.jobs
+	job.hub == h.name
+}
+
 forbidden(env) := input.parameters.tls.forbiddenListenerTypes[env]
 
 forbidden(env) := default_forbidden[env] if not input.parameters.tls.forbiddenListenerTypes[env]
 
+superlinks := [o |
+	some o in input.objects
+	o.object.kind == "Deployment"
+	o.object.metadata.namespace == "flower-system"
+]
+
 deny contains result if {
 	some job in input.jobs
+	job.hub in tls_hubs
 	job.tls == false
 	result := {
 		"rule": "tls.jobs",
-		"msg": sprintf("job %s turns TLS off: collaborators would send model updates unencrypted", [job.name]),
+		"msg": sprintf("job %s turns TLS off on hub %s, which runs TLS: collaborators would send model updates unencrypted", [job.name, job.hub]),
 		"job": job.name, "hub": job.hub, "field": "spec.tls.enabled",
 	}
 }
 
-deny contains result if {
-	some o in input.objects
-	o.object.kind == "Deployment"
+has_ssl_args(hub) if {
+	some o in superlinks
+	o.hub == hub
 	o.object.metadata.name == "superlink"
 	some c in o.object.spec.template.spec.containers
-	some arg in c.args
-	arg == "--insecure"
+	c.name == "superlink"
+	every arg in ssl_args {
+		arg in c.args
+	}
+}
+
+deny contains result if {
+	some hub in tls_hubs
+	not has_ssl_args(hub)
 	result := {
 		"rule": "tls.superlink",
-		"msg": sprintf("the SuperLink on hub %s runs with --insecure", [o.hub]),
+		"msg": sprintf("the SuperLink on hub %s, which runs TLS, lacks an argument of %v", [hub, ssl_args]),
+		"hub": hub,
+	}
+}
+
+deny contains result if {
+	some o in superlinks
+	o.hub in tls_hubs
+	some c in o.object.spec.template.spec.containers
+	c.name == "superlink"
+	"--insecure" in c.args
+	result := {
+		"rule": "tls.no-insecure",
+		"msg": sprintf("Deployment %s on hub %s, which runs TLS, runs its SuperLink with --insecure", [o.object.metadata.name, o.hub]),
 		"hub": o.hub,
 	}
 }
