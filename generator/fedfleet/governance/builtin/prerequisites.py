@@ -57,13 +57,18 @@ def _config(*objects: dict[str, Any]) -> tuple[Template, ...]:
         {"complianceType": "musthave", "objectDefinition": o} for o in objects]}),)
 
 
+# Prerequisites belong to the platform team: the policy reports, it never installs or reconfigures.
+OBSERVES = "it checks what the platform installs (a feature gate, a CSI driver, cert-manager); enforcing would " \
+           "half-create or reconfigure it"
+
+
 @hookimpl
 def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
     jobs = context.jobs
     out = []
     if any(j.framework == "flower" for j in jobs):
         out.append(PolicyContent(
-            name="work-replicaset-gate", rule="prerequisites.manifestworkreplicaset", remediation="inform",
+            name="work-replicaset-gate", rule="prerequisites.manifestworkreplicaset", remediation="inform", forced_because=OBSERVES,
             description="The ClusterManager enables the ManifestWorkReplicaSet work feature gate, without which a "
                         "Flower job goes to terminal Failed",
             target=Target("hub"),
@@ -73,7 +78,7 @@ def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
         ))
     if any((j.server.get("storage") or {}).get("type") == "S3Bucket" for j in jobs):
         out.append(PolicyContent(
-            name="s3-csi-driver", rule="prerequisites.s3-csi-driver", remediation="inform",
+            name="s3-csi-driver", rule="prerequisites.s3-csi-driver", remediation="inform", forced_because=OBSERVES,
             description=f"The CSI driver {S3_CSI_DRIVER} is installed, for the S3 PersistentVolume of S3Bucket storage",
             target=Target("hub"),
             templates=_config({"apiVersion": "storage.k8s.io/v1", "kind": "CSIDriver", "metadata": {"name": S3_CSI_DRIVER}}),
@@ -81,7 +86,7 @@ def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
     if any(j.tls_enabled for j in jobs):
         ns = context.params.get("certManagerNamespace", DEFAULT_CERT_MANAGER_NAMESPACE)
         out.append(PolicyContent(
-            name="cert-manager", rule="prerequisites.cert-manager", remediation="inform",
+            name="cert-manager", rule="prerequisites.cert-manager", remediation="inform", forced_because=OBSERVES,
             description="cert-manager is installed and Available, to issue the SuperLink's TLS certificates",
             target=Target("hub"),
             templates=_config(
