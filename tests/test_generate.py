@@ -117,8 +117,11 @@ def test_prunes_own_stale_files_but_never_hand_written_ones(fleet_repo: Path, ru
     hand.write_text("notes kept by the platform team\n")
     (fleet_repo / "specs/jobs/ct-segment-us.yaml").unlink()
     result = run("generate")
-    assert result.code == 0 and "pruned 1" in result.out
+    # ct-segment-us was hub-prod's only OpenFL job: its otel add-on and observability policies go too
+    assert result.code == 0 and "pruned 3" in result.out
     assert not stale.exists()
+    assert not (fleet_repo / "overlays/hub-prod/otel-addon.yaml").exists()
+    assert not (fleet_repo / "overlays/hub-prod/governance/observability.yaml").exists()
     assert hand.read_text() == "notes kept by the platform team\n"
 
 
