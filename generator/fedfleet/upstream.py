@@ -90,8 +90,28 @@ FL_CONTROLLER = "federated-learning-controller"
 # NAMESPACE ?= open-cluster-management (Makefile; config/default alone says federated-learning).
 # The default of the fleet setting `controller.namespace`.
 FL_CONTROLLER_NAMESPACE = "open-cluster-management"
+# What the bootstrap's controller Application syncs: upstream's kustomize install at a pinned
+# commit (versions.FL_CONTROLLER_COMMIT), the path `make deploy` builds.
+FL_CONTROLLER_REPO = "https://github.com/open-cluster-management-io/addon-contrib.git"
+FL_CONTROLLER_PATH = "federated-learning-controller/config/default"
 # api/v1alpha1: the annotation that adds the metrics sidecar to a job's clients.
 SIDECAR_ANNOTATION = "federated-learning.io/sidecar-image"
+
+# --- OCM's ClusterManager (ocm api operator/v1/types_clustermanager.go) ---------------------------
+CLUSTER_MANAGER = "cluster-manager"  # the one ClusterManager of a hub (ocm deploy/cluster-manager chart)
+# The work feature gate the FL controller's Flower path needs (ManifestWorkReplicaSet; off by
+# default, api feature/feature.go).
+WORK_GATE = {"feature": "ManifestWorkReplicaSet", "mode": "Enable"}
+
+# --- cert-manager --------------------------------------------------------------------------------
+CERT_MANAGER_NAMESPACE = "cert-manager"  # the chart's and the Red Hat operator's operand namespace
+CERT_MANAGER_DEPLOYMENT = "cert-manager"
+CERT_MANAGER_CHART_REPO = "https://charts.jetstack.io"
+CERT_MANAGER_CHART = "cert-manager"
+# cert-manager Operator for Red Hat OpenShift, as OLM installs it from redhat-operators.
+CERT_MANAGER_OPERATOR = {"name": "openshift-cert-manager-operator", "namespace": "cert-manager-operator",
+                         "channel": "stable-v1", "source": "redhat-operators",
+                         "sourceNamespace": "openshift-marketplace"}
 
 # --- Observability (federated-learning-controller/deploy/obs/otel-addon/) ----------------------
 OTEL_ADDON = "otel"  # ClusterManagementAddOn (resources/cluster-management-addon.yaml)

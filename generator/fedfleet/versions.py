@@ -9,3 +9,11 @@ together to the version below (tests check pyproject.toml agrees).
 FLOWER_VERSION = "1.42.0"
 SUPERLINK_IMAGE = f"flwr/superlink:{FLOWER_VERSION}"
 SUPERNODE_IMAGE = f"flwr/supernode:{FLOWER_VERSION}"
+
+# The FL controller's install: addon-contrib at this commit (federated-learning-controller/config/
+# default), with this image. Upstream publishes the controller image only as `latest` (Makefile
+# IMAGE_TAG ?= latest); pin a digest here for a reproducible hub.
+FL_CONTROLLER_COMMIT = "f5844b98e8e24a8677ca04a5a4bcff942ccde382"
+FL_CONTROLLER_IMAGE = "quay.io/open-cluster-management/federated-learning-controller:latest"
+# The cert-manager Helm chart the plain Argo CD bootstrap installs (charts.jetstack.io).
+CERT_MANAGER_VERSION = "v1.16.2"

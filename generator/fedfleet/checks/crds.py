@@ -38,6 +38,21 @@ BUILTIN_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
             "ports": {"type": "array", "items": {"type": "object", "required": ["port"],
                                                  "properties": {"port": {"type": "integer", "minimum": 1, "maximum": 65535}}}}}}},
     },
+    # RBAC (k8s.io/api rbac/v1 types.go): a rule needs verbs; a binding a roleRef.
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"): {
+        "type": "object", "required": ["metadata"],
+        "properties": {"metadata": _META, "rules": {"type": "array", "items": {
+            "type": "object", "required": ["verbs"],
+            "properties": {"verbs": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                           "apiGroups": {"type": "array", "items": {"type": "string"}},
+                           "resources": {"type": "array", "items": {"type": "string"}}}}}},
+    },
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): {
+        "type": "object", "required": ["metadata", "roleRef"],
+        "properties": {"metadata": _META,
+                       "roleRef": {"type": "object", "required": ["apiGroup", "kind", "name"]},
+                       "subjects": {"type": "array", "items": {"type": "object", "required": ["kind", "name"]}}},
+    },
     ("apps/v1", "Deployment"): {
         "type": "object", "required": ["metadata", "spec"],
         "properties": {"metadata": _META, "spec": {"type": "object", "required": ["selector", "template"], "properties": {

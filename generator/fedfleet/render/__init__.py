@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..spec.model import Fleet, Job
-from . import addon, argocd, jobs, otel
+from . import addon, argocd, bootstrap, jobs, otel
 from .common import kustomization, namespace
 
 Bundle = dict[str, list[dict[str, Any]]]
@@ -73,10 +73,21 @@ def render_bundle(fleet: Fleet, extras: OverlayExtras | None = None,
         for rel, docs in files.items():
             bundle[f"{root}/{rel}"] = docs
 
+        # The kinds Argo CD will sync from this overlay: the bases' and the overlay's own files
+        # (kustomize patches and labels add no kind), for the bootstrap's RBAC and project.
+        overlay_kinds = bootstrap.kinds_of(o for rel, docs in files.items() if rel != "kustomization.yaml" for o in docs)
+        overlay_kinds |= bootstrap.kinds_of(o for rel, docs in bundle.items() if rel.startswith("bases/")
+                                            and not rel.endswith("kustomization.yaml") for o in docs)
         boot = bootstrap_root(hub.name)
-        bundle[f"{boot}/appproject.yaml"] = [argocd.project(fleet, hub)]
-        bundle[f"{boot}/application.yaml"] = [argocd.application(fleet, hub)]
-        bundle[f"{boot}/{argocd.HEALTH_CHECKS_FILE}"] = [argocd.health_checks(hub)]
-        bundle[f"{boot}/kustomization.yaml"] = [kustomization(["appproject.yaml", "application.yaml",
-                                                               argocd.HEALTH_CHECKS_FILE])]
+        project = argocd.project(fleet, hub, bootstrap.cluster_kinds(hub, overlay_kinds))
+        boot_files: dict[str, list[dict[str, Any]]] = {
+            "argocd-rbac.yaml": bootstrap.rbac(hub, overlay_kinds),
+            "appproject.yaml": [project],
+            "application.yaml": [argocd.application(fleet, hub)],
+            argocd.HEALTH_CHECKS_FILE: [argocd.health_checks(hub)],
+            **bootstrap.prerequisites(fleet, hub, argocd.project_name(hub)),
+        }
+        for rel, docs in boot_files.items():
+            bundle[f"{boot}/{rel}"] = docs
+        bundle[f"{boot}/kustomization.yaml"] = [kustomization(sorted(boot_files))]
     return bundle

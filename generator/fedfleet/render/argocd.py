@@ -7,46 +7,54 @@ import json
 from typing import Any
 
 from ..spec.model import Fleet, Hub
-from ..upstream import API_ARGO, API_ARGOCD_OPERATOR
+from ..upstream import API_ARGO, API_ARGOCD_OPERATOR, CERT_MANAGER_CHART_REPO, FL_CONTROLLER_REPO
 from . import health
 from .common import meta, obj
 
+# Bootstrap waves (render/bootstrap.py holds the rest): the project with the RBAC, the overlay last.
+WAVE_RBAC = -5
+WAVE_OVERLAY = 0
+
 PROJECT = "fedfleet"
 
-# Kinds the overlays contain; the project allows nothing else, so a stray object in Git cannot
-# be synced to a hub by accident.
-CLUSTER_KINDS = [
-    ("", "Namespace"),
-    ("addon.open-cluster-management.io", "ClusterManagementAddOn"),
-    ("addon.open-cluster-management.io", "AddOnTemplate"),
-    ("cluster.open-cluster-management.io", "ManagedClusterSet"),
-]
 
 
 def app_name(hub: Hub) -> str:
     return f"fedfleet-{hub.name}"
 
 
-def project(fleet: Fleet, hub: Hub) -> dict[str, Any]:
+def project_name(hub: Hub) -> str:
+    return PROJECT if hub.argocd_project == "default" else hub.argocd_project
+
+
+def project(fleet: Fleet, hub: Hub, cluster_kinds: list[tuple[str, str]]) -> dict[str, Any]:
+    """The project allows the cluster-scoped kinds Argo CD syncs for this hub (render/bootstrap.py
+    cluster_kinds, derived from the overlay) and nothing else, so a stray object in Git cannot be
+    synced to a hub by accident; the sources are the fleet repository and the pinned upstreams."""
     return obj(
-        API_ARGO, "AppProject", meta(PROJECT, hub.argocd_namespace),
+        API_ARGO, "AppProject", meta(PROJECT, hub.argocd_namespace, wave=WAVE_RBAC),
         spec={
             "description": f"fedfleet-managed federated learning on {hub.name}",
-            "sourceRepos": [fleet.repo_url],
+            "sourceRepos": sorted({fleet.repo_url, *bootstrap_sources(hub)}),
             "destinations": [{"server": hub.destination_server, "namespace": "*"}],
-            "clusterResourceWhitelist": [{"group": g, "kind": k} for g, k in CLUSTER_KINDS],
+            "clusterResourceWhitelist": [{"group": g, "kind": k} for g, k in cluster_kinds],
             "namespaceResourceWhitelist": [{"group": "*", "kind": "*"}],
         },
     )
 
 
+def bootstrap_sources(hub: Hub) -> list[str]:
+    """The upstream sources of the bootstrap's Applications (render/bootstrap.py)."""
+    return [FL_CONTROLLER_REPO] + ([CERT_MANAGER_CHART_REPO] if hub.argocd_flavour == "argocd" else [])
+
+
 def application(fleet: Fleet, hub: Hub) -> dict[str, Any]:
     return obj(
         API_ARGO, "Application",
-        meta(app_name(hub), hub.argocd_namespace, labels={"fedfleet.io/hub": hub.name,
+        meta(app_name(hub), hub.argocd_namespace, wave=WAVE_OVERLAY, labels={"fedfleet.io/hub": hub.name,
                                                           "fedfleet.io/environment": hub.environment}),
         spec={
-            "project": PROJECT if hub.argocd_project == "default" else hub.argocd_project,
+            "project": project_name(hub),
             "source": {"repoURL": fleet.repo_url, "targetRevision": fleet.revision, "path": f"overlays/{hub.name}"},
             "destination": {"server": hub.destination_server},
             "syncPolicy": {

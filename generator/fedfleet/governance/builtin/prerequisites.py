@@ -23,13 +23,11 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from fedfleet.governance import Concern, GovernanceContext, PolicyContent, Target, Template, hookimpl
-from fedfleet.upstream import DNS1123_LABEL
+from fedfleet.upstream import CLUSTER_MANAGER, DNS1123_LABEL, WORK_GATE
 
 from . import rego_module
 
 S3_CSI_DRIVER = "s3.csi.aws.com"
-WORK_GATE = {"feature": "ManifestWorkReplicaSet", "mode": "Enable"}
-CLUSTER_MANAGER = "cluster-manager"  # the one ClusterManager of a hub (ocm deploy/cluster-manager chart)
 DEFAULT_CERT_MANAGER_NAMESPACE = "cert-manager"
 
 
