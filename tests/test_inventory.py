@@ -212,3 +212,19 @@ def test_a_hub_without_the_fleets_sets_leaves_their_clusters_alone(fleet_repo: P
     assert any("eu-hospitals is not on the hub" in n for n in pulled["notes"])
     assert diff["clean"] and diff["compared"] == 0
     assert {p: p.read_text() for p in (fleet_repo / "specs/clusters").glob("*.yaml")} == before
+
+
+def test_a_first_pull_fills_an_inventory_the_jobs_already_need(fleet_repo: Path, run, tmp_path: Path) -> None:
+    """Without specs/clusters/eu-hospitals.yaml the specs do not load (mnist-eu's holders dangle);
+    pull still runs, writes the set's file from the hub, and the specs load again."""
+    (fleet_repo / EU).unlink()
+    assert run("generate").code == 2
+    with FakeHub() as hub:
+        result = run("inventory", "pull", "--kubeconfig", str(hub.kubeconfig(tmp_path / "kubeconfig")), "--format", "json")
+    assert result.code == 0, result.err
+    pulled = json.loads(result.out)
+    assert pulled["added"] == ["eu-hosp-1", "eu-hosp-2", "eu-hosp-3", "eu-hosp-4"]
+    assert pulled["files"] == ["specs/clusters/eu-hospitals.yaml", "specs/clusters/us-clinics.yaml"]
+    doc = yaml.safe_load((fleet_repo / EU).read_text())
+    assert doc["kind"] == "ManagedClusterInventory" and doc["metadata"]["name"] == "eu-hospitals"
+    assert run("generate").code == 0

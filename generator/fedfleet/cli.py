@@ -236,12 +236,12 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
-def _hub_clusters(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _hub_clusters(args: argparse.Namespace, semantics: bool = True):  # type: ignore[no-untyped-def]
     from .audit.live import pick_hub
     from .inventory.hub import read_hub_clusters
     from .kube import Timeouts
 
-    fleet = pipeline.load(_paths(args))
+    fleet = pipeline.load(_paths(args), semantics=semantics)
     kubeconfig = Path(args.kubeconfig)
     if not kubeconfig.is_file():
         raise InputError([Finding("inventory", "kubeconfig not found", location=Location(args.kubeconfig))])
@@ -268,7 +268,9 @@ def cmd_inventory_pull(args: argparse.Namespace) -> int:
     from .inventory.pull import plan_pull, write_files
     from .report.inventory import pull_text
 
-    fleet, state = _hub_clusters(args)
+    # A first pull fills an inventory the jobs already name clusters of: only the schema must hold
+    # before, everything is validated after.
+    fleet, state = _hub_clusters(args, semantics=False)
     result, texts = plan_pull(fleet, state, Path(args.specs))
     write_files(texts)
     if args.format == "json":

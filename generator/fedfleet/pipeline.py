@@ -43,9 +43,9 @@ class Rendered:
         return hub_roots(self.fleet)
 
 
-def load(paths: Paths, registry: Registry | None = None) -> Fleet:
+def load(paths: Paths, registry: Registry | None = None, semantics: bool = True) -> Fleet:
     registry = registry or load_registry()
-    return load_fleet(paths.specs, registry.parameter_schemas())
+    return load_fleet(paths.specs, registry.parameter_schemas(), semantics)
 
 
 def render(paths: Paths, registry: Registry | None = None) -> Rendered:
