@@ -194,3 +194,15 @@ def test_live_audit_reports_a_hub_running_other_health_checks(fleet_repo: Path, 
             "apply bootstrap/hub-prod/health-checks.yaml") in messages
     found = {(f["kind"], f["name"]): f["message"] for f in report["liveFindings"]}
     assert found[("policy", "data-locality-mnist-eu")] == "NonCompliant on eu-hosp-4 (inform: Argo CD Healthy)"
+
+
+def test_policies_without_a_twin_are_unknown_offline_and_metrics_exports_are_listed(fleet_repo: Path, run) -> None:
+    report = json.loads(run("audit", "--format", "json").out)
+    sc12 = next(c for c in report["controls"] if c["control"].startswith("SC-12"))
+    twinless = [p for p in sc12["policies"] if p["rego"]["status"] == "none"]
+    assert twinless and sc12["counts"]["unknown"] == len(twinless), "a policy nothing checked is not a passing one"
+    metrics = {m["job"]: m for m in report["metrics"]}
+    assert metrics["ct-segment-us"]["exports"] and "otel-collector.open-cluster-management-agent-addon" in metrics["ct-segment-us"]["why"]
+    assert not metrics["mnist-eu"]["exports"] and "Flower" in metrics["mnist-eu"]["why"]
+    text = run("audit").out
+    assert "metrics:" in text and "cannot yet: upstream has no metrics sidecar for Flower jobs" in text
