@@ -32,11 +32,13 @@ RUN_MARKER = "FEDFLEET_SIMULATE_RUN"
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
+_prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before any fork, not in the child
+
+
 def die_with_parent(parent: int) -> None:
     """For Popen(preexec_fn=...): SIGKILL this child when its parent dies (and if the parent died
-    before this ran, now). Only async-signal-safe work: one prctl, one getppid."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    before this ran, now). Little work between fork and exec: one prctl, one getppid."""
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:
         os.kill(os.getpid(), signal.SIGKILL)
 
