@@ -51,6 +51,10 @@ def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
     """Return the policies of this concern for one hub (`context.hub`).
 
     Use `context.plan` for the clusters a job runs on and `context.fleet` for everything declared.
+    Set `remediation` (with `forced_because`) when a policy must run in one mode whatever the fleet
+    says: a parameter asking for the other mode is then an input error naming the policy and that
+    reason. Content ACM can only report (an object template without a name, a `status` to match, a
+    CertificatePolicy) must force `inform`, or the registry refuses the plugin.
     Target a job's clients with `Target("job-clients", job=...)`; the core renders a Placement with
     the job's own client placement, so the policy follows the clusters the job really selects.
     Keep the bundle O(jobs + clusters): per-cluster values belong in hub templates reading a
