@@ -420,3 +420,17 @@ def test_policy_list_shows_rules_targets_and_controls(fleet_repo: Path, run) -> 
         ("hub-prod", "enforce", "fedfleet-hub"), ("hub-dev", "inform", "fedfleet-hub")}
     text = run("policy", "list").out
     assert "tls: Federated-learning traffic is encrypted" in text and "rule tls.superlink" in text
+
+
+def test_a_data_holder_under_a_noselect_taint_still_gets_its_claim(fleet_repo: Path) -> None:
+    from fedfleet.placement import _taint_failure
+    b = pipeline.render(PATHS)
+    placement = next(d for d in b.bundle["overlays/hub-prod/governance/placements.yaml"]
+                     if d["kind"] == "Placement" and d["metadata"]["name"] == "fedfleet-sets-mnist-eu")
+    tainted = b.fleet.cluster("eu-hosp-3")
+    assert tainted.taints and b.fleet.job("mnist-eu").holders.get("eu-hosp-3")
+    from datetime import datetime, timezone
+    now = datetime.now(timezone.utc)
+    # the job's own placement leaves it out (the plan says so), the data-locality placement does not
+    assert _taint_failure(tainted, list(b.fleet.job("mnist-eu").placement.get("tolerations", [])), now)
+    assert _taint_failure(tainted, placement["spec"]["tolerations"], now) is None
