@@ -134,7 +134,7 @@ def test_sigkill_of_simulate_takes_every_process_and_the_keys_with_it(tmp_path: 
     scratch = tmp_path / "tmp"  # the run's work directory is made here (TMPDIR), ours alone
     scratch.mkdir()
     env = {**os.environ, "TMPDIR": str(scratch)}
-    proc = subprocess.Popen([sys.executable, "-m", "fedfleet.cli", "simulate", "digits", "--rounds", "50"],
+    proc = subprocess.Popen([sys.executable, "-m", "fedfleet.cli", "simulate", "digits", "--rounds", "50", "-v"],
                             cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     lines: list[str] = []
     deadline = time.monotonic() + 120

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+import yaml
 from rich.console import Console
 
 from . import __version__, pipeline
@@ -21,23 +22,49 @@ from .findings import Finding, InputError, Location, Severity
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
+# rich honours NO_COLOR (https://no-color.org) and turns styles off when the stream is not a
+# terminal; the consoles are made per run so that a test's environment is read (see _consoles).
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 _STYLE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+# Formats every verb takes with -o: the structured ones are the verb's JSON document, as YAML too.
+STRUCTURED = ("json", "yaml")
+_quiet = False
 
 
-def print_findings(findings: Sequence[Finding], console: Console = err) -> None:
+def _consoles() -> None:
+    global out, err
+    out = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True, quiet=False)
+
+
+def print_findings(findings: Sequence[Finding], console: Console | None = None) -> None:
     for f in findings:
-        console.print(f.render(), style=_STYLE[f.severity], markup=False)
+        (console or err).print(f.render(), style=_STYLE[f.severity], markup=False)
 
 
-def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+def dump(data: Any, fmt: str) -> str:
+    """The structured forms of one document: JSON (sorted keys) or the same data as YAML."""
+    if fmt == "yaml":
+        return yaml.safe_dump(data, sort_keys=True, allow_unicode=True, default_flow_style=False)
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def emit_json(data: Any, fmt: str = "json", output: str | None = None) -> None:
+    _write_output(dump(data, fmt), output)
 
 
 def print_lines(lines: Iterable[Line]) -> None:
     for line in lines:
+        if _quiet and line.stream == "err" and line.style not in ("red", "bold red"):
+            continue
         (err if line.stream == "err" else out).print(line.text, style=line.style or "", markup=False)
+
+
+def note(text: str) -> None:
+    """A side remark on stderr (which file was written...): silenced by -q, never on stdout."""
+    if not _quiet:
+        err.print(text, markup=False)
 
 
 def _paths(args: argparse.Namespace) -> pipeline.Paths:
@@ -48,8 +75,8 @@ def _paths(args: argparse.Namespace) -> pipeline.Paths:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     drift = pipeline.generate(_paths(args), check_only=args.check)
-    if args.format == "json":
-        emit_json(summary.drift_json(drift, args.check))
+    if args.format in STRUCTURED:
+        emit_json(summary.drift_json(drift, args.check), args.format, args.output_file)
     else:
         print_lines(summary.drift_lines(drift, args.check))
     return EXIT_FAILED if args.check and not drift.clean else EXIT_OK
@@ -59,8 +86,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .checks.built import validate
 
     report = validate(_paths(args), Path(args.crds) if args.crds else None)
-    if args.format == "json":
-        emit_json(summary.validate_json(report))
+    if args.format in STRUCTURED:
+        emit_json(summary.validate_json(report), args.format, args.output_file)
     else:
         print_findings(report.findings, out)
         print_lines(summary.validate_lines(report, args.crds))
@@ -71,10 +98,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from .placement import plan
     from .report import plan as plan_report
 
+    _check_output(args.output_file)
     fleet = pipeline.load(_paths(args))
-    unknown = [j for j in args.jobs if j not in {job.name for job in fleet.jobs}]
+    names = sorted(job.name for job in fleet.jobs)
+    unknown = [j for j in args.jobs if j not in names]
     if unknown:
-        raise InputError([Finding("plan", f"no job named {j!r} in {args.specs}") for j in unknown])
+        known = ", ".join(names) or "none"
+        raise InputError([Finding("plan", f"no job named {j!r} in {args.specs}; the jobs are: {known}")
+                          for j in unknown])
     result = plan(fleet, args.jobs)
     if args.explain:
         try:
@@ -83,17 +114,19 @@ def cmd_plan(args: argparse.Namespace) -> int:
             raise InputError([Finding("plan", f"no cluster named {args.explain!r} in {args.specs}")]) from None
         hub = fleet.cluster_set(cluster.cluster_set).hub
         decisions = result.explain(cluster.name, cluster.cluster_set, hub)
-        if args.format == "json":
-            emit_json(plan_report.explain_json(cluster.name, cluster.cluster_set, hub, decisions))
+        if args.format in STRUCTURED:
+            emit_json(plan_report.explain_json(cluster.name, cluster.cluster_set, hub, decisions), args.format,
+                      args.output_file)
         else:
-            sys.stdout.write(plan_report.explain_text(cluster.name, cluster.cluster_set, hub, decisions))
+            _write_output(plan_report.explain_text(cluster.name, cluster.cluster_set, hub, decisions),
+                          args.output_file)
         return EXIT_OK if result.ok else EXIT_FAILED
-    if args.format == "json":
-        emit_json(plan_report.plan_json(result))
+    if args.format in STRUCTURED:
+        emit_json(plan_report.plan_json(result), args.format, args.output_file)
     elif args.format == "markdown":
-        sys.stdout.write(plan_report.plan_markdown(result))
+        _write_output(plan_report.plan_markdown(result), args.output_file)
     else:
-        sys.stdout.write(plan_report.plan_text(result))
+        _write_output(plan_report.plan_text(result), args.output_file)
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
@@ -125,6 +158,13 @@ def _write_output(text: str, output: str | None) -> None:
         sys.stdout.write(text)
 
 
+def _yaml_or(render: Callable[[Any, str], str], report: Any, fmt: str) -> str:
+    """A report renderer's own format, or its JSON document as YAML."""
+    if fmt == "yaml":
+        return dump(json.loads(render(report, "json")), "yaml")
+    return render(report, fmt)
+
+
 def _policy_dir(args: argparse.Namespace) -> Path | None:
     path = Path(args.policies)
     if args.policies != "policies" and not path.is_dir():
@@ -136,7 +176,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .checks.suite import run_checks
     from .report.check import render
 
-    _check_output(args.output)
+    _check_output(args.output_file)
     factory = None
     if args.opa_url:
         from .checks.opa import OpaServerEngine
@@ -149,24 +189,24 @@ def cmd_check(args: argparse.Namespace) -> int:
         lifecycle = lambda rendered: lifecycle_findings(Path(args.repo), args.base, _paths(args), rendered)  # noqa: E731
     report = run_checks(_paths(args), Path(args.crds) if args.crds else None, _policy_dir(args), factory,
                         lifecycle=lifecycle, base=args.base or "")
-    _write_output(render(report, args.format), args.output)
-    if args.output:
-        out.print(f"wrote {args.format} report to {args.output}: exit {report.exit_code}", markup=False)
+    _write_output(_yaml_or(render, report, args.format), args.output_file)
+    if args.output_file:
+        note(f"wrote {args.format} report to {args.output_file}: exit {report.exit_code}")
     return report.exit_code
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from . import diff
 
-    _check_output(args.output)
+    _check_output(args.output_file)
     changes = diff.diff(Path(args.repo), args.base, _paths(args))
-    if args.format == "json":
-        text = json.dumps({"base": args.base, **diff.to_json(changes)}, indent=2, sort_keys=True) + "\n"
+    if args.format in STRUCTURED:
+        text = dump({"base": args.base, **diff.to_json(changes)}, args.format)
     elif args.format == "markdown":
         text = diff.to_markdown(changes, args.base)
     else:
         text = diff.to_text(changes)
-    _write_output(text, args.output)
+    _write_output(text, args.output_file)
     return EXIT_FAILED if args.exit_code and changes else EXIT_OK
 
 
@@ -177,8 +217,8 @@ def cmd_policy_test(args: argparse.Namespace) -> int:
 
     modules = plugin_modules(load_registry().rego_modules()) + repo_modules(_policy_dir(args))
     report = run_tests(modules)
-    if args.format == "json":
-        emit_json(summary.policy_test_json(report))
+    if args.format in STRUCTURED:
+        emit_json(summary.policy_test_json(report), args.format, args.output_file)
     else:
         print_lines(summary.policy_test_lines(report))
     return EXIT_OK if report.ok else EXIT_FAILED
@@ -187,25 +227,57 @@ def cmd_policy_test(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from .simulate import SimulationError, run_simulation
 
+    _check_output(args.output_file)
     rendered = pipeline.render(_paths(args))
-    if args.insecure:
+    structured = args.format in STRUCTURED
+    if args.insecure and not structured:
         print_lines([summary.INSECURE_WARNING])
-    progress = None if args.json else (lambda msg: err.print(msg, markup=False, highlight=False))
     try:
-        result = run_simulation(rendered.fleet, rendered.plan, args.job, rounds=args.rounds, max_clients=args.clients,
-                                insecure=args.insecure, supernode_auth=True if args.supernode_auth else None,
-                                timeout=args.timeout, progress=progress)
+        with Progress(enabled=not structured and not _quiet, verbose=args.verbose) as progress:
+            result = run_simulation(rendered.fleet, rendered.plan, args.job, rounds=args.rounds,
+                                    max_clients=args.clients, insecure=args.insecure,
+                                    supernode_auth=True if args.supernode_auth else None,
+                                    timeout=args.timeout, progress=progress.say)
     except SimulationError as exc:
-        if args.json:
-            emit_json(summary.simulation_failed_json(args.job, exc))
+        if structured:
+            emit_json(summary.simulation_failed_json(args.job, exc), args.format, args.output_file)
         else:
             print_lines(summary.simulation_failed_lines(exc))
         return exc.code
-    if args.json:
-        emit_json(summary.simulation_json(result))
+    if structured:
+        emit_json(summary.simulation_json(result), args.format, args.output_file)
     else:
         print_lines(summary.simulation_lines(result))
     return EXIT_OK
+
+
+class Progress:
+    """What a long run is doing, on stderr. On a terminal, one transient rich status line that
+    the next step replaces (so the summary is the only place a round is printed); off a
+    terminal (CI logs, pipes) only the setup steps, one line each, and never the rounds: the
+    summary prints each round once. -v prints every step on its own line."""
+
+    def __init__(self, enabled: bool, verbose: bool = False) -> None:
+        self.enabled, self.verbose = enabled, verbose
+        self._status: Any = None
+
+    def __enter__(self) -> "Progress":
+        if self.enabled and err.is_terminal and not self.verbose:
+            self._status = err.status("starting", spinner="dots")
+            self._status.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._status is not None:
+            self._status.stop()
+
+    def say(self, message: str) -> None:
+        if not self.enabled:
+            return
+        if self._status is not None:
+            self._status.update(message)
+        elif self.verbose or not message.startswith("round "):
+            err.print(message, markup=False, highlight=False)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -214,7 +286,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     from .checks.built import build_and_check
 
-    _check_output(args.output)
+    _check_output(args.output_file)
     rendered = pipeline.render(_paths(args))
     built = build_and_check(rendered.files, rendered.roots, None)
     report = offline_audit(rendered, built.for_policies(rendered))
@@ -229,10 +301,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
         merge(report, rendered.fleet, read_hub(rendered.fleet, hub, kubeconfig, context,
                                                Timeouts(args.connect_timeout, args.read_timeout)))
-    _write_output(render(report, args.format), args.output)
-    if args.output:
-        out.print(f"wrote {args.format} audit to {args.output}: "
-                  f"{'compliant' if report.compliant else 'not compliant'}", markup=False)
+    _write_output(_yaml_or(render, report, args.format), args.output_file)
+    if args.output_file:
+        note(f"wrote {args.format} audit to {args.output_file}: "
+             f"{'compliant' if report.compliant else 'not compliant'}")
     return report.exit_code
 
 
@@ -257,8 +329,8 @@ def cmd_inventory_diff(args: argparse.Namespace) -> int:
 
     fleet, state = _hub_clusters(args)
     report = compare(fleet, state)
-    if args.format == "json":
-        emit_json(report.as_dict())
+    if args.format in STRUCTURED:
+        emit_json(report.as_dict(), args.format, args.output_file)
     else:
         sys.stdout.write(drift_text(report))
     return EXIT_OK if report.clean else EXIT_FAILED
@@ -273,14 +345,16 @@ def cmd_inventory_pull(args: argparse.Namespace) -> int:
     fleet, state = _hub_clusters(args, semantics=False)
     result, texts = plan_pull(fleet, state, Path(args.specs))
     write_files(texts)
-    if args.format == "json":
-        emit_json(result.as_dict())
+    if args.format in STRUCTURED:
+        emit_json(result.as_dict(), args.format, args.output_file)
     else:
         sys.stdout.write(pull_text(result))
     # What was pulled may contradict the jobs (say a claim path a holder entry disagrees with).
     try:
         pipeline.load(_paths(args))
     except InputError as exc:
+        if args.format in STRUCTURED:  # the pull's document is on stdout already; stderr stays empty
+            return EXIT_FAILED
         print_findings(exc.findings)
         err.print("the pulled inventory is written, but specs/ no longer validate: fix the findings above",
                   style="red", markup=False)
@@ -292,7 +366,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from .governance import load_registry
     from .spec.schema import published_schema
 
-    emit_json(published_schema(load_registry().parameter_schemas()))
+    emit_json(published_schema(load_registry().parameter_schemas()), args.format, args.output_file)
     return EXIT_OK
 
 
@@ -300,8 +374,8 @@ def cmd_policy_list(args: argparse.Namespace) -> int:
     from .report.policies import catalogue_text, policy_catalogue
 
     entries = policy_catalogue(pipeline.render(_paths(args)))
-    if args.format == "json":
-        emit_json(entries)
+    if args.format in STRUCTURED:
+        emit_json(entries, args.format, args.output_file)
     else:
         sys.stdout.write(catalogue_text(entries))
     return EXIT_OK
@@ -309,10 +383,28 @@ def cmd_policy_list(args: argparse.Namespace) -> int:
 
 # --- parser -----------------------------------------------------------------------------------
 
-def _common(p: argparse.ArgumentParser, formats: Sequence[str] = ("text", "json")) -> None:
+def _format(p: argparse.ArgumentParser, formats: Sequence[str] = ("text", "json", "yaml"), default: str = "text",
+            output_file: bool = True) -> None:
+    """-o/--output-format on every verb (kubectl's and helm's habit); --format stays as an alias.
+    --output-file writes the report to a file; --output is its deprecated old spelling."""
+    p.add_argument("-o", "--output-format", "--format", dest="format", choices=formats, default=default,
+                   help=f"output format: {', '.join(formats)} (default: {default})")
+    if output_file:
+        p.add_argument("--output-file", "--output", dest="output_file", metavar="FILE",
+                       help="write the report to this file instead of standard output")
+    _verbosity(p)
+
+
+def _verbosity(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("-q", "--quiet", action="store_true", help="only the result and errors: no notes, no progress")
+    g.add_argument("-v", "--verbose", action="store_true", help="every progress step on its own line")
+
+
+def _common(p: argparse.ArgumentParser, formats: Sequence[str] = ("text", "json", "yaml")) -> None:
     p.add_argument("--specs", default="specs", help="directory of spec documents (default: specs)")
     p.add_argument("--out", default=".", help="root holding bases/, overlays/, bootstrap/ (default: .)")
-    p.add_argument("--format", choices=formats, default="text", help="output format")
+    _format(p, formats)
 
 
 def _timeouts(p: argparse.ArgumentParser) -> None:
@@ -321,53 +413,78 @@ def _timeouts(p: argparse.ArgumentParser) -> None:
                    help="seconds to wait for each response of the hub (default 30); no retries")
 
 
+class _Parser(argparse.ArgumentParser):
+    """An unknown flag after a verb is that verb's error: print the verb's usage, not the top
+    level's. argparse hands unrecognised arguments to the top parser; route them back."""
+
+    verb_parsers: dict[tuple[str, ...], argparse.ArgumentParser]
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            path = tuple(v for v in (getattr(parsed, "verb", None), getattr(parsed, "policy_verb", None),
+                                     getattr(parsed, "inventory_verb", None)) if v)
+            target = self.verb_parsers.get(path, self)
+            target.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fedfleet", description="Federated learning on OCM/ACM fleets, through Git.")
+    parser = _Parser(prog="fedfleet", description="Federated learning on OCM/ACM fleets, through Git.")
+    parser.verb_parsers = {}
     parser.add_argument("--version", action="version", version=f"fedfleet {__version__}")
     verbs = parser.add_subparsers(dest="verb", metavar="<verb>")
     verbs.required = True
 
-    p = verbs.add_parser("generate", help="render specs/ into bases/, overlays/ and bootstrap/")
+    def verb(name: str, help: str, under: Any = verbs, path: tuple[str, ...] = ()) -> argparse.ArgumentParser:
+        p = under.add_parser(name, help=help, description=help)
+        parser.verb_parsers[(*path, name)] = p
+        return p
+
+    p = verb("generate", "render specs/ into bases/, overlays/ and bootstrap/")
     _common(p)
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 and list files that drifted")
     p.set_defaults(func=cmd_generate)
 
-    p = verbs.add_parser("validate", help="spec checks, real kustomize builds, CRD schema validation")
+    p = verb("validate", "spec checks, real kustomize builds, CRD schema validation")
     _common(p)
     p.add_argument("--crds", help="directory of upstream CRD YAML files to validate built objects against")
     p.set_defaults(func=cmd_validate)
 
-    p = verbs.add_parser("plan", help="preview which clusters each job selects, and why the others are out")
-    _common(p, ("text", "json", "markdown"))
+    p = verb("plan", "preview which clusters each job selects, and why the others are out")
+    _common(p, ("text", "json", "yaml", "markdown"))
     p.add_argument("jobs", nargs="*", metavar="JOB", help="jobs to plan (default: all)")
     p.add_argument("--explain", metavar="CLUSTER", help="one cluster across all jobs, with the reason for each")
     p.set_defaults(func=cmd_plan)
 
-    p = verbs.add_parser("simulate", help="run a Flower job as a real federation on loopback, with TLS")
+    p = verb("simulate", "run a Flower job as a real federation on loopback, with TLS")
     p.add_argument("--specs", default="specs", help="directory of spec documents (default: specs)")
     p.add_argument("--out", default=".", help=argparse.SUPPRESS)
     p.add_argument("job", metavar="JOB")
     p.add_argument("--rounds", type=int, help="rounds to run (default: the job's)")
     p.add_argument("--clients", type=int, help="at most this many of the planned clients")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    _format(p)
+    p.add_argument("--json", dest="format", action="store_const", const="json",
+                   help="deprecated: use -o json")
     p.add_argument("--insecure", action="store_true", help="run without TLS (loudly; for debugging only)")
     p.add_argument("--supernode-auth", action="store_true", help="authenticate SuperNodes with per-node key pairs")
     p.add_argument("--timeout", type=float, default=300, help="seconds before the federation is stopped (default 300)")
     p.set_defaults(func=cmd_simulate)
 
-    p = verbs.add_parser("policy", help="governance rules: list them, test their Rego twins")
+    p = verb("policy", "governance rules: list them, test their Rego twins")
     policy_verbs = p.add_subparsers(dest="policy_verb", metavar="<action>")
     policy_verbs.required = True
-    q = policy_verbs.add_parser("list", help="every plugin, its rules, targets, remediation and controls")
+    q = verb("list", "every plugin, its rules, targets, remediation and controls", policy_verbs, ("policy",))
     _common(q)
     q.set_defaults(func=cmd_policy_list)
-    q = policy_verbs.add_parser("test", help="run the test_ rules of the plugins' and policies/ Rego, with coverage")
+    q = verb("test", "run the test_ rules of the plugins' and policies/ Rego, with coverage", policy_verbs,
+             ("policy",))
     q.add_argument("--policies", default="policies", help="the fleet repo's Rego directory (default: policies)")
-    q.add_argument("--format", choices=("text", "json"), default="text")
+    _format(q)
     q.set_defaults(func=cmd_policy_test)
 
-    p = verbs.add_parser("check", help="every pull-request check in one run, one report")
-    _common(p, ("text", "json", "junit", "sarif", "markdown"))
+    p = verb("check", "every pull-request check in one run, one report")
+    _common(p, ("text", "json", "yaml", "junit", "sarif", "markdown"))
     p.add_argument("--crds", help="directory of upstream CRD YAML files")
     p.add_argument("--policies", default="policies", help="the fleet repo's Rego directory (default: policies)")
     p.add_argument("--opa-url", help="evaluate Rego on this OPA server instead of the embedded engine")
@@ -377,34 +494,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base", help="git revision to compare with (e.g. origin/main): warn on edits that would "
                                   "drive a running job to terminal Failed")
     p.add_argument("--repo", default=".", help="the git repository, with --base (default: .)")
-    p.add_argument("--output", help="write the report to this file instead of standard output")
     p.set_defaults(func=cmd_check)
 
-    p = verbs.add_parser("diff", help="object-level difference per hub against a git revision")
-    _common(p, ("text", "json", "markdown"))
+    p = verb("diff", "object-level difference per hub against a git revision")
+    _common(p, ("text", "json", "yaml", "markdown"))
     p.add_argument("--base", required=True, help="git revision to compare with, e.g. origin/main")
     p.add_argument("--repo", default=".", help="the git repository (default: .)")
-    p.add_argument("--output", help="write the diff to this file instead of standard output")
     p.add_argument("--exit-code", action="store_true", help="exit 1 when anything differs")
     p.set_defaults(func=cmd_diff)
 
-    p = verbs.add_parser("audit", help="compliance by control: offline from the repo, live from a hub")
-    _common(p, ("text", "markdown", "json", "html"))
-    p.add_argument("--output", help="write the report to this file instead of standard output")
+    p = verb("audit", "compliance by control: offline from the repo, live from a hub")
+    _common(p, ("text", "markdown", "json", "yaml", "html"))
     p.add_argument("--kubeconfig", help="read the hub's live state through this kubeconfig")
     p.add_argument("--context", help="kubeconfig context (default: the current one)")
     p.add_argument("--hub", help="which fleet hub the context points at (default: by server URL, then by name)")
     _timeouts(p)
     p.set_defaults(func=cmd_audit)
 
-    p = verbs.add_parser("inventory", help="the cluster inventory against the hub: pull it, report drift")
+    p = verb("inventory", "the cluster inventory against the hub: pull it, report drift")
     inventory_verbs = p.add_subparsers(dest="inventory_verb", metavar="<action>")
     inventory_verbs.required = True
     for name, func, text in (
         ("pull", cmd_inventory_pull, "write specs/clusters/ from the hub's ManagedClusters (comments kept)"),
         ("diff", cmd_inventory_diff, "report where specs/clusters/ differs from the hub (exit 1 on drift)"),
     ):
-        q = inventory_verbs.add_parser(name, help=text)
+        q = verb(name, text, inventory_verbs, ("inventory",))
         _common(q)
         q.add_argument("--kubeconfig", required=True, help="kubeconfig of the hub")
         q.add_argument("--context", help="kubeconfig context (default: the current one)")
@@ -413,18 +527,27 @@ def build_parser() -> argparse.ArgumentParser:
         _timeouts(q)
         q.set_defaults(func=func)
 
-    p = verbs.add_parser("schema", help="print the JSON Schema of the spec documents")
+    p = verb("schema", "print the JSON Schema of the spec documents")
+    _format(p, ("json", "yaml"), default="json")
     p.set_defaults(func=cmd_schema)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    global _quiet
     parser = build_parser()
     args = parser.parse_args(argv)
+    _consoles()
+    _quiet = bool(getattr(args, "quiet", False))
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
     except InputError as exc:
+        if getattr(args, "format", "text") in STRUCTURED:
+            # A machine asked: the findings are the answer, on stdout, and stderr stays empty.
+            sys.stdout.write(dump({"ok": False, "exitCode": EXIT_INPUT,
+                                   "findings": [f.as_dict() for f in exc.findings]}, args.format))
+            return EXIT_INPUT
         print_findings(exc.findings)
         n = len(exc.findings)
         err.print(f"{n} error{'s' if n != 1 else ''}; nothing was written", style="red", markup=False)

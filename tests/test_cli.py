@@ -1,0 +1,126 @@
+"""CLI habits (issue 14, point 7): -o on every verb, JSON on a clean stdout even on failure,
+the verb's own usage on a bad flag, -q, NO_COLOR."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fedfleet.cli import build_parser
+
+# Arguments each verb needs to do real work in the scratch fleet. A verb missing here fails
+# test_the_table_covers_every_verb: a new verb must take -o json too.
+VERB_ARGS: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("generate",): (),
+    ("validate",): (),
+    ("plan",): (),
+    ("simulate",): ("no-such-job",),  # a real federation is test_simulate's; here the error document
+    ("policy", "list"): (),
+    ("policy", "test"): (),
+    ("check",): (),
+    ("diff",): ("--base", "main"),
+    ("audit",): (),
+    ("inventory", "pull"): ("--kubeconfig", "no-such-kubeconfig"),
+    ("inventory", "diff"): ("--kubeconfig", "no-such-kubeconfig"),
+    ("schema",): (),
+}
+
+
+def _leaf_verbs(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found += _leaf_verbs(sub, (*path, name))
+    return found or [path]
+
+
+def _git_repo(root: Path) -> None:
+    git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    subprocess.run([*git, "add", "specs"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "base"], check=True)
+
+
+def test_the_table_covers_every_verb() -> None:
+    assert sorted(_leaf_verbs(build_parser())) == sorted(VERB_ARGS)
+
+
+@pytest.mark.parametrize("verb", sorted(VERB_ARGS), ids=" ".join)
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_every_verb_prints_a_parseable_document_and_nothing_on_stderr(fleet_repo: Path, run, verb, fmt) -> None:
+    _git_repo(fleet_repo)
+    result = run(*verb, *VERB_ARGS[verb], "-o", fmt)
+    document = json.loads(result.out) if fmt == "json" else yaml.safe_load(result.out)
+    assert isinstance(document, (dict, list)) and document, result.out
+    assert result.err == "", result.err
+    assert result.code in (0, 1, 2)
+    if verb in (("simulate",), ("inventory", "pull"), ("inventory", "diff")):
+        assert result.code == 2 and document["ok"] is False
+
+
+def test_bad_input_under_json_is_the_findings_as_json(fleet_repo: Path, run) -> None:
+    job = fleet_repo / "specs/jobs/mnist-eu.yaml"
+    job.write_text(job.read_text().replace("rounds: 5", "rounds: many"))
+    result = run("generate", "-o", "json")
+    assert result.code == 2 and result.err == ""
+    document = json.loads(result.out)
+    assert document["ok"] is False and document["exitCode"] == 2
+    [finding] = [f for f in document["findings"] if "rounds" in f["field"] or "rounds" in f["message"]]
+    assert finding["file"].endswith("mnist-eu.yaml") and finding["line"] > 0
+    assert not (fleet_repo / "overlays").exists(), "nothing half written"
+
+
+def test_old_flag_spellings_still_work(fleet_repo: Path, run, tmp_path: Path) -> None:
+    assert json.loads(run("plan", "--format", "json").out)["jobs"]
+    assert json.loads(run("plan", "--output-format", "json").out)["jobs"]
+    report = tmp_path / "check.json"
+    assert run("check", "--format", "json", "--output", str(report)).code in (0, 1)
+    assert json.loads(report.read_text())["checks"]
+
+
+def test_output_file_writes_the_report_and_quiet_silences_the_note(fleet_repo: Path, run, tmp_path: Path) -> None:
+    target = tmp_path / "plan.md"
+    result = run("plan", "-o", "markdown", "--output-file", str(target))
+    assert result.out == "" and "|" in target.read_text()
+    loud = run("audit", "-o", "json", "--output-file", str(tmp_path / "a.json"))
+    assert "wrote json audit" in loud.err and loud.out == ""
+    quiet = run("audit", "-q", "-o", "json", "--output-file", str(tmp_path / "b.json"))
+    assert quiet.err == "" and quiet.out == ""
+    assert json.loads((tmp_path / "b.json").read_text())
+
+
+def test_a_bad_flag_prints_the_verbs_usage(fleet_repo: Path, run) -> None:
+    result = run("plan", "--no-such-flag")
+    assert result.code == 2
+    assert "usage: fedfleet plan" in result.err and "unrecognized arguments: --no-such-flag" in result.err
+    nested = run("policy", "list", "--no-such-flag")
+    assert nested.code == 2 and "usage: fedfleet policy list" in nested.err
+    assert "usage: fedfleet check" in run("check", "-o", "pdf").err
+
+
+def test_plan_of_an_unknown_job_names_the_jobs_that_exist(fleet_repo: Path, run) -> None:
+    result = run("plan", "no-such-job")
+    assert result.code == 2
+    assert "no job named 'no-such-job'" in result.err
+    assert "ct-segment-us, digits-dev, mnist-eu" in result.err
+
+
+def _cli(cwd: Path, env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "fedfleet.cli", *argv], cwd=cwd, capture_output=True, text=True,
+                          env={**{k: v for k, v in os.environ.items() if k != "NO_COLOR"}, **env}, timeout=120)
+
+
+def test_no_color_is_honoured_on_a_terminal(fleet_repo: Path) -> None:
+    # FORCE_COLOR makes rich treat the pipe as a terminal: colours appear; NO_COLOR removes them.
+    coloured = _cli(fleet_repo, {"FORCE_COLOR": "1"}, "plan", "no-such-job")
+    plain = _cli(fleet_repo, {"FORCE_COLOR": "1", "NO_COLOR": "1"}, "plan", "no-such-job")
+    assert "\x1b[" in coloured.stderr
+    assert "\x1b[" not in plain.stderr and "no job named" in plain.stderr
