@@ -116,7 +116,9 @@ def test_pull_adds_and_removes_clusters_of_the_hubs_sets_only(fleet_repo: Path, 
     # hub-dev's clusters are not this hub's: untouched.
     assert (fleet_repo / "specs/clusters/dev.yaml").read_text() == dev_before
     # us-clinic-3 was a data holder of ct-segment-us: the specs now say so, and pull exits 1.
-    assert result.code == 1 and "data holder 'us-clinic-3' is not a declared cluster" in result.err
+    # With -o json the findings are in the document and stderr stays empty.
+    assert result.code == 1 and pulled["specsValid"] is False and result.err == ""
+    assert any("data holder 'us-clinic-3' is not a declared cluster" in f["message"] for f in pulled["findings"])
 
 
 def test_paging_follows_continue_and_gives_the_same_inventory(fleet_repo: Path, run, tmp_path: Path) -> None:

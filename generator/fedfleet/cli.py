@@ -345,17 +345,19 @@ def cmd_inventory_pull(args: argparse.Namespace) -> int:
     fleet, state = _hub_clusters(args, semantics=False)
     result, texts = plan_pull(fleet, state, Path(args.specs))
     write_files(texts)
-    if args.format in STRUCTURED:
-        emit_json(result.as_dict(), args.format, args.output_file)
-    else:
-        sys.stdout.write(pull_text(result))
     # What was pulled may contradict the jobs (say a claim path a holder entry disagrees with).
     try:
         pipeline.load(_paths(args))
+        problems: list[Finding] = []
     except InputError as exc:
-        if args.format in STRUCTURED:  # the pull's document is on stdout already; stderr stays empty
-            return EXIT_FAILED
-        print_findings(exc.findings)
+        problems = list(exc.findings)
+    if args.format in STRUCTURED:
+        emit_json({**result.as_dict(), "specsValid": not problems, "findings": [f.as_dict() for f in problems]},
+                  args.format, args.output_file)
+        return EXIT_FAILED if problems else EXIT_OK
+    _write_output(pull_text(result), args.output_file)
+    if problems:
+        print_findings(problems)
         err.print("the pulled inventory is written, but specs/ no longer validate: fix the findings above",
                   style="red", markup=False)
         return EXIT_FAILED
