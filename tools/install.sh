@@ -2,6 +2,7 @@
 # Build the upstream oracles into .tools/bin (gitignored), idempotently:
 #   ocm-placement   OCM's placement scheduler on a fleet file (tools/ocm-placement, our harness)
 #   dryrun          config-policy-controller's dryrun CLI          (tools/dryrun, a `tool` pin)
+#   dryrun-crds     the same CLI, its fake cluster able to list custom resources (tools/dryrun/dryrun-crds)
 #   hubtemplates    the propagator's hub-template resolution       (tools/hubtemplates, our harness)
 #   PolicyGenerator the Policy Generator kustomize plugin          (tools/policygen, a `tool` pin)
 # Every version is pinned in the go.mod/go.sum of its module under tools/. A binary is rebuilt only
@@ -44,6 +45,12 @@ build() {
 }
 
 build ocm-placement . ocm-placement
-# build hubtemplates . hubtemplates
+build hubtemplates . hubtemplates
 build dryrun tool dryrun
+build dryrun ./dryrun-crds dryrun-crds
+# dryrun's default API mappings, from the pinned module: the agreement suite adds the CRDs' to them
+# (a mappings file replaces the defaults; pkg/dryrun/dryrun.go setupReconciler)
+mkdir -p "$bin/../share"
+cp -f "$(cd "$root/tools/dryrun" && go list -m -f '{{.Dir}}' open-cluster-management.io/config-policy-controller)/pkg/mappings/default-mappings.yaml" \
+    "$bin/../share/dryrun-default-mappings.yaml"
 build policygen tool PolicyGenerator

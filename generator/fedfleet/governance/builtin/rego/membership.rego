@@ -58,3 +58,32 @@ deny contains result if {
 		"hub": s.hub,
 	}
 }
+
+# Every set label a policy writes is a set of its hub, and one policy writes one set: a hand edit
+# that labels one cluster with another set's name would move it there (found by the governance
+# agreement suite, tests/oracles: ACM reports such a cluster NonCompliant).
+hub_sets := {[s.hub, s.name] | some s in input.fleet.clusterSets}
+
+written_sets(raw) := {m[1] | some m in regex.find_all_string_submatch_n(`'fedfleet\.io/cluster-set': '([^']*)'`, raw, -1)}
+
+deny contains result if {
+	some [hub, raw] in writes
+	some value in written_sets(raw)
+	not [hub, value] in hub_sets
+	result := {
+		"rule": "membership.labels",
+		"msg": sprintf("a policy on hub %s writes fedfleet.io/cluster-set=%s, which is not a cluster set of the hub", [hub, value]),
+		"hub": hub,
+	}
+}
+
+deny contains result if {
+	some [hub, raw] in writes
+	values := written_sets(raw)
+	count(values) > 1
+	result := {
+		"rule": "membership.labels",
+		"msg": sprintf("a policy on hub %s writes fedfleet.io/cluster-set for several sets (%s): one policy writes one set", [hub, concat(", ", sort(values))]),
+		"hub": hub,
+	}
+}

@@ -43,3 +43,12 @@ test_missing_set_is_denied if {
 	some d in membership.deny with input as {"fleet": fleet, "objects": [policy("a")]}
 	contains(d.msg, "no ManagedClusterSet")
 }
+
+mixed_policy := {"hub": "h", "object": {"kind": "Policy", "metadata": {"name": "membership-a"}, "spec": {"policy-templates": [{"objectDefinition": {"spec": {"object-templates-raw": "        'fedfleet.io/cluster-set': 'a'\n        'fedfleet.io/cluster-set': 'b'\n"}}}]}}}
+
+test_policy_writing_an_unknown_set_in_a_mixed_policy_is_denied if {
+	found := {d.msg | some d in membership.deny} with input as {"fleet": fleet, "objects": [label_set("a", "a"), mixed_policy]}
+	count(found) == 2
+	some msg in found
+	contains(msg, "several sets (a, b)")
+}
