@@ -108,8 +108,11 @@ def _objects(path: Path) -> list[dict[str, Any]]:
 
 
 def _present(objects: list[dict[str, Any]], cluster: str, absent: tuple[dict[str, str], ...]) -> list[dict[str, Any]]:
+    """The cluster's objects: a later object replaces an earlier one of the same identity (a
+    case's object replaces the baseline's), and the case's absent ones are gone."""
     gone = {(a["kind"], a["name"]) for a in absent if a["cluster"] in (cluster, "*")}
-    return [o for o in objects if (o["kind"], o["metadata"]["name"]) not in gone]
+    by_id = {(o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]): o for o in objects}
+    return [o for (kind, _, name), o in by_id.items() if (kind, name) not in gone]
 
 
 @dataclass
