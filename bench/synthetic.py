@@ -26,7 +26,8 @@ def write_fleet(root: Path, clusters: int = 10_000, jobs: int = 1_000, hubs: int
         "spec": {
             "repo": {"url": "https://git.example.com/bench/fleet.git"},
             "hubs": [{"name": h, "environment": "prod" if i % 2 else "dev",
-                      "server": f"https://api.{h}.example.com:6443"} for i, h in enumerate(hub_names)],
+                      "server": f"https://api.{h}.example.com:6443",
+                      "superlink": {"exposure": "Route", "domain": f"apps.{h}.example.com"}} for i, h in enumerate(hub_names)],
             "clusterSets": [{"name": n, "hub": h} for n, h in sets],
         },
     }
@@ -48,19 +49,26 @@ def write_fleet(root: Path, clusters: int = 10_000, jobs: int = 1_000, hubs: int
             **({"taints": [{"key": "maintenance", "value": "true", "effect": "NoSelect"}]} if i % 97 == 0 else {}),
         })
     job_specs = []
+    # A cluster runs one Flower SuperNode, so Flower jobs draw their holders from a per-set pool
+    # without overlap; a job the pool can no longer serve becomes an OpenFL job.
+    pools = {s: rnd.sample(m, len(m)) for s, m in members.items()}
     for j in range(jobs):
         set_name, hub = sets[j % len(sets)]
         name = f"job-{j:04d}"
-        holders = rnd.sample(members[set_name], min(holders_per_job, len(members[set_name])))
+        flower = bool(j % 3) and len(pools[set_name]) >= min(holders_per_job, len(members[set_name]))
+        if flower:
+            holders = [pools[set_name].pop() for _ in range(min(holders_per_job, len(members[set_name])))]
+        else:
+            holders = rnd.sample(members[set_name], min(holders_per_job, len(members[set_name])))
         for h in holders:
             cluster_docs[int(h[1:])]["claims"][f"{name}.client-data"] = f"/data/{name}"
         job_specs.append({
             "apiVersion": API, "kind": "FederatedLearningJob", "metadata": {"name": name},
             "spec": {
-                "hub": hub, "namespace": f"fl-{j % 50:02d}", "framework": "flower" if j % 3 else "openfl",
+                "hub": hub, "namespace": f"fl-{j % 50:02d}", "framework": "flower" if flower else "openfl",
                 "server": {"image": "quay.io/bench/app:1", "rounds": 3, "minAvailableClients": 2,
                            # the FL controller needs a listener and storage for OpenFL (spec contract)
-                           **({} if j % 3 else {
+                           **({} if flower else {
                                "listeners": [{"name": "aggregator", "port": 50051, "type": "LoadBalancer"}],
                                "storage": {"type": "PersistentVolumeClaim", "name": f"models-{j:04d}",
                                            "path": "/models", "size": "1Gi"}})},

@@ -87,8 +87,10 @@ def test_overlays_carry_sync_options_and_jobs_come_last(fleet_repo: Path, run) -
     for kind in ("Placement", "ClusterManagementAddOn", "ConfigMap", "Namespace", "ManagedClusterSet"):
         assert {options(o) for o in by_kind[kind]} == {None}, kind
     # a Waiting job is Progressing and holds its wave: everything it waits for comes earlier
-    last = max(wave(o) for o in objs if o["kind"] != "FederatedLearning")
+    # (a Flower job's run Job goes with the jobs: it submits its run and waits in the SuperLink)
+    last = max(wave(o) for o in objs if o["kind"] not in ("FederatedLearning", "Job"))
     assert min(wave(o) for o in by_kind["FederatedLearning"]) > last
+    assert {wave(o) for o in by_kind["Job"]} == {wave(o) for o in by_kind["FederatedLearning"]}
     app = next(o for o in built(fleet_repo, "bootstrap/hub-prod") if o["kind"] == "Application")
     assert "SkipDryRunOnMissingResource=true" not in app["spec"]["syncPolicy"]["syncOptions"]
 

@@ -157,7 +157,7 @@ def test_tls_listener_rule_breaks_on_nodeport_in_prod_only(fleet_repo: Path) -> 
 
 def test_tls_policies_follow_each_hubs_tls_setting(fleet_repo: Path) -> None:
     fleet = fleet_repo / "specs/fleet.yaml"
-    _edit(fleet, "    superlinkAddress: superlink.hub-dev.example.com", "    superlinkAddress: superlink.hub-dev.example.com\n    tls: {enabled: false}")
+    _edit(fleet, "    environment: dev\n", "    environment: dev\n    tls: {enabled: false}\n")
     b = pipeline.render(PATHS)
     assert not b.fleet.job("digits-dev").tls_enabled, "a job follows its hub's TLS setting"
     from fedfleet import write
@@ -218,9 +218,9 @@ def test_certificate_policy_checks_duration_and_the_superlink_names(fleet_repo: 
 def test_addon_rules_break_when_the_overlay_lacks_the_addon(fleet_repo: Path) -> None:
     b = pipeline.render(PATHS)
     edited = dict(b.bundle)
-    edited["bases/flower-addon/cluster-management-addon.yaml"] = []  # as if hand-deleted
-    # the base is shared; the Rego input sees each hub through its overlay objects
-    edited = {p: [d for d in docs if d.get("kind") != "Placement" or d["metadata"]["name"] != "flower-addon-placement"]
+    for hub in ("hub-dev", "hub-prod"):
+        edited[f"overlays/{hub}/addon.yaml"] = []  # the ClusterManagementAddOn, as if hand-deleted
+    edited = {p: [d for d in docs if d.get("kind") != "Placement" or not d["metadata"]["name"].startswith("flower-addon-")]
               for p, docs in edited.items()}
     found = {f.check for f in rego.evaluate(b.fleet, b.plan, edited, rego.plugin_modules(b.registry.rego_modules())).findings}
     assert "rego:addon.agent-available" in found

@@ -93,8 +93,7 @@ def test_controller_namespace_is_a_fleet_setting_defaulting_to_upstreams(fleet_r
     assert controller(b, "hub-prod")["metadata"] == {"name": "federated-learning-controller", "namespace": "open-cluster-management"}
     fleet = fleet_repo / "specs/fleet.yaml"
     fleet.write_text(fleet.read_text().replace(
-        "    superlinkAddress: superlink.hub-dev.example.com",
-        "    superlinkAddress: superlink.hub-dev.example.com\n    controller: {namespace: federated-learning}"))
+        "    environment: dev\n", "    environment: dev\n    controller: {namespace: federated-learning}\n"))
     b = pipeline.render(PATHS)
     assert controller(b, "hub-dev")["metadata"]["namespace"] == "federated-learning"
     assert controller(b, "hub-prod")["metadata"]["namespace"] == "open-cluster-management"

@@ -27,7 +27,9 @@ def test_kustomize_build_is_real(fleet_repo: Path, run) -> None:
     assert all(o["metadata"]["labels"]["fedfleet.io/hub"] == "hub-prod" for o in objects)
     config = next(o for o in objects if o["kind"] == "AddOnDeploymentConfig" and o["metadata"]["name"] == "flower-addon-config")
     variables = {v["name"]: v["value"] for v in config["spec"]["customizedVariables"]}
-    assert variables["SUPERLINK_ADDRESS"] == "superlink.hub-prod.example.com"
+    # the job's own SuperLink, exposed by a passthrough Route under the hub's domain
+    assert variables["SUPERLINK_ADDRESS"] == "superlink-mnist-eu.apps.hub-prod.example.com"
+    assert variables["SUPERLINK_PORT"] == "443"
 
 
 def test_crd_check_catches_an_object_the_api_server_would_reject(crds: Path) -> None:

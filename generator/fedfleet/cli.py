@@ -230,14 +230,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     _check_output(args.output_file)
     rendered = pipeline.render(_paths(args))
     structured = args.format in STRUCTURED
-    if args.insecure and not structured:
-        print_lines([summary.INSECURE_WARNING])
     try:
         with Progress(enabled=not structured and not _quiet, verbose=args.verbose) as progress:
-            result = run_simulation(rendered.fleet, rendered.plan, args.job, rounds=args.rounds,
-                                    max_clients=args.clients, insecure=args.insecure,
-                                    supernode_auth=True if args.supernode_auth else None,
-                                    timeout=args.timeout, progress=progress.say)
+            result = run_simulation(rendered, args.job, rounds=args.rounds, timeout=args.timeout, progress=progress.say)
     except SimulationError as exc:
         if structured:
             emit_json(summary.simulation_failed_json(args.job, exc), args.format, args.output_file)
@@ -459,17 +454,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--explain", metavar="CLUSTER", help="one cluster across all jobs, with the reason for each")
     p.set_defaults(func=cmd_plan)
 
-    p = verb("simulate", "run a Flower job as a real federation on loopback, with TLS")
+    p = verb("simulate", "run what the bundle ships for a Flower job on loopback, with its TLS")
     p.add_argument("--specs", default="specs", help="directory of spec documents (default: specs)")
     p.add_argument("--out", default=".", help=argparse.SUPPRESS)
     p.add_argument("job", metavar="JOB")
-    p.add_argument("--rounds", type=int, help="rounds to run (default: the job's)")
-    p.add_argument("--clients", type=int, help="at most this many of the planned clients")
+    p.add_argument("--rounds", type=int, help="replace num-server-rounds in the run Job's arguments (default: the job's)")
     _format(p)
     p.add_argument("--json", dest="format", action="store_const", const="json",
                    help="deprecated: use -o json")
-    p.add_argument("--insecure", action="store_true", help="run without TLS (loudly; for debugging only)")
-    p.add_argument("--supernode-auth", action="store_true", help="authenticate SuperNodes with per-node key pairs")
     p.add_argument("--timeout", type=float, default=300, help="seconds before the federation is stopped (default 300)")
     p.set_defaults(func=cmd_simulate)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import write
 from .governance import Governance, Registry, govern, load_registry, render_hub
+from .findings import Finding, InputError, Subject
 from .placement import Plan, plan
 from .render import Bundle, hub_roots, render_bundle
 from .spec.load import load_fleet
@@ -53,6 +54,7 @@ def render(paths: Paths, registry: Registry | None = None) -> Rendered:
     registry = registry or load_registry()
     fleet = load(paths, registry)
     the_plan = plan(fleet)
+    _one_flower_job_per_cluster(fleet, the_plan)
     governance, bundle = render_all(fleet, the_plan, registry)
     return Rendered(fleet, the_plan, bundle, write.serialise_bundle(bundle), registry, governance)
 
@@ -60,9 +62,31 @@ def render(paths: Paths, registry: Registry | None = None) -> Rendered:
 def render_all(fleet: Fleet, the_plan: Plan, registry: Registry) -> tuple[Governance, Bundle]:
     """Governance, then the bundle with each hub's governance files in its overlay."""
     governance = govern(fleet, the_plan, registry)
-    bundle = render_bundle(fleet, extras=lambda _fleet, hub: render_hub(governance[hub]),
+    bundle = render_bundle(fleet, the_plan, extras=lambda _fleet, hub: render_hub(governance[hub]),
                            job_annotations=lambda job: registry.job_annotations(job, fleet.plugin_params))
     return governance, bundle
+
+
+def _one_flower_job_per_cluster(fleet: Fleet, the_plan: Plan) -> None:
+    """A cluster runs one SuperNode (the add-on installs one `flower-supernode` per cluster, with
+    the configuration of one install placement), so two Flower jobs of a hub that select the same
+    cluster cannot both get it: bad input, named at the later job's placement."""
+    owner: dict[str, str] = {}
+    findings: list[Finding] = []
+    for job in fleet.jobs:
+        if job.framework != "flower":
+            continue
+        for cluster in the_plan.job(job.name).cluster_names:
+            if cluster in owner:
+                findings.append(Finding(
+                    "semantic", f"cluster {cluster!r} is selected by Flower jobs {owner[cluster]!r} and {job.name!r} "
+                    "of one hub; a cluster runs one Flower SuperNode, so it can serve one Flower job: narrow one "
+                    "job's placement", location=job.origin.locate("spec", "placement"), field="spec.placement",
+                    subject=Subject.job(job.name, job.hub)))
+            else:
+                owner[cluster] = job.name
+    if findings:
+        raise InputError(findings)
 
 
 def generate(paths: Paths, check_only: bool = False) -> write.Drift:

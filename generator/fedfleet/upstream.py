@@ -38,14 +38,11 @@ API_KUSTOMIZE = "kustomize.config.k8s.io/v1beta1"
 
 # --- The Flower add-on (addon-contrib flower-addon/charts/flower-addon/, values.yaml and templates/)
 ADDON_NAME = "flower-addon"  # ClusterManagementAddOn and AddOnTemplate
-ADDON_NAMESPACE = "open-cluster-management"  # where the chart keeps its AddOnDeploymentConfig and placements
-ADDON_CONFIG = "flower-addon-config"  # the AddOnDeploymentConfig
+ADDON_NAMESPACE = "open-cluster-management"  # where the chart keeps its AddOnDeploymentConfigs and placements
 ADDON_AGENT_NAMESPACE = "flower-addon"  # agentInstallNamespace on managed clusters
-SUPERNODE = "flower-supernode"  # the agent's Deployment (templates/addon-template.yaml)
+SUPERNODE = "flower-supernode"  # the agent's Deployment and Service (templates/addon-template.yaml:23,108)
 SUPERLINK_NAMESPACE = "flower-system"
-SUPERLINK = "superlink"  # the hub's Deployment and Service (templates/superlink.yaml)
-TLS_CA_SECRET = "flower-tls-ca"  # values.yaml tls.ca.secretName
-TLS_SERVER_SECRET = "flower-superlink-tls"  # values.yaml tls.serverCert.secretName
+TLS_CA_SECRET = "flower-tls-ca"  # values.yaml tls.ca.secretName; SuperNodes mount it (addon-template.yaml:85)
 TLS_MOUNT = "/etc/flower/tls"
 # The Secret key CertificatePolicy reads the certificate from, unless the Secret's
 # `certificate_key_name` label names another (cert-policy-controller
@@ -53,31 +50,58 @@ TLS_MOUNT = "/etc/flower/tls"
 # Secrets of type kubernetes.io/tls must have it (Kubernetes core validation).
 TLS_CERT_KEY = "tls.crt"
 SECRET_TYPE_TLS = "kubernetes.io/tls"
-# SuperLink ports of the chart: exec (ServerApp), fleet (SuperNodes), control (flwr CLI).
-SUPERLINK_PORTS = {"exec": 9091, "fleet": 9092, "control": 9093}
-CLIENTAPPIO_PORT = 9094  # the SuperNode's ClientAppIo API
+# SuperLink ports of the chart (templates/superlink.yaml:41-49, where 9091 is named "exec"):
+# ServerAppIo (the controller's ServerApp), Fleet (SuperNodes), Control (flwr CLI).
+SUPERLINK_PORTS = {"serverappio": 9091, "fleet": 9092, "control": 9093}
+CLIENTAPPIO_PORT = 9094  # the SuperNode's ClientAppIo API (addon-template.yaml:58,120)
+# The FederatedLearning CRD's defaults for the endpoints the controller's ServerApp and ClientApps
+# dial (api/v1alpha1/federatedlearning_types.go).
+DEFAULT_SUPERLINK_ENDPOINT = "superlink.flower-system:9091"
+DEFAULT_SUPERNODE_ENDPOINT = f"{SUPERNODE}.{ADDON_AGENT_NAMESPACE}:{CLIENTAPPIO_PORT}"
+
+# fedfleet's Flower objects (render/flower.py), named here so plugins can look for them.
+NODE_CONFIG_MAP = "flower-node-config"  # on each job cluster: partition-id, num-partitions
+API_CERT_MANAGER = "cert-manager.io/v1"  # Issuer, Certificate (Secrets with tls.crt, tls.key, ca.crt)
+API_ROUTE = "route.openshift.io/v1"
+
+
+def superlink_name(job: str) -> str:
+    """A Flower job's own SuperLink: Deployment, Service, Route and Certificate in flower-system;
+    its certificate's Secret is `<name>-tls`."""
+    return f"superlink-{job}"
 
 
 def superlink_args(tls: bool) -> list[str]:
-    """The SuperLink's arguments as templates/superlink.yaml renders them, with and without TLS."""
-    if tls:
-        return [
-            f"--ssl-ca-certfile={TLS_MOUNT}/ca.crt",
-            f"--ssl-certfile={TLS_MOUNT}/server.pem",
-            f"--ssl-keyfile={TLS_MOUNT}/server.key",
-            "--isolation=process",
-        ]
-    return ["--insecure", "--isolation=process"]
+    """flower-superlink 1.26.1 arguments, each checked against `flower-superlink --help` of 1.26.1.
+
+    Every API on all interfaces with the chart's ports: ServerAppIo 9091 (plaintext in 1.26: the
+    controller's ServerApp dials it with --insecure), Fleet 9092 and Control 9093 (TLS, from
+    cert-manager's tls.crt/tls.key, not the chart's server.pem/server.key). `--isolation=process`:
+    the controller runs the ServerApp in its own Deployment. No `--database`: 1.26.1's file-backed
+    state initialises lazily without a lock (flwr/server/superlink/linkstate/linkstate_factory.py
+    `state()`) and concurrent first calls failed here with "table ... already exists"; the
+    in-memory state does not race (a restarted SuperLink forgets past runs).
+    """
+    tls_args = [f"--ssl-ca-certfile={TLS_MOUNT}/ca.crt", f"--ssl-certfile={TLS_MOUNT}/tls.crt",
+                f"--ssl-keyfile={TLS_MOUNT}/tls.key"] if tls else ["--insecure"]
+    return [
+        *tls_args,
+        "--isolation=process",
+        f"--serverappio-api-address=0.0.0.0:{SUPERLINK_PORTS['serverappio']}",
+        f"--fleet-api-address=0.0.0.0:{SUPERLINK_PORTS['fleet']}",
+        f"--control-api-address=0.0.0.0:{SUPERLINK_PORTS['control']}",
+    ]
 
 
 def supernode_args(tls: bool) -> list[str]:
-    """The SuperNode's arguments as templates/addon-template.yaml renders them ({{...}} are the
-    add-on framework's variables, substituted per cluster)."""
+    """flower-supernode 1.26.1 arguments as templates/addon-template.yaml:49-58 renders them, plus a
+    stable partition id: {{...}} are the add-on framework's variables (substituted per cluster),
+    $(PARTITION_ID) is expanded by Kubernetes from the container's env."""
     return [
         f"--root-certificates={TLS_MOUNT}/ca.crt" if tls else "--insecure",
         "--superlink={{SUPERLINK_ADDRESS}}:{{SUPERLINK_PORT}}",
         "--node-config",
-        'cluster-name="{{CLUSTER_NAME}}" num-partitions={{NUM_PARTITIONS}}',
+        'cluster-name="{{CLUSTER_NAME}}" partition-id=$(PARTITION_ID) num-partitions={{NUM_PARTITIONS}}',
         "--isolation=process",
         f"--clientappio-api-address=0.0.0.0:{CLIENTAPPIO_PORT}",
     ]

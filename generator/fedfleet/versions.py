@@ -1,14 +1,25 @@
-"""The one place where Flower's version is pinned.
+"""The one place where Flower's version is pinned: the FL controller's, 1.26.1.
 
-The example app (examples/flower-digits), the SuperLink/SuperNode images in the bundle and the
-`flwr` that `fedfleet simulate` runs must speak the same Flower protocol. The upstream
-flower-addon chart still ships 1.26.1 images while PyPI has 1.42.0; fedfleet moves all three
-together to the version below (tests check pyproject.toml agrees).
+The OCM FL controller (addon-contrib federated-learning-controller, not ours) writes Flower 1.26
+commands: its ServerApp Deployment runs `flower-superexec --insecure --appio-api-address=<superlink>:9091
+--plugin-type=serverapp` (internal/controller/manifests/flower/serverapp/serverapp-deployment.yaml) and
+its ClientApps dial the SuperNode's ClientAppIo API on 9094
+(internal/controller/manifests/flower/clientapp/manifestworkreplicaset.yaml). In 1.26 the ServerAppIo
+API is a separate plaintext port; Flower 1.42 moved every API onto one TLS port, so the controller's
+`--insecure` ServerApp could never connect to a newer SuperLink. The upstream flower-addon chart pins
+the same images (flower-addon/charts/flower-addon/values.yaml, Chart.yaml appVersion "1.26.1").
+
+The SuperLink/SuperNode/SuperExec images in the bundle, the example app (examples/flower-digits) and
+the `flwr` that `fedfleet simulate` runs all follow FLOWER_VERSION; tests/test_simulate.py checks that
+pyproject.toml and the example app agree. Move only when the controller does.
 """
 
-FLOWER_VERSION = "1.42.0"
-SUPERLINK_IMAGE = f"flwr/superlink:{FLOWER_VERSION}"
-SUPERNODE_IMAGE = f"flwr/supernode:{FLOWER_VERSION}"
+FLOWER_VERSION = "1.26.1"
+# The official images' tag scheme (<version>-py<python>-<os>), as the flower-addon chart uses them.
+IMAGE_TAG = f"{FLOWER_VERSION}-py3.13-ubuntu24.04"
+SUPERLINK_IMAGE = f"flwr/superlink:{IMAGE_TAG}"
+SUPERNODE_IMAGE = f"flwr/supernode:{IMAGE_TAG}"
+SUPEREXEC_IMAGE = f"flwr/superexec:{IMAGE_TAG}"
 
 # The FL controller's install: addon-contrib at this commit (federated-learning-controller/config/
 # default), with this image. Upstream publishes the controller image only as `latest` (Makefile

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ..placement import Plan
 from ..spec.model import Fleet, Job
-from . import addon, argocd, bootstrap, jobs, otel
+from . import addon, argocd, bootstrap, flower, jobs, otel
 from .common import kustomization, namespace
 
 Bundle = dict[str, list[dict[str, Any]]]
@@ -36,7 +37,7 @@ def hub_roots(fleet: Fleet) -> dict[str, str]:
     return {root: h.name for h in fleet.hubs for root in (overlay_root(h.name), bootstrap_root(h.name))}
 
 
-def render_bundle(fleet: Fleet, extras: OverlayExtras | None = None,
+def render_bundle(fleet: Fleet, plan: Plan, extras: OverlayExtras | None = None,
                   job_annotations: JobAnnotations | None = None) -> Bundle:
     bundle: Bundle = {}
     base = addon.base_objects()
@@ -50,7 +51,7 @@ def render_bundle(fleet: Fleet, extras: OverlayExtras | None = None,
         root = overlay_root(hub.name)
         files: dict[str, list[dict[str, Any]]] = {
             "cluster-sets.yaml": jobs.cluster_set_objects(fleet, hub),
-            "addon-placement.yaml": [addon.hub_placement(fleet, hub)],
+            "addon.yaml": [addon.cluster_management_addon(fleet, hub)],
         }
         namespaces = jobs.job_namespaces(fleet, hub)
         if namespaces:
@@ -61,6 +62,8 @@ def render_bundle(fleet: Fleet, extras: OverlayExtras | None = None,
         for job in fleet.jobs_on(hub.name):
             extra = job_annotations(job) if job_annotations else {}
             files[f"jobs/{job.name}.yaml"] = [jobs.federated_learning(job, extra), jobs.data_locality_map(fleet, job)]
+            if job.framework == "flower":
+                files[f"flower/{job.name}.yaml"] = flower.job_objects(fleet, hub, plan, job)
         if extras:
             files.update(extras(fleet, hub.name))
         resources = ["../../bases/flower-addon", "../../bases/governance", *sorted(files)]

@@ -1,10 +1,18 @@
-"""The Flower add-on install: shared base objects plus each hub's placement and address.
+"""The Flower add-on: the shared base (AddOnTemplate, the hub's TLS issuers) and each hub's
+ClusterManagementAddOn with one install placement per Flower job.
 
 Follows the upstream flower-addon Helm chart (addon-contrib flower-addon/charts/flower-addon/):
-ClusterManagementAddOn `flower-addon` with an AddOnTemplate and an AddOnDeploymentConfig
-`flower-addon-config` in `open-cluster-management`, the SuperLink on the hub in `flower-system`.
-fedfleet renders the chart's TLS-enabled form and installs by Placement, so the add-on reaches
-exactly the cluster sets whose clusters run jobs.
+ClusterManagementAddOn and AddOnTemplate `flower-addon`, AddOnDeploymentConfigs in
+`open-cluster-management`, agents in `flower-addon`. Where fedfleet differs, and why:
+- the SuperLink is per job (render/flower.py), not one per hub (templates/superlink.yaml);
+- install strategy `Placements` with one placement and AddOnDeploymentConfig per Flower job
+  (templates/cluster-management-addon.yaml supports `placements[].configs`), so SuperNodes run
+  only on the job's clusters and dial the job's SuperLink;
+- TLS material comes from cert-manager, not hack/generate-certs.sh, with cert-manager's key names
+  (`tls.crt`, `tls.key`, `ca.crt`); the CA reaches managed clusters through an ACM policy
+  (render/flower.py), not through a helm `lookup` baked into the AddOnTemplate (addon-template.yaml:88-102);
+- each SuperNode gets a stable `partition-id` (the chart passes only cluster-name and
+  num-partitions, addon-template.yaml:56).
 """
 
 from __future__ import annotations
@@ -14,21 +22,29 @@ from typing import Any
 
 from ..spec.model import Fleet, Hub
 from ..upstream import (
-    ADDON_AGENT_NAMESPACE, ADDON_CONFIG, ADDON_NAME, ADDON_NAMESPACE, API_ADDON, API_CLUSTER_V1BETA1,
-    CLIENTAPPIO_PORT, SUPERLINK, SUPERLINK_NAMESPACE, SUPERLINK_PORTS, SUPERNODE, TLS_CA_SECRET, TLS_MOUNT,
-    TLS_SERVER_SECRET, superlink_args, supernode_args,
+    ADDON_AGENT_NAMESPACE, ADDON_NAME, ADDON_NAMESPACE, API_ADDON, API_CERT_MANAGER, CLIENTAPPIO_PORT,
+    NODE_CONFIG_MAP, SUPERLINK_NAMESPACE, SUPERNODE, TLS_CA_SECRET, TLS_MOUNT, supernode_args,
 )
-from ..versions import SUPERLINK_IMAGE, SUPERNODE_IMAGE
-from .common import ADDON_PLACEMENT, WAVE_CONFIG, meta, namespace, obj
+from .common import WAVE_BINDING, WAVE_CONFIG, meta, namespace, obj
 
-_APP_LABELS = {"app.kubernetes.io/name": "flower-superlink", "app.kubernetes.io/component": "hub"}
 _SUPERNODE_LABELS = {"app.kubernetes.io/name": "flower-addon", "app.kubernetes.io/component": "supernode"}
+# NODE_CONFIG_MAP is delivered to each job cluster by the job's Flower policy (render/flower.py):
+# this cluster's partition of the job's data, read into --node-config through $(PARTITION_ID).
+CA_ISSUER = "flower-ca"
+SELF_SIGNED_ISSUER = "flower-selfsigned"
+
+
 def _supernode_manifests() -> list[dict[str, Any]]:
+    probe = {"tcpSocket": {"port": CLIENTAPPIO_PORT}}
     container = {
         "name": "supernode",
         "image": "{{IMAGE}}",
         "args": supernode_args(True),
+        "env": [{"name": "PARTITION_ID", "valueFrom": {"configMapKeyRef": {"name": NODE_CONFIG_MAP, "key": "partition-id"}}}],
         "ports": [{"name": "clientappio", "containerPort": CLIENTAPPIO_PORT, "protocol": "TCP"}],
+        # addon-template.yaml:71-80: TCP probes on the ClientAppIo port.
+        "livenessProbe": {**probe, "initialDelaySeconds": 30, "periodSeconds": 10},
+        "readinessProbe": {**probe, "initialDelaySeconds": 5, "periodSeconds": 5},
         "volumeMounts": [{"name": "tls-ca", "mountPath": TLS_MOUNT, "readOnly": True}],
     }
     return [
@@ -36,7 +52,8 @@ def _supernode_manifests() -> list[dict[str, Any]]:
         {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
-            "metadata": {"name": SUPERNODE, "namespace": ADDON_AGENT_NAMESPACE, "labels": _SUPERNODE_LABELS},
+            "metadata": {"name": SUPERNODE, "namespace": ADDON_AGENT_NAMESPACE, "labels": _SUPERNODE_LABELS,
+                         "annotations": {"cluster-name": "{{CLUSTER_NAME}}"}},
             "spec": {
                 "replicas": 1,
                 "selector": {"matchLabels": _SUPERNODE_LABELS},
@@ -49,120 +66,95 @@ def _supernode_manifests() -> list[dict[str, Any]]:
                 },
             },
         },
+        # The controller's ClientApps dial flower-supernode.flower-addon:9094 (its default
+        # spec.client.supernode, federatedlearning_types.go); the chart ships this Service
+        # (addon-template.yaml:104-122).
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": SUPERNODE, "namespace": ADDON_AGENT_NAMESPACE, "labels": _SUPERNODE_LABELS},
+            "spec": {"type": "ClusterIP", "selector": _SUPERNODE_LABELS,
+                     "ports": [{"name": "clientappio", "port": CLIENTAPPIO_PORT, "targetPort": CLIENTAPPIO_PORT,
+                                "protocol": "TCP"}]},
+        },
     ]
 
 
-def base_objects() -> dict[str, dict[str, Any]]:
-    """bases/flower-addon: identical on every hub (TLS on); hubs patch only what differs."""
-    cma = obj(
-        API_ADDON, "ClusterManagementAddOn", meta(ADDON_NAME, wave=WAVE_CONFIG),
-        spec={
-            "addOnMeta": {
-                "displayName": "Flower Federated Learning",
-                "description": "Flower SuperNodes on managed clusters, connected to the hub's SuperLink over TLS.",
-            },
-            "supportedConfigs": [
-                {"group": "addon.open-cluster-management.io", "resource": "addontemplates",
-                 "defaultConfig": {"name": ADDON_NAME}},
-                {"group": "addon.open-cluster-management.io", "resource": "addondeploymentconfigs",
-                 "defaultConfig": {"name": ADDON_CONFIG, "namespace": ADDON_NAMESPACE}},
-            ],
-            "installStrategy": {
-                "type": "Placements",
-                "placements": [{"name": ADDON_PLACEMENT, "namespace": ADDON_NAMESPACE}],
-            },
-        },
-    )
+def tls_issuers() -> list[dict[str, Any]]:
+    """cert-manager on the hub: a self-signed bootstrap Issuer signs the Flower CA, whose Secret
+    backs the CA Issuer that signs each SuperLink's certificate (render/flower.py). Secret
+    `flower-tls-ca` carries tls.crt, tls.key and ca.crt (cert-manager's keys); only ca.crt ever
+    leaves the hub."""
+    ns = SUPERLINK_NAMESPACE
+    return [
+        obj(API_CERT_MANAGER, "Issuer", meta(SELF_SIGNED_ISSUER, ns, wave=WAVE_BINDING), spec={"selfSigned": {}}),
+        obj(API_CERT_MANAGER, "Certificate", meta(CA_ISSUER, ns, wave=WAVE_BINDING), spec={
+            "isCA": True, "commonName": "fedfleet Flower CA", "secretName": TLS_CA_SECRET,
+            "duration": "87600h", "renewBefore": "720h",
+            "privateKey": {"algorithm": "ECDSA", "size": 256},
+            "issuerRef": {"group": "cert-manager.io", "kind": "Issuer", "name": SELF_SIGNED_ISSUER}}),
+        obj(API_CERT_MANAGER, "Issuer", meta(CA_ISSUER, ns, wave=WAVE_BINDING), spec={"ca": {"secretName": TLS_CA_SECRET}}),
+    ]
+
+
+def base_objects() -> dict[str, Any]:
+    """bases/flower-addon: identical on every hub (TLS on); a hub without TLS patches the SuperNode."""
     template = obj(
         API_ADDON, "AddOnTemplate", meta(ADDON_NAME, wave=WAVE_CONFIG),
         spec={"addonName": ADDON_NAME, "agentSpec": {"workload": {"manifests": _supernode_manifests()}}},
     )
-    config = obj(
-        API_ADDON, "AddOnDeploymentConfig", meta(ADDON_CONFIG, ADDON_NAMESPACE, wave=WAVE_CONFIG),
-        spec={
-            "agentInstallNamespace": ADDON_AGENT_NAMESPACE,
-            "customizedVariables": _variables(f"{SUPERLINK}.{SUPERLINK_NAMESPACE}.svc", SUPERLINK_PORTS["fleet"]),
-        },
-    )
-    deployment = obj(
-        "apps/v1", "Deployment", meta(SUPERLINK, SUPERLINK_NAMESPACE, wave=WAVE_CONFIG, labels=_APP_LABELS),
-        spec={
-            "replicas": 1,
-            "selector": {"matchLabels": _APP_LABELS},
-            "template": {
-                "metadata": {"labels": _APP_LABELS},
-                "spec": {
-                    "containers": [{
-                        "name": SUPERLINK,
-                        "image": SUPERLINK_IMAGE,
-                        "args": superlink_args(True),
-                        "ports": [{"name": n, "containerPort": p, "protocol": "TCP"} for n, p in SUPERLINK_PORTS.items()],
-                        "volumeMounts": [{"name": "tls-certs", "mountPath": TLS_MOUNT, "readOnly": True}],
-                    }],
-                    "volumes": [{"name": "tls-certs", "secret": {"secretName": TLS_SERVER_SECRET}}],
-                },
-            },
-        },
-    )
-    service = obj(
-        "v1", "Service", meta(SUPERLINK, SUPERLINK_NAMESPACE, wave=WAVE_CONFIG, labels=_APP_LABELS),
-        spec={
-            "type": "ClusterIP",
-            "selector": _APP_LABELS,
-            "ports": [{"name": n, "port": p, "targetPort": p, "protocol": "TCP"} for n, p in SUPERLINK_PORTS.items()],
-        },
-    )
     return {
         "namespace.yaml": namespace(SUPERLINK_NAMESPACE),
-        "cluster-management-addon.yaml": cma,
         "addon-template.yaml": template,
-        "addon-deployment-config.yaml": config,
-        "superlink.yaml": [deployment, service],  # type: ignore[dict-item]
+        "tls-issuers.yaml": tls_issuers(),
     }
 
 
-def _variables(address: str, port: int) -> list[dict[str, str]]:
-    return [
-        {"name": "SUPERLINK_ADDRESS", "value": address},
-        {"name": "SUPERLINK_PORT", "value": str(port)},
-        {"name": "IMAGE", "value": SUPERNODE_IMAGE},
-        {"name": "NUM_PARTITIONS", "value": "1"},
+def install_placement_name(job_name: str) -> str:
+    return f"flower-addon-{job_name}"
+
+
+def cluster_management_addon(fleet: Fleet, hub: Hub) -> dict[str, Any]:
+    """One install placement per Flower job of the hub, each with the job's AddOnDeploymentConfig
+    (SuperLink address and port, image, partitions): the add-on manager installs the SuperNode
+    exactly where the job's placement selects and points it at the job's SuperLink."""
+    flower = [j for j in fleet.jobs_on(hub.name) if j.framework == "flower"]
+    placements = [
+        {"name": install_placement_name(j.name), "namespace": ADDON_NAMESPACE,
+         "configs": [{"group": "addon.open-cluster-management.io", "resource": "addondeploymentconfigs",
+                      "name": install_placement_name(j.name), "namespace": ADDON_NAMESPACE}]}
+        for j in flower
     ]
-
-
-def hub_placement(fleet: Fleet, hub: Hub) -> dict[str, Any]:
-    """The add-on install Placement: every cluster set of the hub that a job draws clients from."""
-    sets = sorted({s for job in fleet.jobs_on(hub.name) for s in fleet.job_cluster_sets(job)})
     return obj(
-        API_CLUSTER_V1BETA1, "Placement", meta(ADDON_PLACEMENT, ADDON_NAMESPACE, wave=WAVE_CONFIG),
-        spec={"clusterSets": sets, "tolerations": [{"key": "cluster.open-cluster-management.io/unreachable", "operator": "Exists"}]},
+        API_ADDON, "ClusterManagementAddOn", meta(ADDON_NAME, wave=WAVE_CONFIG),
+        spec={
+            "addOnMeta": {
+                "displayName": "Flower Federated Learning",
+                "description": "Flower SuperNodes on each Flower job's clusters, connected to the job's SuperLink over TLS.",
+            },
+            # No default AddOnDeploymentConfig: every install comes from a job's placement with its own.
+            "supportedConfigs": [
+                {"group": "addon.open-cluster-management.io", "resource": "addontemplates",
+                 "defaultConfig": {"name": ADDON_NAME}},
+                {"group": "addon.open-cluster-management.io", "resource": "addondeploymentconfigs"},
+            ],
+            "installStrategy": {"type": "Placements", "placements": placements},
+        },
     )
 
 
 def hub_patches(fleet: Fleet, hub: Hub) -> list[dict[str, Any]]:
-    """Strategic-merge and JSON patches that turn the shared base into this hub's add-on."""
-    patches: list[dict[str, Any]] = [
-        {
-            "target": {"kind": "AddOnDeploymentConfig", "name": ADDON_CONFIG},
-            "patch": _json_patch([{"op": "replace", "path": "/spec/customizedVariables",
-                                   "value": _variables(hub.superlink_address, fleet.superlink_port)}]),
-        }
-    ]
-    if not hub.tls_enabled:
-        # A hub without TLS (allowed only where the fleet says so, e.g. a dev sandbox) runs the
-        # chart's default insecure arguments; the tls governance plugin reports it.
-        patches.append({
-            "target": {"kind": "Deployment", "name": SUPERLINK, "namespace": SUPERLINK_NAMESPACE},
-            "patch": _json_patch([{"op": "replace", "path": "/spec/template/spec/containers/0/args",
-                                   "value": superlink_args(False)}]),
-        })
-        patches.append({
-            "target": {"kind": "AddOnTemplate", "name": ADDON_NAME},
-            "patch": _json_patch([{"op": "replace",
-                                   "path": "/spec/agentSpec/workload/manifests/1/spec/template/spec/containers/0/args",
-                                   "value": supernode_args(False)}]),
-        })
-    return patches
+    """JSON patches that turn the shared base into this hub's add-on (TLS off: --insecure SuperNodes)."""
+    if hub.tls_enabled:
+        return []
+    # A hub without TLS (allowed only where the fleet says so, e.g. a dev sandbox) runs the chart's
+    # insecure SuperNode; the tls governance plugin reports it.
+    return [{
+        "target": {"kind": "AddOnTemplate", "name": ADDON_NAME},
+        "patch": _json_patch([{"op": "replace",
+                               "path": "/spec/agentSpec/workload/manifests/1/spec/template/spec/containers/0/args",
+                               "value": supernode_args(False)}]),
+    }]
 
 
 def _json_patch(ops: list[dict[str, Any]]) -> str:

@@ -20,8 +20,10 @@ WAVE_BINDING = -1
 WAVE_CONFIG = 0
 WAVE_POLICY = 1
 WAVE_JOB = 2
-
-ADDON_PLACEMENT = "flower-addon-placement"  # fedfleet's install Placement of the Flower add-on
+# The Flower run (`flwr run` Job) goes with the jobs: a later wave would wait for every OpenFL job
+# of the hub to finish training (a Running OpenFL job is Progressing, health/federatedlearning.lua).
+# A run submitted before the controller's ServerApp or the SuperNodes are up waits in the SuperLink.
+WAVE_RUN = WAVE_JOB
 
 
 def meta(name: str, namespace: str | None = None, wave: int | None = None,

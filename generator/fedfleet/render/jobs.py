@@ -6,7 +6,8 @@ from typing import Any
 
 from ..spec.model import Fleet, Hub, Job
 from ..upstream import (
-    ADDON_NAMESPACE, API_CLUSTER_V1BETA2, API_FL, CLUSTER_SET_LABEL, DATA_CLAIM_ANNOTATION, RUN_LABEL, TLS_ANNOTATION,
+    ADDON_NAMESPACE, API_CLUSTER_V1BETA2, API_FL, CLUSTER_SET_LABEL, DATA_CLAIM_ANNOTATION, RUN_LABEL, SUPERLINK_NAMESPACE,
+    SUPERLINK_PORTS, TLS_ANNOTATION, superlink_name,
 )
 from .common import WAVE_BINDING, WAVE_CONFIG, WAVE_JOB, WAVE_NAMESPACE, meta, namespace, obj
 
@@ -24,6 +25,13 @@ def federated_learning(job: Job, annotations: dict[str, str] | None = None) -> d
         if "size" in storage:
             storage["size"] = str(storage["size"])  # a string in the CRD, even when YAML says 2
         server["storage"] = storage
+    client: dict[str, Any] = {"image": job.client_image, "placement": job.effective_placement}
+    if job.framework == "flower":
+        # The job's own SuperLink (render/flower.py); the controller passes it verbatim to its
+        # ServerApp's --appio-api-address (manifests/flower/serverapp/serverapp-deployment.yaml:27).
+        # spec.client.supernode keeps the CRD default flower-supernode.flower-addon:9094, the
+        # Service the add-on ships on every cluster.
+        server["superlink"] = f"{superlink_name(job.name)}.{SUPERLINK_NAMESPACE}:{SUPERLINK_PORTS['serverappio']}"
     return obj(
         API_FL, "FederatedLearning",
         meta(job.object_name, job.namespace, wave=WAVE_JOB, labels={"fedfleet.io/job": job.name, RUN_LABEL: str(job.run)},
@@ -32,7 +40,7 @@ def federated_learning(job: Job, annotations: dict[str, str] | None = None) -> d
         spec={
             "framework": job.framework,
             "server": server,
-            "client": {"image": job.client_image, "placement": job.effective_placement},
+            "client": client,
         },
     )
 
@@ -63,8 +71,10 @@ def cluster_set_objects(fleet: Fleet, hub: Hub) -> list[dict[str, Any]]:
                        spec={"clusterSelector": {"selectorType": "LabelSelector",
                                                  "labelSelector": {"matchLabels": {CLUSTER_SET_LABEL: cs.name}}}}))
     pairs = {(job.namespace, s) for job in fleet.jobs_on(hub.name) for s in fleet.job_cluster_sets(job)}
-    # The add-on install Placement lives in open-cluster-management and needs the same sets bound.
-    pairs |= {(ADDON_NAMESPACE, s) for _, s in pairs}
+    # The add-on install Placements live in open-cluster-management, the Flower delivery policies'
+    # Placements in flower-system: both need the Flower jobs' sets bound there.
+    flower_sets = {s for job in fleet.jobs_on(hub.name) if job.framework == "flower" for s in fleet.job_cluster_sets(job)}
+    pairs |= {(ns, s) for s in flower_sets for ns in (ADDON_NAMESPACE, SUPERLINK_NAMESPACE)}
     for ns, set_name in sorted(pairs):
         out.append(obj(API_CLUSTER_V1BETA2, "ManagedClusterSetBinding", meta(set_name, ns, wave=WAVE_BINDING),
                        spec={"clusterSet": set_name}))

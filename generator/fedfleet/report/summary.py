@@ -71,10 +71,6 @@ def policy_test_lines(report: PolicyTestReport) -> list[Line]:
     return lines
 
 
-INSECURE_WARNING = Line("WARNING: --insecure: the preview federation runs WITHOUT TLS; model updates cross "
-                        "loopback in clear text. The bundle still requires TLS.", "bold red", "err")
-
-
 def simulation_failed_json(job: str, exc: SimulationError) -> dict[str, Any]:
     return {"ok": False, "job": job, "error": str(exc), "details": exc.details}
 
@@ -92,8 +88,7 @@ def simulation_json(result: SimulationResult) -> dict[str, Any]:
 
 def simulation_lines(result: SimulationResult) -> list[Line]:
     lines = [Line(f"job {result.job}: {len(result.clients)} clients ({', '.join(result.clients)}), "
-                  f"{len(result.rounds) - 1} rounds, TLS {'on' if result.tls else 'OFF'}"
-                  f"{', SuperNode auth' if result.supernode_auth else ''}")]
+                  f"{len(result.rounds) - 1} rounds, TLS {'on' if result.tls else 'OFF'}, the bundle's own commands")]
     lines += [Line(f"  round {r['round']}: loss {r['loss']:.4f}  accuracy {r['accuracy']:.4f}") for r in result.rounds]
     lines.append(Line(f"federated accuracy {result.federated_accuracy:.4f}, centralized {result.centralized_accuracy:.4f}, "
                       f"ratio {result.ratio:.3f}; {result.wall_seconds:.1f} s"))

@@ -1,7 +1,9 @@
-"""simulate: run a job's Flower app as a real federation on loopback, with TLS, before merge.
+"""simulate: run what the bundle ships for a Flower job, on loopback, before merge.
 
-One `flower-superlink` and one `flower-supernode` per planned client, each in its own session on
-127.0.0.1, a throwaway CA, `flwr run --stream`, and a teardown that always runs.
+The job's SuperLink and one SuperNode per planned client, taken from the built hub overlay (with
+the add-on manager's variable substitution and the policies' deliveries), the FL controller's
+ServerApp and ClientApps as its templates write them, and the bundle's `flwr run` Job; TLS from a
+throwaway chain shaped like the bundle's cert-manager objects; a teardown that always runs.
 """
 
 from .run import SimulationError, SimulationResult, run_simulation

@@ -1,66 +1,160 @@
-"""A throwaway CA, the SuperLink's server certificate, and SuperNode key pairs, for one preview."""
+"""A throwaway certificate chain that follows the bundle's cert-manager objects.
+
+The bundle provisions TLS with cert-manager: Issuers (selfSigned or ca) and Certificates whose
+Secrets carry `tls.crt`, `tls.key` and `ca.crt` (cert-manager's keys). The preview issues the same
+chain here, Secret by Secret and key by key, so every mount the bundle declares is filled the way
+cert-manager would fill it, or the preview fails naming what nothing provides.
+
+One stand-in: the preview dials 127.0.0.1 where a managed cluster dials the exposed name, so every
+server certificate also carries the IP SAN 127.0.0.1; the names the bundle asks for are checked
+separately (`sans`).
+"""
 
 from __future__ import annotations
 
+import base64
 import datetime
 import ipaddress
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+PEM = serialization.Encoding.PEM
+LOOPBACK = ipaddress.ip_address("127.0.0.1")
+
+
+class ChainError(Exception):
+    """A Secret the bundle mounts that its cert-manager objects (or Secrets) do not provide."""
+
+
+@dataclass
+class _Issued:
+    cert: x509.Certificate
+    key: ec.EllipticCurvePrivateKey
+    ca: x509.Certificate  # the issuing CA (itself for a self-signed certificate)
+
+    def data(self) -> dict[str, bytes]:
+        return {
+            "tls.crt": self.cert.public_bytes(PEM),
+            "tls.key": self.key.private_bytes(PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+            "ca.crt": self.ca.public_bytes(PEM),
+        }
+
+
+@dataclass
+class Chain:
+    """Secrets of one hub, issued on demand from the bundle's Certificates and Issuers."""
+
+    get: Callable[[str, str, str], dict[str, Any] | None]  # (kind, namespace, name) -> object
+    certificates: list[dict[str, Any]]
+    secrets: list[dict[str, Any]]
+    hours: int = 2
+    _issued: dict[tuple[str, str], _Issued] = field(default_factory=dict)
+
+    def certificate_for(self, namespace: str, secret: str) -> dict[str, Any] | None:
+        return next((c for c in self.certificates if c["metadata"].get("namespace") == namespace
+                     and c["spec"].get("secretName") == secret), None)
+
+    def secret(self, namespace: str, name: str) -> dict[str, bytes]:
+        """The data of Secret namespace/name as it will exist on the hub."""
+        plain = next((s for s in self.secrets if s["metadata"].get("namespace") == namespace
+                      and s["metadata"]["name"] == name), None)
+        if plain is not None:
+            return {k: base64.b64decode(v) for k, v in (plain.get("data") or {}).items()} | \
+                {k: v.encode() for k, v in (plain.get("stringData") or {}).items()}
+        return self._issue(namespace, name).data()
+
+    def sans(self, namespace: str, secret: str) -> tuple[list[str], list[str]]:
+        """The DNS and IP SANs the bundle's Certificate asks for (not the loopback stand-in)."""
+        cert = self.certificate_for(namespace, secret)
+        if cert is None:
+            return [], []
+        return list(cert["spec"].get("dnsNames", [])), list(cert["spec"].get("ipAddresses", []))
+
+    def _issue(self, namespace: str, secret: str) -> _Issued:
+        if (namespace, secret) in self._issued:
+            return self._issued[(namespace, secret)]
+        cert = self.certificate_for(namespace, secret)
+        if cert is None:
+            raise ChainError(f"Secret {namespace}/{secret} is created by nothing in the bundle "
+                             "(no Secret and no cert-manager Certificate with that secretName)")
+        spec = cert["spec"]
+        ref = spec["issuerRef"]
+        if ref.get("kind", "Issuer") != "Issuer":
+            raise ChainError(f"Certificate {namespace}/{cert['metadata']['name']} uses a {ref.get('kind')}; "
+                             "the preview follows namespaced Issuers only")
+        issuer = self.get("Issuer", namespace, ref["name"])
+        if issuer is None:
+            raise ChainError(f"Certificate {namespace}/{cert['metadata']['name']} names Issuer {ref['name']}, "
+                             "which the bundle does not create")
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, spec.get("commonName") or cert["metadata"]["name"])])
+        if "selfSigned" in issuer["spec"]:
+            signer_key, signer_name, signer_ca = key, subject, None
+        elif "ca" in issuer["spec"]:
+            parent = self._issue(namespace, issuer["spec"]["ca"]["secretName"])
+            if not _is_ca(parent.cert):
+                raise ChainError(f"Issuer {namespace}/{ref['name']} signs with Secret {issuer['spec']['ca']['secretName']}, "
+                                 "which does not hold a CA certificate (isCA)")
+            signer_key, signer_name, signer_ca = parent.key, parent.cert.subject, parent.cert
+        else:
+            raise ChainError(f"Issuer {namespace}/{ref['name']} is neither selfSigned nor ca")
+        now = datetime.datetime.now(datetime.timezone.utc)
+        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(signer_name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(minutes=5))
+                   .not_valid_after(now + datetime.timedelta(hours=self.hours)))
+        if spec.get("isCA"):
+            builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).add_extension(
+                x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
+                              key_encipherment=False, data_encipherment=False, key_agreement=False,
+                              encipher_only=False, decipher_only=False), critical=True)
+        else:
+            names: list[x509.GeneralName] = [x509.DNSName(n) for n in spec.get("dnsNames", [])]
+            names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in spec.get("ipAddresses", [])]
+            names.append(x509.IPAddress(LOOPBACK))  # the loopback stand-in for the exposed name
+            builder = (builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+                       .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                       .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False))
+        signed = builder.sign(signer_key, hashes.SHA256())
+        issued = _Issued(signed, key, signer_ca or signed)
+        self._issued[(namespace, secret)] = issued
+        return issued
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
+
+
+def make_tls(directory: Any, hours: int = 2) -> Any:
+    """A CA and a 127.0.0.1 server certificate from a two-Issuer chain (for tests of TLS alone)."""
+    from pathlib import Path
+
+    ns = "t"
+    objs = {("Issuer", ns, "root"): {"spec": {"selfSigned": {}}}, ("Issuer", ns, "ca"): {"spec": {"ca": {"secretName": "ca"}}}}
+    certs = [
+        {"metadata": {"name": "ca", "namespace": ns}, "spec": {"isCA": True, "commonName": "throwaway CA", "secretName": "ca",
+                                                              "issuerRef": {"name": "root"}}},
+        {"metadata": {"name": "server", "namespace": ns}, "spec": {"secretName": "server", "dnsNames": ["localhost"],
+                                                                  "issuerRef": {"name": "ca"}}},
+    ]
+    chain = Chain(lambda kind, n, name: objs.get((kind, n, name)), certs, [], hours)
+    data = chain.secret(ns, "server")
+    out = Path(directory)
+    for key, name in (("ca.crt", "ca.crt"), ("tls.crt", "tls.crt"), ("tls.key", "tls.key")):
+        (out / name).write_bytes(data[key])
+    return TlsFiles(out / "ca.crt", out / "tls.crt", out / "tls.key")
 
 
 @dataclass(frozen=True)
 class TlsFiles:
-    ca: Path
-    cert: Path
-    key: Path
-
-
-def _write(path: Path, data: bytes, private: bool = False) -> Path:
-    path.write_bytes(data)
-    path.chmod(0o600 if private else 0o644)
-    return path
-
-
-def make_tls(directory: Path, hours: int = 2) -> TlsFiles:
-    """A CA valid for a couple of hours and a server certificate for 127.0.0.1 / localhost."""
-    now = datetime.datetime.now(datetime.timezone.utc)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fedfleet simulate throwaway CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number())
-          .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(hours=hours))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-                                       key_encipherment=False, data_encipherment=False, key_agreement=False,
-                                       encipher_only=False, decipher_only=False), critical=True)
-          .sign(ca_key, hashes.SHA256()))
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(hours=hours))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .sign(ca_key, hashes.SHA256()))
-    pem = serialization.Encoding.PEM
-    return TlsFiles(
-        ca=_write(directory / "ca.crt", ca.public_bytes(pem)),
-        cert=_write(directory / "server.pem", cert.public_bytes(pem)),
-        key=_write(directory / "server.key", key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
-                                                                serialization.NoEncryption()), private=True),
-    )
-
-
-def make_node_keys(directory: Path, name: str) -> tuple[Path, Path]:
-    """An EC key pair in OpenSSH format, as Flower's SuperNode authentication expects."""
-    key = ec.generate_private_key(ec.SECP384R1())
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-                                serialization.NoEncryption())
-    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
-    return _write(directory / f"{name}.key", private, private=True), _write(directory / f"{name}.pub", public + b"\n")
+    ca: Any
+    cert: Any
+    key: Any

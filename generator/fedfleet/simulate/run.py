@@ -1,9 +1,9 @@
-"""The preview run: plan -> certificates -> SuperLink -> SuperNodes -> flwr run -> baseline -> report.
+"""The preview run: build -> read what ships -> certificates -> SuperLink -> SuperNodes ->
+controller ServerApp/ClientApps -> the bundle's `flwr run` Job -> baseline -> report.
 
-Flower 1.42 serves the Fleet, Control and runtime APIs of a SuperLink over HTTPS on one port
-(`--host/--port`); each SuperNode has its own runtime port. `flwr run APP CONNECTION --stream`
-reads the connection (address, root certificates) from FLWR_HOME/config.toml. The SuperLink
-starts `flower-superexec` by name, so the interpreter's scripts directory leads PATH.
+Nothing here invents a Flower command line: every process is a container of the built hub overlay
+(shipped.py), or the FL controller's own ServerApp/ClientApp command as its templates write it.
+A wrong flag, port, Service, mount or variable in the bundle therefore fails the preview.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
 import ssl
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,17 +25,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from ..placement import Plan
+from .. import pipeline
+from ..render.flower import APP_DIR, RUN_ANNOTATION
 from ..spec.model import Fleet, Job
 from ..spec.paths import inside_repo
 from ..versions import FLOWER_VERSION
-from .certs import TlsFiles, make_node_keys, make_tls
+from .certs import Chain, TlsFiles
 from .processes import ProcessSet, free_port
+from .shipped import (
+    DEFAULT_SUPERLINK, DEFAULT_SUPERNODE, Loopback, Materialiser, Objects, Process, ShippedError,
+    delivered_objects, parse_endpoint, pod_spec, resolve_exposure, resolve_service, substitute_template,
+)
 
-CONNECTION = "fedfleet-preview"
-# FLWR_SUPEREXEC_TASK_POLL_INTERVAL stays at Flower's default (1 s): on 2 cores, 4 clients x 5
-# rounds took 64-70 s at 0.2 s, 58 s at 0.5 s and 56 s at 1 s (bench/simulate.py) - faster
-# polling by five SuperExecs competes with the ClientApps for the CPU.
+ROUND_LINE = re.compile(r"fedfleet-round (\{.*\})")
 
 
 class SimulationError(Exception):
@@ -57,7 +59,7 @@ class SimulationResult:
     centralized_loss: float = 0.0
     wall_seconds: float = 0.0
     tls: bool = True
-    supernode_auth: bool = False
+    processes: list[str] = field(default_factory=list)  # what ran: name and workload
     leftover_processes: list[int] = field(default_factory=list)
 
     @property
@@ -69,7 +71,7 @@ class SimulationResult:
             "job": self.job, "clients": self.clients, "rounds": self.rounds,
             "federatedAccuracy": self.federated_accuracy, "centralizedAccuracy": self.centralized_accuracy,
             "centralizedLoss": self.centralized_loss, "ratio": self.ratio, "wallSeconds": self.wall_seconds,
-            "tls": self.tls, "supernodeAuth": self.supernode_auth, "flowerVersion": FLOWER_VERSION,
+            "tls": self.tls, "flowerVersion": FLOWER_VERSION, "processes": self.processes,
             "leftoverProcesses": self.leftover_processes,
         }
 
@@ -101,10 +103,9 @@ def resolve_app(fleet: Fleet, job: Job) -> Path:
 
 def _env(workdir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLWR_")}
-    scripts = str(Path(sys.executable).parent)
     env.update({
-        "PATH": scripts + os.pathsep + env.get("PATH", ""),
-        "FLWR_HOME": str(workdir / "flwr-home"),
+        # The containers' binaries are this interpreter's Flower scripts.
+        "PATH": str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""),
         "FLWR_TELEMETRY_ENABLED": "0",
         "PYTHONUNBUFFERED": "1",
     })
@@ -130,20 +131,18 @@ def wait_for_port(port: int, proc: Any, timeout: float) -> bool:
 
 
 @contextmanager
-def superlink(workdir: Path, tls: TlsFiles | None, auth: bool = False, startup_timeout: float = 30) -> Iterator[tuple[ProcessSet, int]]:
-    """A SuperLink on 127.0.0.1 (TLS unless `tls` is None); torn down on exit, whatever happens."""
+def superlink(workdir: Path, tls: TlsFiles | None, startup_timeout: float = 30) -> Iterator[tuple[ProcessSet, int]]:
+    """A bare 1.26.1 SuperLink on 127.0.0.1 (TLS unless `tls` is None), for TLS tests; torn down on exit."""
     procs = ProcessSet(workdir, _env(workdir))
-    port = free_port()
-    argv = [_scripts("flower-superlink"), "--host", "127.0.0.1", "--port", str(port),
-            "--database", str(workdir / "superlink.db"), "--disable-runtime-dependency-installation"]
-    argv += ["--ssl-ca-certfile", str(tls.ca), "--ssl-certfile", str(tls.cert), "--ssl-keyfile", str(tls.key)] if tls else ["--insecure"]
-    if auth:
-        argv.append("--enable-supernode-auth")
+    ports = [free_port() for _ in range(3)]
+    argv = [_scripts("flower-superlink"), f"--serverappio-api-address=127.0.0.1:{ports[0]}",
+            f"--fleet-api-address=127.0.0.1:{ports[1]}", f"--control-api-address=127.0.0.1:{ports[2]}"]
+    argv += [f"--ssl-ca-certfile={tls.ca}", f"--ssl-certfile={tls.cert}", f"--ssl-keyfile={tls.key}"] if tls else ["--insecure"]
     try:
         proc = procs.start("superlink", argv)
-        if not wait_for_port(port, proc, startup_timeout):
+        if not wait_for_port(ports[1], proc, startup_timeout):
             raise SimulationError("the SuperLink did not start", 1, procs.log_tail("superlink"))
-        yield procs, port
+        yield procs, ports[1]
     finally:
         leftover = procs.stop()
         if leftover:
@@ -159,14 +158,6 @@ def tls_refuses_unknown_ca(port: int) -> bool:
                 return False
     except ssl.SSLCertVerificationError:
         return True
-
-
-def _write_connection(workdir: Path, port: int, tls: TlsFiles | None) -> None:
-    home = workdir / "flwr-home"
-    home.mkdir(exist_ok=True)
-    lines = ["[superlink]", f'default = "{CONNECTION}"', "", f"[superlink.{CONNECTION}]", f'address = "127.0.0.1:{port}"']
-    lines.append(f'root-certificates = "{tls.ca}"' if tls else "insecure = true")
-    (home / "config.toml").write_text("\n".join(lines) + "\n")
 
 
 def _baseline(app_dir: Path, app: dict[str, Any], rounds: int) -> tuple[float, float]:
@@ -186,14 +177,183 @@ def _baseline(app_dir: Path, app: dict[str, Any], rounds: int) -> tuple[float, f
         sys.path.remove(str(app_dir))
 
 
-def run_simulation(fleet: Fleet, plan: Plan, job_name: str, rounds: int | None = None, max_clients: int | None = None,
-                   insecure: bool = False, supernode_auth: bool | None = None, timeout: float = 300,
-                   progress: Callable[[str], None] | None = None) -> SimulationResult:
-    """Run the job's app on its planned clients. Raises SimulationError; always tears down."""
-    try:
-        job = fleet.job(job_name)
-    except KeyError:
-        raise SimulationError(f"no job named {job_name!r}", 2) from None
+def hub_objects(build: pipeline.Rendered, job: Job) -> list[dict[str, Any]]:
+    """The job's hub overlay as kustomize builds it (what Argo CD applies)."""
+    from ..checks.built import build_and_check
+
+    built = build_and_check(build.files, None)
+    if built.build_findings:
+        raise SimulationError("the bundle does not build: " + "; ".join(f.message for f in built.build_findings), 1)
+    return built.objects[f"overlays/{job.hub}"]
+
+
+@dataclass
+class Federation:
+    """The processes of one preview, in start order, as read from the bundle."""
+
+    superlink: Process
+    supernodes: list[tuple[str, Process]]  # (cluster, SuperNode)
+    serverapp: Process
+    clientapps: list[tuple[str, Process]]
+    run: Process
+    rounds: int
+    tls: bool
+
+
+def read_federation(objects: list[dict[str, Any]], fleet: Fleet, job: Job, clients: list[str], app_dir: Path,
+                    workdir: Path, rounds: int | None) -> Federation:
+    """Everything the hub and each client cluster would run for `job`, from the built objects."""
+    hub = Objects(objects, "hub")
+    chain = Chain(lambda kind, ns, name: hub.get(kind, ns, name), list(hub.of("Certificate")), list(hub.of("Secret")))
+    loop = Loopback()
+    m = Materialiser(workdir, chain, loop)
+    fl = hub.get("FederatedLearning", job.namespace, job.object_name)
+    if fl is None:
+        raise ShippedError(f"the hub overlay has no FederatedLearning {job.namespace}/{job.object_name}")
+    link_ep = fl["spec"]["server"].get("superlink", DEFAULT_SUPERLINK)
+    node_ep = fl["spec"]["client"].get("supernode", DEFAULT_SUPERNODE)
+    placement = fl["spec"]["client"]["placement"]
+
+    # The SuperLink: the workload behind the Service the controller's ServerApp dials.
+    parsed = parse_endpoint(link_ep)
+    if parsed is None:
+        raise ShippedError(f"FederatedLearning {job.name} spec.server.superlink {link_ep!r} is not <service>.<namespace>:<port>")
+    serverapp_who = f"the controller's ServerApp of {job.name} (--appio-api-address={link_ep})"
+    workload, container, serverappio = resolve_service(hub, *parsed, serverapp_who)
+    link = m.process(hub, workload, container, "superlink")
+    tls_secret = next((v["secret"]["secretName"] for v in pod_spec(workload).get("volumes", []) if "secret" in v), None)
+
+    # SuperNodes: the add-on install placement that selects the job's clusters, its config, the template.
+    cma = hub.get("ClusterManagementAddOn", None, "flower-addon")
+    if cma is None:
+        raise ShippedError("the hub overlay installs no flower-addon ClusterManagementAddOn: no SuperNode would run")
+    install = None
+    for entry in cma["spec"].get("installStrategy", {}).get("placements", []):
+        p = hub.get("Placement", entry["namespace"], entry["name"])
+        if p is not None and p.get("spec") == placement:
+            install = entry
+    if install is None:
+        raise ShippedError(f"no install placement of the flower-addon selects job {job.name}'s clusters (none has the "
+                           "job's PlacementSpec): its SuperNodes would not run where the controller puts its ClientApps")
+    adc_ref = next((c for c in install.get("configs", []) if c.get("resource") == "addondeploymentconfigs"), None)
+    adc = hub.get("AddOnDeploymentConfig", adc_ref["namespace"], adc_ref["name"]) if adc_ref else None
+    if adc is None:
+        raise ShippedError(f"install placement {install['name']} names no AddOnDeploymentConfig the hub has")
+    template_name = next((c["defaultConfig"]["name"] for c in cma["spec"].get("supportedConfigs", [])
+                          if c.get("resource") == "addontemplates" and "defaultConfig" in c), "flower-addon")
+    template = hub.get("AddOnTemplate", None, template_name)
+    if template is None:
+        raise ShippedError(f"the flower-addon names AddOnTemplate {template_name}, which the hub overlay lacks")
+    variables = {v["name"]: str(v["value"]) for v in adc["spec"].get("customizedVariables", [])}
+    variables["INSTALL_NAMESPACE"] = adc["spec"].get("agentInstallNamespace", "open-cluster-management-agent-addon")
+    sets = {c.name: c.cluster_set for c in fleet.clusters}
+    supernodes: list[tuple[str, Process]] = []
+    clientapps: list[tuple[str, Process]] = []
+    for cluster in clients:
+        where = f"AddOnTemplate {template_name} on {cluster}"
+        manifests = substitute_template(template["spec"]["agentSpec"]["workload"]["manifests"],
+                                        {**variables, "CLUSTER_NAME": cluster}, where)
+        scope = Objects(manifests + delivered_objects(hub, cluster, sets[cluster], placement, m), f"cluster {cluster}")
+        deployments = [d for d in scope.of("Deployment")]
+        if not deployments:
+            raise ShippedError(f"{where} has no Deployment: no SuperNode")
+        node_workload = deployments[0]
+        node = m.process(scope, node_workload, pod_spec(node_workload)["containers"][0], f"supernode-{cluster}")
+        # The SuperNode dials the exposed SuperLink; map that host:port to the SuperLink's loopback port.
+        for i, arg in enumerate(node.argv):
+            if arg.startswith("--superlink=") or (i and node.argv[i - 1] == "--superlink"):
+                target = arg.split("=", 1)[1] if arg.startswith("--superlink=") else arg
+                host, _, port = target.rpartition(":")
+                w, _c, number, how = resolve_exposure(hub, host, int(port), f"the SuperNode on {cluster}")
+                if w is not workload:
+                    raise ShippedError(f"the SuperNode on {cluster} reaches {w['metadata']['name']} through {how}, not "
+                                       f"the job's SuperLink {workload['metadata']['name']}")
+                _check_san(chain, tls_secret, host, f"the SuperNode on {cluster}", node.argv)
+                node.argv[i] = ("--superlink=" if arg.startswith("--superlink=") else "") + f"127.0.0.1:{link.ports[number]}"
+        supernodes.append((cluster, node))
+        # The controller's ClientApp on this cluster (clientapp/manifestworkreplicaset.yaml:33-36).
+        parsed_node = parse_endpoint(node_ep)
+        if parsed_node is None:
+            raise ShippedError(f"FederatedLearning {job.name} spec.client.supernode {node_ep!r} is not <service>.<namespace>:<port>")
+        w, _c, number = resolve_service(scope, *parsed_node, f"the controller's ClientApp on {cluster} "
+                                        f"(--appio-api-address={node_ep})")
+        if w is not node_workload:
+            raise ShippedError(f"Service {node_ep} on {cluster} does not lead to the SuperNode")
+        clientapps.append((cluster, Process(f"clientapp-{cluster}", [
+            "flower-superexec", "--insecure", f"--appio-api-address=127.0.0.1:{node.ports[number]}",
+            "--plugin-type=clientapp"], {}, f"controller ClientApp on {cluster}")))
+
+    # The controller's ServerApp (serverapp/serverapp-deployment.yaml:25-28).
+    serverapp = Process("serverapp", ["flower-superexec", "--insecure",
+                                      f"--appio-api-address=127.0.0.1:{link.ports[serverappio]}",
+                                      "--plugin-type=serverapp"], {}, "controller ServerApp")
+
+    # The run: the bundle's Job for this job, with its app directory being the job's app here.
+    run_job = next((j for j in hub.of("Job") if j["metadata"].get("annotations", {}).get(RUN_ANNOTATION) == job.name), None)
+    if run_job is None:
+        raise ShippedError(f"the hub overlay has no Job that runs job {job.name} (annotation {RUN_ANNOTATION})")
+    run = m.process(hub, run_job, pod_spec(run_job)["containers"][0], "flwr-run", extra_paths={APP_DIR: app_dir})
+    run_rounds = _rounds_of(run.argv)
+    if rounds is not None:
+        run.argv = [re.sub(r"num-server-rounds=\d+", f"num-server-rounds={rounds}", a) for a in run.argv]
+        run_rounds = rounds
+    _point_run_at_superlink(run, hub, chain, tls_secret, link)
+    tls = any(a.startswith("--ssl-certfile") for a in link.argv)
+    return Federation(link, supernodes, serverapp, clientapps, run, run_rounds, tls)
+
+
+def _rounds_of(argv: list[str]) -> int:
+    for a in argv:
+        m = re.search(r"num-server-rounds=(\d+)", a)
+        if m:
+            return int(m.group(1))
+    raise ShippedError("the run Job does not pass num-server-rounds")
+
+
+def _check_san(chain: Chain, secret: str | None, host: str, who: str, argv: list[str]) -> None:
+    """The name a client dials must be in the SuperLink certificate's SANs (gRPC verifies it)."""
+    if secret is None or not any("root-certificates" in a for a in argv):
+        return
+    from ..upstream import SUPERLINK_NAMESPACE
+
+    dns, ips = chain.sans(SUPERLINK_NAMESPACE, secret)
+    if host not in dns and host not in ips:
+        raise ShippedError(f"{who} dials {host}, but the SuperLink certificate (Secret {secret}) names only "
+                           f"{', '.join(dns + ips) or 'nothing'}: TLS verification would fail")
+
+
+def _point_run_at_superlink(run: Process, hub: Objects, chain: Chain, tls_secret: str | None, link: Process) -> None:
+    """The run Job's connection (FLWR_HOME/config.toml) names the SuperLink's Control API Service."""
+    home = run.env.get("FLWR_HOME")
+    config = Path(home) / "config.toml" if home else None
+    if config is None or not config.is_file():
+        raise ShippedError("the run Job has no FLWR_HOME/config.toml: `flwr run` would not know the SuperLink")
+    text = config.read_text()
+    for match in re.finditer(r'address\s*=\s*"([^"]+)"', text):
+        parsed = parse_endpoint(match.group(1))
+        if parsed is None:
+            raise ShippedError(f"the run Job dials {match.group(1)!r}, which is not a hub Service address")
+        w, _c, number = resolve_service(hub, *parsed, f"the run Job (address {match.group(1)})")
+        if w["metadata"]["name"] != link.workload.split("/")[-1]:
+            raise ShippedError(f"the run Job dials {match.group(1)}, which is not the job's SuperLink")
+        if "root-certificates" in text and tls_secret:
+            dns, ips = chain.sans(w["metadata"].get("namespace", ""), tls_secret)
+            host = match.group(1).rsplit(":", 1)[0]
+            if host not in dns and host not in ips:
+                raise ShippedError(f"the run Job dials {host}, but the SuperLink certificate names only {', '.join(dns + ips)}")
+        text = text.replace(match.group(0), f'address = "127.0.0.1:{link.ports[number]}"')
+    config.write_text(text)
+
+
+def run_simulation(build: pipeline.Rendered, job_name: str, rounds: int | None = None, timeout: float = 300,
+                   progress: Callable[[str], None] | None = None,
+                   objects: list[dict[str, Any]] | None = None) -> SimulationResult:
+    """Run what the bundle ships for `job_name` on its planned clients. `objects` replaces the
+    built hub overlay (tests break a rendered copy). Raises SimulationError; always tears down."""
+    fleet, plan = build.fleet, build.plan
+    job = next((j for j in fleet.jobs if j.name == job_name), None)
+    if job is None:
+        raise SimulationError(f"no job named {job_name!r}", 2)
     app_dir = resolve_app(fleet, job)
     app = app_config(app_dir)
     job_plan = plan.job(job.name)
@@ -201,84 +361,92 @@ def run_simulation(fleet: Fleet, plan: Plan, job_name: str, rounds: int | None =
         raise SimulationError(
             f"job {job.name} can select only {len(job_plan.selected)} client(s), fewer than minAvailableClients="
             f"{job.min_clients}: on the hub it would stay Waiting (see `fedfleet plan {job.name}`)", 1)
-    clients = list(job_plan.cluster_names[: max_clients or None])
-    if len(clients) < job.min_clients:
-        raise SimulationError(f"--clients {max_clients} is fewer than the job's minAvailableClients={job.min_clients}", 1)
-    n_rounds = rounds or job.rounds
-    auth = bool(job.simulation.get("supernodeAuth", False)) if supernode_auth is None else supernode_auth
+    clients = sorted(job_plan.cluster_names)
     say = progress or (lambda _msg: None)
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="fedfleet-simulate-"))
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    procs = ProcessSet(workdir, _env(workdir))
     try:
-        tls = None if insecure else make_tls(workdir)
-        with superlink(workdir, tls, auth) as (procs, port):
-            _write_connection(workdir, port, tls)
-            say(f"SuperLink on 127.0.0.1:{port} ({'TLS, throwaway CA' if tls else 'INSECURE'})")
-            if auth:
-                say("SuperNode authentication on: registering one key pair per client")
-            for i, cluster in enumerate(clients):
-                argv = [_scripts("flower-supernode"), "--superlink", f"127.0.0.1:{port}", "--port", str(free_port()),
-                        "--node-config", f'partition-id={i} num-partitions={len(clients)} cluster-name="{cluster}"']
-                argv += ["--root-certificates", str(tls.ca)] if tls else ["--insecure"]
-                if auth:
-                    private, public = make_node_keys(workdir, cluster)
-                    _register(procs, app_dir, public, cluster)
-                    argv += ["--auth-supernode-private-key", str(private), "--auth-supernode-public-key", str(public)]
-                procs.start(f"supernode-{cluster}", argv)
-                say(f"SuperNode for {cluster} (partition {i} of {len(clients)})")
-            results_file = workdir / "rounds.jsonl"
-            run_config = (f"num-server-rounds={n_rounds} min-nodes={len(clients)} "
-                          f"results-path='{results_file}'")
-            flwr = procs.start("flwr-run", [_scripts("flwr"), "run", str(app_dir), CONNECTION, "--stream",
-                                            "--run-config", run_config])
-            _follow(procs, flwr, results_file, timeout, say)
-            if flwr.returncode != 0:
-                raise SimulationError(f"flwr run exited with {flwr.returncode}", 1, procs.log_tail("flwr-run", 25))
-            rounds_done = read_rounds(results_file)
-        if not rounds_done or rounds_done[-1]["round"] != n_rounds:
-            raise SimulationError(f"the federation stopped before round {n_rounds}", 1)
-        c_loss, c_acc = _baseline(app_dir, app, n_rounds)
+        try:
+            fed = read_federation(objects if objects is not None else hub_objects(build, job), fleet, job, clients,
+                                  app_dir, workdir, rounds)
+        except ShippedError as exc:
+            raise SimulationError(f"the bundle would not run: {exc}", 1) from None
+        ran = [f"{p.name}: {' '.join(p.argv[:1] + p.argv[1:])}" for p in _all(fed)]
+        _start(procs, fed.superlink, say, "SuperLink", wait=True)
+        probe = fed.superlink.probe_ports[0][1] if fed.superlink.probe_ports else 0
+        say(f"SuperLink on 127.0.0.1:{probe} ({fed.superlink.workload.split(':', 1)[1]}, "
+            f"{'TLS, throwaway cert-manager chain' if fed.tls else 'INSECURE'})")
+        for cluster, node in fed.supernodes:
+            _start(procs, node, say, f"SuperNode {cluster}", wait=True)
+        for _, clientapp in fed.clientapps:
+            _start(procs, clientapp, say, clientapp.name)
+        _start(procs, fed.serverapp, say, "ServerApp")
+        say(f"{len(fed.supernodes)} SuperNode(s) from the AddOnTemplate, controller ServerApp and ClientApps started")
+        run = _start(procs, fed.run, say, "flwr run")
+        rounds_done = _follow(procs, run, timeout, say)
+        if run.returncode != 0:
+            raise SimulationError(f"the run Job's `flwr run` exited with {run.returncode}", 1, procs.log_tail("flwr-run", 25))
+        if not rounds_done or rounds_done[-1]["round"] != fed.rounds:
+            raise SimulationError(f"the federation stopped before round {fed.rounds}", 1, procs.log_tail("flwr-run", 25))
+        leftover = procs.stop()
+        c_loss, c_acc = _baseline(app_dir, app, fed.rounds)
         return SimulationResult(
             job=job.name, clients=clients, rounds=rounds_done, federated_accuracy=rounds_done[-1]["accuracy"],
             centralized_accuracy=c_acc, centralized_loss=c_loss, wall_seconds=round(time.monotonic() - started, 2),
-            tls=tls is not None, supernode_auth=auth)
+            tls=fed.tls, processes=ran, leftover_processes=leftover)
     finally:
+        leftover = procs.stop()
         signal.signal(signal.SIGTERM, previous)
         shutil.rmtree(workdir, ignore_errors=True)
+        if leftover:
+            raise SimulationError(f"processes {leftover} survived SIGKILL", 1)
+
+
+def _all(fed: Federation) -> list[Process]:
+    return [fed.superlink, *(p for _, p in fed.supernodes), *(p for _, p in fed.clientapps), fed.serverapp, fed.run]
+
+
+def _start(procs: ProcessSet, p: Process, say: Callable[[str], None], label: str, wait: bool = False) -> Any:
+    env = dict(procs.env)
+    env.update(p.env)
+    if "FLWR_HOME" not in p.env:  # each container has its own filesystem
+        env["FLWR_HOME"] = str(procs.workdir / p.name / "flwr-home")
+    argv = [_scripts(p.argv[0]), *p.argv[1:]]
+    proc = procs.start(p.name, argv, env=env)
+    if wait:
+        for probe, port in p.probe_ports[:1]:
+            if not wait_for_port(port, proc, 30):
+                raise SimulationError(f"{label} ({p.workload}) never answered its {probe}: it exited or listens elsewhere",
+                                      1, procs.log_tail(p.name))
+        if proc.poll() is not None:
+            raise SimulationError(f"{label} ({p.workload}) exited with {proc.returncode}", 1, procs.log_tail(p.name))
+    return proc
 
 
 def _raise_interrupt(_signum: int, _frame: Any) -> None:
     raise KeyboardInterrupt  # so `finally` tears everything down on SIGTERM too
 
 
-def _register(procs: ProcessSet, app_dir: Path, public: Path, name: str) -> None:
-    proc = subprocess.run([_scripts("flwr"), "supernode", "register", str(public), CONNECTION, "--name", name],
-                          env=procs.env, cwd=app_dir, capture_output=True, text=True, timeout=60)
-    if proc.returncode != 0:
-        raise SimulationError(f"registering the SuperNode key of {name} failed", 1, (proc.stdout + proc.stderr)[-2000:])
+def read_rounds(log: str) -> list[dict[str, float]]:
+    """The rounds the ServerApp reported so far (its `fedfleet-round` lines, streamed by `flwr run`)."""
+    return [json.loads(m.group(1)) for m in ROUND_LINE.finditer(log)]
 
 
-def read_rounds(results: Path) -> list[dict[str, float]]:
-    """The rounds the ServerApp has written so far (one JSON object a line)."""
-    if not results.exists():
-        return []
-    return [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
-
-
-def _follow(procs: ProcessSet, flwr: subprocess.Popen[bytes], results: Path, timeout: float,
-            say: Callable[[str], None]) -> None:
-    """Wait for `flwr run`, reporting each finished round as the ServerApp writes it."""
+def _follow(procs: ProcessSet, run: Any, timeout: float, say: Callable[[str], None]) -> list[dict[str, float]]:
+    """Wait for `flwr run`, reporting each finished round as the ServerApp logs it."""
     deadline = time.monotonic() + timeout
     reported = 0
+    log = procs.workdir / "flwr-run.log"
     while True:
-        running = flwr.poll() is None
-        rounds = read_rounds(results)
+        running = run.poll() is None
+        rounds = read_rounds(log.read_text(errors="replace")) if log.exists() else []
         for record in rounds[reported:]:
             say(f"round {record['round']}: loss {record['loss']:.4f}, accuracy {record['accuracy']:.4f}")
         reported = len(rounds)
         if not running:
-            return
+            return rounds
         if time.monotonic() > deadline:
             raise SimulationError(f"the federation did not finish within {timeout:.0f} s", 1, procs.log_tail("flwr-run", 25))
         procs.remember_descendants()

@@ -32,7 +32,6 @@ DEFAULT_ARGOCD_NAMESPACE = "openshift-gitops"
 DEFAULT_ARGOCD_FLAVOUR = "openshift-gitops"
 DEFAULT_ARGOCD_INSTANCE = "openshift-gitops"
 DEFAULT_REMEDIATION = {"dev": "inform", "staging": "inform", "prod": "enforce"}
-DEFAULT_SUPERLINK_PORT = 9092  # the flower-addon SuperLink fleet API port
 
 _SUFFIX = {"": 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
            "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
@@ -273,7 +272,6 @@ def _build(fleet_doc: Document, inventories: list[Document], job_docs: list[Docu
     default_tls = defaults.get("tls", {}).get("enabled", True)
     default_argo = defaults.get("argocd", {})
     remediation = {**DEFAULT_REMEDIATION, **defaults.get("governance", {}).get("remediation", {})}
-    superlink_port = defaults.get("addon", {}).get("superlinkPort", DEFAULT_SUPERLINK_PORT)
     hubs = []
     for i, h in enumerate(spec["hubs"]):
         argo = {**default_argo, **h.get("argocd", {})}
@@ -282,7 +280,6 @@ def _build(fleet_doc: Document, inventories: list[Document], job_docs: list[Docu
                 name=h["name"],
                 environment=h["environment"],
                 server=h["server"],
-                superlink_address=h.get("superlinkAddress", "superlink.flower-system.svc"),
                 tls_enabled=h.get("tls", {}).get("enabled", default_tls),
                 argocd_namespace=argo.get("namespace", DEFAULT_ARGOCD_NAMESPACE),
                 argocd_project=argo.get("project", "default"),
@@ -293,6 +290,10 @@ def _build(fleet_doc: Document, inventories: list[Document], job_docs: list[Docu
                 origin=Origin(fleet_doc, ("spec", "hubs", i)),
                 controller_namespace={**defaults.get("controller", {}), **h.get("controller", {})}.get(
                     "namespace", FL_CONTROLLER_NAMESPACE),
+                superlink_exposure=h.get("superlink", {}).get("exposure", ""),
+                superlink_domain=h.get("superlink", {}).get("domain", ""),
+                superlink_node_address=h.get("superlink", {}).get("address", ""),
+                superlink_node_ports=dict(h.get("superlink", {}).get("nodePorts", {})),
             )
         )
     sets = [
@@ -323,6 +324,7 @@ def _build(fleet_doc: Document, inventories: list[Document], job_docs: list[Docu
                 simulation=js.get("simulation", {}),
                 origin=Origin(doc, ()),
                 run=js.get("run", 1),
+                run_config=dict(js.get("runConfig", {})),
             )
         )
     return Fleet(
@@ -331,7 +333,6 @@ def _build(fleet_doc: Document, inventories: list[Document], job_docs: list[Docu
         revision=spec["repo"].get("revision", "main"),
         governance_namespace=defaults.get("governance", {}).get("namespace", DEFAULT_GOVERNANCE_NAMESPACE),
         remediation=remediation,
-        superlink_port=superlink_port,
         hubs=tuple(hubs),
         cluster_sets=tuple(sets),
         clusters=tuple(clusters),

@@ -59,7 +59,6 @@ class Hub:
     name: str
     environment: str  # dev | staging | prod
     server: str
-    superlink_address: str
     tls_enabled: bool
     argocd_namespace: str
     argocd_project: str
@@ -70,6 +69,11 @@ class Hub:
     # The FL controller's install namespace (fleet setting controller.namespace; the loader
     # defaults it to upstream.FL_CONTROLLER_NAMESPACE, where upstream `make deploy` installs it).
     controller_namespace: str = "open-cluster-management"
+    # How managed clusters reach this hub's SuperLinks: Route | LoadBalancer | NodePort ("" = unset).
+    superlink_exposure: str = ""
+    superlink_domain: str = ""  # Route / LoadBalancer: hosts superlink-<job>.<domain>
+    superlink_node_address: str = ""  # NodePort: a hub node address managed clusters can reach
+    superlink_node_ports: Mapping[str, int] = field(default_factory=dict)  # NodePort: job -> node port
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,7 @@ class Job:
         Completed is not reconciled), so a re-run is a new object; Argo CD prunes the old one and
         the controller's finalizer removes what it made."""
         return self.name if self.run == 1 else f"{self.name}-run{self.run}"
+    run_config: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def rounds(self) -> int:
@@ -146,7 +151,6 @@ class Fleet:
     revision: str
     governance_namespace: str
     remediation: Mapping[str, str]  # environment -> inform | enforce
-    superlink_port: int
     hubs: tuple[Hub, ...]
     cluster_sets: tuple[ClusterSet, ...]
     clusters: tuple[Cluster, ...]

@@ -149,6 +149,19 @@ CLUSTER = _obj(
 _tls = _obj({"enabled": {"type": "boolean"}})
 # Where the FL controller runs on the hub (its Deployment federated-learning-controller).
 _controller = _obj({"namespace": _name()})
+# How managed clusters reach the hub's per-job SuperLinks (fleet API). Route: OpenShift Route with
+# TLS passthrough on 443, host superlink-<job>.<domain>; LoadBalancer: host superlink-<job>.<domain>
+# (a DNS name for the load balancer); NodePort: a hub node address and a node port per Flower job.
+_superlink = _obj(
+    {
+        "exposure": {"enum": ["Route", "LoadBalancer", "NodePort"]},
+        "domain": {"type": "string", "pattern": DNS1123_SUBDOMAIN, "maxLength": 200},
+        "address": {"type": "string", "minLength": 1, "maxLength": 253},
+        "nodePorts": {"type": "object", "propertyNames": {"pattern": DNS1123_LABEL, "maxLength": 63},
+                      "additionalProperties": {"type": "integer", "minimum": 30000, "maximum": 32767}},
+    },
+    ["exposure"],
+)
 _argocd = _obj(
     {
         "namespace": _name(),
@@ -186,11 +199,6 @@ FLEET = _obj(
                                 },
                             }
                         ),
-                        "addon": _obj(
-                            {
-                                "superlinkPort": {"type": "integer", "minimum": 1, "maximum": 65535},
-                            }
-                        ),
                     }
                 ),
                 "hubs": {
@@ -201,7 +209,7 @@ FLEET = _obj(
                             "name": _name(),
                             "environment": {"enum": ["dev", "staging", "prod"]},
                             "server": {"type": "string", "pattern": r"^https://"},
-                            "superlinkAddress": {"type": "string", "minLength": 1},
+                            "superlink": _superlink,
                             "argocd": _argocd,
                             "controller": _controller,
                             "tls": _tls,
@@ -295,10 +303,12 @@ JOB = _obj(
                 ),
                 "placement": PLACEMENT,
                 "tls": _tls,
+                # Extra `flwr run --run-config` values for the run Job (num-server-rounds comes from
+                # server.rounds); keys must exist in the app's [tool.flwr.app.config].
+                "runConfig": {"type": "object", "additionalProperties": {"type": ["string", "integer", "number", "boolean"]}},
                 "simulation": _obj(
                     {
                         "app": {"type": "string", "minLength": 1},
-                        "supernodeAuth": {"type": "boolean"},
                     }
                 ),
             },

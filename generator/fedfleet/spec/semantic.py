@@ -9,6 +9,7 @@ from collections import Counter
 from typing import Callable
 
 from ..findings import Finding, Subject
+from .exposure import unreachable_reason
 from .model import Cluster, Fleet, Hub, Job, Origin
 from .paths import inside_repo
 from .yamlsource import dotted
@@ -91,6 +92,7 @@ def check(fleet: Fleet) -> list[Finding]:
         for li_name, count in seen.items():
             if count > 1:
                 err(o, ("spec", "server", "listeners"), f"listener name {li_name!r} is used {count} times", subject)
+    _superlink_exposure(fleet, err)
     return out
 
 
@@ -131,6 +133,58 @@ def _one_data_path(job: Job, cluster: Cluster, err) -> None:  # type: ignore[no-
             f"{observed!r} at {cluster.origin.locate('claims', job.data_claim)}; the controller would read the "
             "claim: make them agree (the holder entry is the source, the claim is the hub as pulled)",
             f"FederatedLearningJob {job.name}")
+
+
+# Namespaces every hub has or the bundle creates: "<svc>.<one of these>" is a hub Service name.
+_HUB_NAMESPACES = {"default", "kube-system", "flower-system", "flower-addon", "open-cluster-management",
+                   "open-cluster-management-hub", "openshift-gitops"}
+
+
+def _superlink_exposure(fleet: Fleet, err) -> None:  # type: ignore[no-untyped-def]
+    """Every hub with Flower jobs says how managed clusters reach its SuperLinks, with an address
+    they can resolve (spec/exposure.py)."""
+    namespaces = _HUB_NAMESPACES | {fleet.governance_namespace} | {j.namespace for j in fleet.jobs}
+    for hub in fleet.hubs:
+        flower = [j for j in fleet.jobs_on(hub.name) if j.framework == "flower"]
+        subject = Subject.of_hub(hub.name)
+        if not flower:
+            continue
+        if not hub.superlink_exposure:
+            err(hub.origin, ("name",), f"hub {hub.name!r} runs Flower jobs ({', '.join(j.name for j in flower)}) but "
+                "does not say how managed clusters reach its SuperLinks: set superlink.exposure "
+                "(Route, LoadBalancer or NodePort)", subject)
+            continue
+        if hub.superlink_exposure in ("Route", "LoadBalancer"):
+            if not hub.superlink_domain:
+                err(hub.origin, ("superlink", "exposure"), f"superlink.exposure {hub.superlink_exposure} needs "
+                    "superlink.domain (hosts are superlink-<job>.<domain>)", subject)
+            else:
+                reason = unreachable_reason(f"superlink-x.{hub.superlink_domain}", namespaces)
+                if reason:
+                    err(hub.origin, ("superlink", "domain"), f"managed clusters cannot reach SuperLinks under "
+                        f"domain {hub.superlink_domain!r}: {reason.replace('superlink-x.', '')}", subject)
+            continue
+        if not hub.superlink_node_address:
+            err(hub.origin, ("superlink", "exposure"), "superlink.exposure NodePort needs superlink.address "
+                "(a hub node address managed clusters can reach)", subject)
+        else:
+            reason = unreachable_reason(hub.superlink_node_address, namespaces)
+            if reason:
+                err(hub.origin, ("superlink", "address"), f"managed clusters cannot reach the SuperLink: {reason}", subject)
+        ports = hub.superlink_node_ports
+        for job in flower:
+            if job.name not in ports:
+                err(hub.origin, ("superlink", "nodePorts"), f"Flower job {job.name!r} has no node port in "
+                    "superlink.nodePorts", subject)
+        seen: dict[int, str] = {}
+        for job_name, port in sorted(ports.items()):
+            if job_name not in {j.name for j in flower}:
+                err(hub.origin, ("superlink", "nodePorts", job_name), f"{job_name!r} is not a Flower job of hub "
+                    f"{hub.name!r}", subject)
+            if port in seen:
+                err(hub.origin, ("superlink", "nodePorts", job_name), f"node port {port} is also given to job "
+                    f"{seen[port]!r}", subject)
+            seen[port] = job_name
 
 
 def _unique(items, what: str, key: Callable, err, fields: tuple[str | int, ...] = ("name",)) -> None:  # type: ignore[no-untyped-def]

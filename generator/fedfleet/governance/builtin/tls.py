@@ -1,11 +1,11 @@
 """tls: on a hub with TLS on, the SuperLink runs with TLS and never --insecure, its certificates are
 valid for the name SuperNodes dial, jobs do not turn TLS off; listener types follow the environment.
 
-The Flower add-on's TLS form (addon-contrib flower-addon chart, tls.enabled): SuperLink reads
-Secret `flower-superlink-tls` in `flower-system`, SuperNodes trust Secret `flower-tls-ca`.
+The Flower add-on's TLS form: each Flower job's SuperLink `superlink-<job>` in `flower-system`
+reads its cert-manager Secret `superlink-<job>-tls`; SuperNodes trust Secret `flower-tls-ca`.
 
 Every check follows the hub's own `tls.enabled`: a hub with TLS off runs the chart's `--insecure`
-SuperLink on purpose (render/addon.py patches it so), so the TLS checks would be NonCompliant there
+SuperLink on purpose (render/flower.py renders it so), so the TLS checks would be NonCompliant there
 forever, or, enforced, would merge `--ssl-*` into an `--insecure` SuperLink that mounts no
 certificate. On such a hub only the listener-type rule remains.
 
@@ -29,9 +29,10 @@ from typing import Any, Mapping
 
 from fedfleet.governance import Concern, GovernanceContext, PolicyContent, Target, Template, hookimpl
 from fedfleet.upstream import (
-    ADDON_AGENT_NAMESPACE, API_FL, LISTENER_TYPES, SECRET_TYPE_TLS, SUPERLINK, SUPERLINK_NAMESPACE, TLS_ANNOTATION,
-    TLS_CA_SECRET, TLS_SERVER_SECRET, superlink_args,
+    ADDON_AGENT_NAMESPACE, API_FL, LISTENER_TYPES, SECRET_TYPE_TLS, SUPERLINK_NAMESPACE, TLS_ANNOTATION, TLS_CA_SECRET,
+    superlink_args, superlink_name,
 )
+from fedfleet.spec.exposure import endpoint
 
 from . import rego_module
 
@@ -65,12 +66,16 @@ def fedfleet_parameters_schema() -> Mapping[str, Any]:
     }
 
 
-def superlink_names(superlink_address: str) -> list[str]:
-    """Every DNS name the SuperLink's server certificate may carry: the name SuperNodes dial and
-    the in-hub Service names."""
-    host = superlink_address.rsplit(":", 1)[0] if superlink_address.count(":") == 1 else superlink_address
-    service = f"{SUPERLINK}.{SUPERLINK_NAMESPACE}.svc"
-    return sorted({host, service, f"{service}.cluster.local"})
+def superlink_names(hosts: dict[str, str]) -> list[str]:
+    """Every DNS name the SuperLinks' server certificates may carry (job -> exposed host): the
+    name SuperNodes dial (unless it is an IP address, an IP SAN) and the in-hub Service names."""
+    names: set[str] = set()
+    for job, host in hosts.items():
+        service = f"{superlink_name(job)}.{SUPERLINK_NAMESPACE}.svc"
+        names |= {service, f"{service}.cluster.local"}
+        if not host.replace(".", "").isdigit():
+            names.add(host)
+    return sorted(names)
 
 
 def san_pattern(names: list[str]) -> str:
@@ -110,31 +115,35 @@ def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
             templates=(Template("ConfigurationPolicy", {"namespaceSelector": {"include": namespaces},
                                                         "object-templates": _listener_templates(forbidden)}),),
         )]
-    superlink = {
+    flower = [j for j in context.jobs if j.framework == "flower"]
+    # One SuperLink per Flower job (render/flower.py), each with its container named "superlink".
+    superlinks = [{
         "complianceType": "musthave",
         "objectDefinition": {"apiVersion": "apps/v1", "kind": "Deployment",
-                             "metadata": {"name": SUPERLINK, "namespace": SUPERLINK_NAMESPACE},
+                             "metadata": {"name": superlink_name(j.name), "namespace": SUPERLINK_NAMESPACE},
                              "spec": {"template": {"spec": {"containers": [
-                                 {"name": SUPERLINK, "args": superlink_args(True)}]}}}},
-    }
+                                 {"name": "superlink", "args": superlink_args(True)}]}}}},
+    } for j in flower]
     insecure_superlink = {
         "complianceType": "mustnothave",
         "objectDefinition": {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"namespace": SUPERLINK_NAMESPACE},
-                             "spec": {"template": {"spec": {"containers": [{"name": SUPERLINK, "args": ["--insecure"]}]}}}},
+                             "spec": {"template": {"spec": {"containers": [{"name": "superlink", "args": ["--insecure"]}]}}}},
     }
     no_insecure_job = {
         "complianceType": "mustnothave",
         "objectDefinition": {"apiVersion": API_FL, "kind": "FederatedLearning",
                              "metadata": {"annotations": {TLS_ANNOTATION: "disabled"}}},
     }
-    names = superlink_names(hub.superlink_address)
-    policies = [
+    names = superlink_names({j.name: endpoint(hub, j).host for j in flower})
+    policies = [] if not flower else [
         # The one TLS check that can enforce: musthave merges the --ssl-* arguments in.
         PolicyContent(
             name="superlink", rule="tls.superlink", target=Target("hub"),
-            description="SuperLink runs with TLS (--ssl-ca-certfile, --ssl-certfile, --ssl-keyfile)",
-            templates=(Template("ConfigurationPolicy", {"object-templates": [superlink]}),),
+            description="Every Flower job's SuperLink runs with TLS (--ssl-ca-certfile, --ssl-certfile, --ssl-keyfile)",
+            templates=(Template("ConfigurationPolicy", {"object-templates": superlinks}),),
         ),
+    ]
+    policies += [
         PolicyContent(
             name="no-insecure", rule="tls.no-insecure", remediation="inform", target=Target("hub"),
             forced_because="an unnamed mustnothave only reports; config-policy-controller never enforces it",
@@ -146,13 +155,14 @@ def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
             description="The Flower CA and SuperLink certificate Secrets exist on the hub as kubernetes.io/tls "
                         "Secrets (so they hold tls.crt, the key the certificate policy reads)",
             templates=(Template("ConfigurationPolicy", {"object-templates": [
-                _secret(TLS_CA_SECRET, SUPERLINK_NAMESPACE), _secret(TLS_SERVER_SECRET, SUPERLINK_NAMESPACE)]}),),
+                _secret(TLS_CA_SECRET, SUPERLINK_NAMESPACE),
+                *(_secret(f"{superlink_name(j.name)}-tls", SUPERLINK_NAMESPACE) for j in flower)]}),),
         ),
         PolicyContent(
             name="certificates", rule="tls.certificates", remediation="inform", target=Target("hub"),
             forced_because="cert-policy-controller only reports",
             description=f"Every certificate in {SUPERLINK_NAMESPACE} is valid for at least the minimum duration and "
-                        f"names only the SuperLink ({', '.join(names)})",
+                        f"names only the SuperLinks ({', '.join(names)})",
             # Field names: cert-policy-controller api/v1 certificatepolicy_types.go (minimumDuration,
             # allowedSANPattern); an empty namespaceSelector selects no namespace (retrieveNamespaces).
             templates=(Template("CertificatePolicy", {

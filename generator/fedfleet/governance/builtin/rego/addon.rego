@@ -1,5 +1,6 @@
-# Rego twin of the `addon` governance plugin: a Flower job's hub installs the Flower add-on, and
-# the add-on's install Placement covers every cluster set the job draws clients from.
+# Rego twin of the `addon` governance plugin: a Flower job's hub installs the Flower add-on, with
+# an install placement of the job's own (flower-addon-<job>) listed in the ClusterManagementAddOn,
+# over every cluster set the job draws clients from.
 package fedfleet.addon
 
 import rego.v1
@@ -11,10 +12,17 @@ addon_hubs := {o.hub |
 	o.object.metadata.name == "flower-addon"
 }
 
-covered := {[o.hub, s] |
+installs := {[o.hub, p.name] |
+	some o in input.objects
+	o.object.kind == "ClusterManagementAddOn"
+	o.object.metadata.name == "flower-addon"
+	some p in o.object.spec.installStrategy.placements
+}
+
+covered := {[o.hub, o.object.metadata.name, s] |
 	some o in input.objects
 	o.object.kind == "Placement"
-	o.object.metadata.name == "flower-addon-placement"
+	[o.hub, o.object.metadata.name] in installs
 	some s in o.object.spec.clusterSets
 }
 
@@ -35,10 +43,10 @@ deny contains result if {
 	some job in input.jobs
 	job.framework == "flower"
 	some s in job.clusterSets
-	not [job.hub, s] in covered
+	not [job.hub, concat("", ["flower-addon-", job.name]), s] in covered
 	result := {
 		"rule": "addon.agent-available",
-		"msg": sprintf("cluster set %s of job %s is not covered by the flower-addon install placement on hub %s", [s, job.name, job.hub]),
+		"msg": sprintf("cluster set %s of job %s is not covered by an install placement flower-addon-%s of the flower-addon on hub %s", [s, job.name, job.name, job.hub]),
 		"job": job.name, "hub": job.hub, "field": "spec.placement.clusterSets",
 	}
 }

@@ -1,7 +1,7 @@
 # Rego twin of the `tls` governance plugin, rule by rule, on each hub's own TLS setting:
 # - tls.jobs: on a TLS hub no job turns TLS off; everywhere, listener types follow the environment;
-# - tls.superlink: on a TLS hub the SuperLink container has every --ssl-* argument (the policy's
-#   musthave: a subset of its arguments, any order);
+# - tls.superlink: on a TLS hub each Flower job's SuperLink (superlink-<job>) container has every
+#   --ssl-* argument (the policy's musthave: a subset of its arguments, any order);
 # - tls.no-insecure: on a TLS hub no SuperLink container in flower-system has --insecure among its
 #   arguments, whatever else it has (the policy's unnamed mustnothave).
 # tls.secrets, tls.certificates and tls.client-ca have no twin: Secrets and certificates exist
@@ -15,9 +15,12 @@ default_forbidden := {"prod": ["NodePort"], "staging": ["NodePort"], "dev": []}
 # fedfleet.upstream.superlink_args(True); tests/test_governance.py holds the two equal.
 ssl_args := [
 	"--ssl-ca-certfile=/etc/flower/tls/ca.crt",
-	"--ssl-certfile=/etc/flower/tls/server.pem",
-	"--ssl-keyfile=/etc/flower/tls/server.key",
+	"--ssl-certfile=/etc/flower/tls/tls.crt",
+	"--ssl-keyfile=/etc/flower/tls/tls.key",
 	"--isolation=process",
+	"--serverappio-api-address=0.0.0.0:9091",
+	"--fleet-api-address=0.0.0.0:9092",
+	"--control-api-address=0.0.0.0:9093",
 ]
 
 # The hubs whose overlay carries the TLS policies: TLS on, and a job to serve.
@@ -49,10 +52,10 @@ deny contains result if {
 	}
 }
 
-has_ssl_args(hub) if {
+has_ssl_args(hub, name) if {
 	some o in superlinks
 	o.hub == hub
-	o.object.metadata.name == "superlink"
+	o.object.metadata.name == name
 	some c in o.object.spec.template.spec.containers
 	c.name == "superlink"
 	every arg in ssl_args {
@@ -61,12 +64,15 @@ has_ssl_args(hub) if {
 }
 
 deny contains result if {
-	some hub in tls_hubs
-	not has_ssl_args(hub)
+	some job in input.jobs
+	job.framework == "flower"
+	job.hub in tls_hubs
+	name := concat("", ["superlink-", job.name])
+	not has_ssl_args(job.hub, name)
 	result := {
 		"rule": "tls.superlink",
-		"msg": sprintf("the SuperLink on hub %s, which runs TLS, lacks an argument of %v", [hub, ssl_args]),
-		"hub": hub,
+		"msg": sprintf("the SuperLink %s of job %s on hub %s, which runs TLS, lacks an argument of %v", [name, job.name, job.hub, ssl_args]),
+		"job": job.name, "hub": job.hub,
 	}
 }
 

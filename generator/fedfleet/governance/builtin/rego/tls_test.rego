@@ -6,16 +6,19 @@ import data.fedfleet.tls
 
 ssl := [
 	"--ssl-ca-certfile=/etc/flower/tls/ca.crt",
-	"--ssl-certfile=/etc/flower/tls/server.pem",
-	"--ssl-keyfile=/etc/flower/tls/server.key",
+	"--ssl-certfile=/etc/flower/tls/tls.crt",
+	"--ssl-keyfile=/etc/flower/tls/tls.key",
 	"--isolation=process",
+	"--serverappio-api-address=0.0.0.0:9091",
+	"--fleet-api-address=0.0.0.0:9092",
+	"--control-api-address=0.0.0.0:9093",
 ]
 
 fleet(hub_tls) := {"hubs": [{"name": "h", "tls": hub_tls}]}
 
-job := {"name": "j", "hub": "h", "environment": "prod", "tls": true, "listeners": [{"name": "s", "type": "Route"}]}
+job := {"name": "j", "hub": "h", "framework": "flower", "environment": "prod", "tls": true, "listeners": [{"name": "s", "type": "Route"}]}
 
-superlink(args) := {"hub": "h", "object": {"kind": "Deployment", "metadata": {"name": "superlink", "namespace": "flower-system"}, "spec": {"template": {"spec": {"containers": [{"name": "superlink", "args": args}]}}}}}
+superlink(args) := {"hub": "h", "object": {"kind": "Deployment", "metadata": {"name": "superlink-j", "namespace": "flower-system"}, "spec": {"template": {"spec": {"containers": [{"name": "superlink", "args": args}]}}}}}
 
 on(hub_tls, jobs, objects) := {"fleet": fleet(hub_tls), "jobs": jobs, "objects": objects}
 
