@@ -180,11 +180,13 @@ def _baseline(app_dir: Path, app: dict[str, Any], rounds: int) -> tuple[float, f
 def hub_objects(build: pipeline.Rendered, job: Job) -> list[dict[str, Any]]:
     """The job's hub overlay as kustomize builds it (what Argo CD applies)."""
     from ..checks.built import build_and_check
+    from ..render import overlay_root
 
-    built = build_and_check(build.files, None)
+    root = overlay_root(job.hub)
+    built = build_and_check(build.files, {root: job.hub}, None)
     if built.build_findings:
         raise SimulationError("the bundle does not build: " + "; ".join(f.message for f in built.build_findings), 1)
-    return built.objects[f"overlays/{job.hub}"]
+    return built.objects[root]
 
 
 @dataclass
