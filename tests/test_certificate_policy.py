@@ -47,9 +47,9 @@ def test_expired_certificate_is_found_with_the_reason(fleet_repo: Path) -> None:
     verdict = certpolicy.evaluate(_certificate_policy("hub-prod"), objects + [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "flower-system"}}])
     assert [(f.secret, f.reason.split(",")[0]) for f in verdict.findings] == [
-        ("flower-superlink-tls", "expires on 2025-01-01T00:00:00+00:00")]
+        ("superlink-mnist-eu-tls", "expires on 2025-01-01T00:00:00+00:00")]
     # the CA was read too, and is fine
-    assert set(verdict.checked) == {"flower-system/flower-tls-ca", "flower-system/flower-superlink-tls"}
+    assert set(verdict.checked) == {"flower-system/flower-tls-ca", "flower-system/superlink-mnist-eu-tls"}
 
 
 def test_controller_semantics() -> None:

@@ -208,8 +208,9 @@ def test_certificate_policy_checks_duration_and_the_superlink_names(fleet_repo: 
     assert spec["minimumDuration"] == "720h" and spec["namespaceSelector"] == {"include": ["flower-system"]}
     import re
     pattern = re.compile(spec["allowedSANPattern"])
-    assert pattern.match("superlink.hub-prod.example.com") and pattern.match("superlink.flower-system.svc")
-    assert not pattern.match("superlink.hub-dev.example.com") and not pattern.match("superlinkxhub-prod.example.com")
+    # the job's exposed Route host and its SuperLink's Service names, nothing else
+    assert pattern.match("superlink-mnist-eu.apps.hub-prod.example.com") and pattern.match("superlink-mnist-eu.flower-system.svc")
+    assert not pattern.match("nodes.hub-dev.example.com") and not pattern.match("superlink-mnist-eu.appsxhub-prod.example.com")
     secrets = next(d for d in b.bundle["overlays/hub-prod/governance/tls.yaml"] if d["metadata"]["name"] == "tls-secrets")
     objs = secrets["spec"]["policy-templates"][0]["objectDefinition"]["spec"]["object-templates"]
     assert {o["objectDefinition"]["type"] for o in objs} == {"kubernetes.io/tls"}

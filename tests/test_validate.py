@@ -25,7 +25,7 @@ def test_kustomize_build_is_real(fleet_repo: Path, run) -> None:
     assert {o["metadata"]["name"] for o in fl} == {"mnist-eu", "ct-segment-us"}
     # the overlay's label transformer and its patch really ran
     assert all(o["metadata"]["labels"]["fedfleet.io/hub"] == "hub-prod" for o in objects)
-    config = next(o for o in objects if o["kind"] == "AddOnDeploymentConfig" and o["metadata"]["name"] == "flower-addon-config")
+    config = next(o for o in objects if o["kind"] == "AddOnDeploymentConfig" and o["metadata"]["name"] == "flower-addon-mnist-eu")
     variables = {v["name"]: v["value"] for v in config["spec"]["customizedVariables"]}
     # the job's own SuperLink, exposed by a passthrough Route under the hub's domain
     assert variables["SUPERLINK_ADDRESS"] == "superlink-mnist-eu.apps.hub-prod.example.com"

@@ -71,6 +71,12 @@ def superlink_name(job: str) -> str:
     return f"superlink-{job}"
 
 
+def superlink_host(job: str, exposure: str, domain: str, node_address: str) -> str:
+    """The name a Flower job's SuperNodes dial (a hub's `superlink` exposure, spec/exposure.py):
+    `superlink-<job>.<domain>` behind a Route or LoadBalancer, the hub node address for NodePort."""
+    return node_address if exposure == "NodePort" else f"{superlink_name(job)}.{domain}"
+
+
 def superlink_args(tls: bool) -> list[str]:
     """flower-superlink 1.26.1 arguments, each checked against `flower-superlink --help` of 1.26.1.
 

@@ -185,7 +185,8 @@ def _node_policy(fleet: Fleet, job: Job, ids: dict[str, int]) -> list[dict[str, 
             "policy.open-cluster-management.io/standards": "NIST SP 800-53",
             "policy.open-cluster-management.io/categories": "SC System and Communications Protection",
             "policy.open-cluster-management.io/controls": "SC-12 Cryptographic Key Establishment and Management",
-            "fedfleet.io/description": f"The Flower CA and each cluster's partition for job {job.name}, where its SuperNodes run",
+            "policy.open-cluster-management.io/description":
+                f"The Flower CA and each cluster's partition for job {job.name}, where its SuperNodes run",
             "argocd.argoproj.io/compare-options": "IgnoreExtraneous"}), spec={
             "remediationAction": "enforce", "disabled": False,
             "policy-templates": [{"objectDefinition": {

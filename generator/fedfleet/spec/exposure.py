@@ -20,6 +20,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from ..upstream import SUPERLINK_PORTS
+from ..upstream import superlink_host
 from ..upstream import superlink_name as _superlink_name
 from .model import Hub, Job
 
@@ -46,9 +47,9 @@ def superlink_name(job: Job) -> str:
 
 def endpoint(hub: Hub, job: Job) -> Endpoint:
     """Where the SuperNodes of `job` dial its SuperLink (validated input assumed)."""
+    host = superlink_host(job.name, hub.superlink_exposure, hub.superlink_domain, hub.superlink_node_address)
     if hub.superlink_exposure == "NodePort":
-        return Endpoint("NodePort", hub.superlink_node_address, int(hub.superlink_node_ports[job.name]))
-    host = f"{superlink_name(job)}.{hub.superlink_domain}"
+        return Endpoint("NodePort", host, int(hub.superlink_node_ports[job.name]))
     return Endpoint(hub.superlink_exposure, host, ROUTE_PORT if hub.superlink_exposure == "Route" else FLEET_PORT)
 
 

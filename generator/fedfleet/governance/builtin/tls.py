@@ -30,9 +30,8 @@ from typing import Any, Mapping
 from fedfleet.governance import Concern, GovernanceContext, PolicyContent, Target, Template, hookimpl
 from fedfleet.upstream import (
     ADDON_AGENT_NAMESPACE, API_FL, LISTENER_TYPES, SECRET_TYPE_TLS, SUPERLINK_NAMESPACE, TLS_ANNOTATION, TLS_CA_SECRET,
-    superlink_args, superlink_name,
+    superlink_args, superlink_host, superlink_name,
 )
-from fedfleet.spec.exposure import endpoint
 
 from . import rego_module
 
@@ -134,7 +133,8 @@ def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
         "objectDefinition": {"apiVersion": API_FL, "kind": "FederatedLearning",
                              "metadata": {"annotations": {TLS_ANNOTATION: "disabled"}}},
     }
-    names = superlink_names({j.name: endpoint(hub, j).host for j in flower})
+    names = superlink_names({j.name: superlink_host(j.name, hub.superlink_exposure, hub.superlink_domain,
+                                                    hub.superlink_node_address) for j in flower})
     policies = [] if not flower else [
         # The one TLS check that can enforce: musthave merges the --ssl-* arguments in.
         PolicyContent(

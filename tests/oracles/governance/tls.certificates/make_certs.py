@@ -23,8 +23,9 @@ def cert(cn, sans, not_before, not_after, ca=False, issuer=None, ikey=None):
 long_ago, far = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc), dt.datetime(2124, 1, 1, tzinfo=dt.timezone.utc)
 expired = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
 ca = cert("flower-tls-ca", [], long_ago, far, ca=True)
-SERVER_SECRET = "flower-superlink-tls"  # the SuperLink certificate's Secret
-GOOD_SANS = ["superlink.hub-prod.example.com", "superlink.flower-system.svc", "superlink.flower-system.svc.cluster.local"]
+SERVER_SECRET = "superlink-mnist-eu-tls"  # the SuperLink certificate's Secret (cert-manager, job mnist-eu)
+GOOD_SANS = ["superlink-mnist-eu.apps.hub-prod.example.com", "superlink-mnist-eu.flower-system.svc",
+             "superlink-mnist-eu.flower-system.svc.cluster.local"]
 def secret(name, crt, typ="kubernetes.io/tls", keyname="tls.crt", labels=None):
     data = {keyname: base64.b64encode(crt).decode(), "ca.crt": base64.b64encode(ca).decode()}
     if typ == "kubernetes.io/tls": data["tls.key"] = base64.b64encode(b"not a key: the policy never reads it").decode()
@@ -37,7 +38,7 @@ cases = {
   "expired-server-certificate": ("the SuperLink certificate expired on 2025-01-01", "NonCompliant",
      [secret("flower-tls-ca", ca), secret(SERVER_SECRET, cert("superlink", GOOD_SANS, long_ago, expired))]),
   "san-of-another-hub": ("the SuperLink certificate names hub-dev's SuperLink, not hub-prod's", "NonCompliant",
-     [secret("flower-tls-ca", ca), secret(SERVER_SECRET, cert("superlink", ["superlink.hub-dev.example.com"], long_ago, far))]),
+     [secret("flower-tls-ca", ca), secret(SERVER_SECRET, cert("superlink", ["nodes.hub-dev.example.com"], long_ago, far))]),
   "expired-under-a-label-named-key": ("an expired certificate under key server.pem, named by the certificate_key_name label, is read and found", "NonCompliant",
      [secret("flower-tls-ca", ca), secret(SERVER_SECRET, cert("superlink", GOOD_SANS, long_ago, expired), typ="Opaque",
              keyname="server.pem", labels={"certificate_key_name": "server.pem"})]),
