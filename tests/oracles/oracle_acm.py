@@ -34,6 +34,10 @@ NO_CRD_HERE = (
      "plural": "addontemplates", "singular": "addontemplate", "scope": "root"},
     {"group": "policy.open-cluster-management.io", "version": "v1", "kind": "CertificatePolicy",
      "plural": "certificatepolicies", "singular": "certificatepolicy", "scope": "namespace"},
+    # ocm's operator API (operator.open-cluster-management.io_clustermanagers.crd.yaml), cluster-scoped:
+    # the prerequisites plugin checks the hub's ClusterManager feature gates.
+    {"group": "operator.open-cluster-management.io", "version": "v1", "kind": "ClusterManager",
+     "plural": "clustermanagers", "singular": "clustermanager", "scope": "root"},
 )
 
 

@@ -20,6 +20,7 @@ class PolicyEntry:
     standards: list[str]
     controls: list[str]
     job: str = ""  # the job a job-bound target follows
+    twin: bool = True  # the plugin says a Rego rule can judge what the policy checks
     rego_status: str = "pass"  # pass | fail | none (no twin)
     rego_findings: list[str] = field(default_factory=list)
     live_status: str | None = None  # Compliant | NonCompliant | Pending | missing on hub | None (offline)

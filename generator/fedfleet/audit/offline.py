@@ -45,7 +45,7 @@ def policy_entries(rendered: pipeline.Rendered) -> list[PolicyEntry]:
                 hub=hub, name=p.name, concern=p.concern.name, rule=p.rule, remediation=p.remediation,
                 target=target_label(p.target), job=p.target.job if p.target.kind.startswith("job-") else "",
                 clusters=target_clusters(rendered, hub, p.target), standards=list(p.concern.standards),
-                controls=list(p.controls),
+                controls=list(p.controls), twin=p.content.twin,
             ))
     return entries
 
@@ -68,7 +68,7 @@ def attach_rego(rendered: pipeline.Rendered, entries: list[PolicyEntry], objects
             if subject_hub == e.hub and (not job or subject_job in ("", job)):
                 mine.append(f"{f.location}: {f.message}" if f.location else f.message)
         e.rego_findings = mine
-        e.rego_status = "fail" if mine else ("pass" if e.rule in twins else "none")
+        e.rego_status = "fail" if mine else ("pass" if e.rule in twins and e.twin else "none")
 
 
 def group_by_control(entries: list[PolicyEntry]) -> list[ControlGroup]:

@@ -67,6 +67,10 @@ class PolicyContent:
     forced_because: str = ""
     controls: tuple[str, ...] = ()  # extra controls for this policy only
     rule: str = ""  # the rule id, shared with its Rego twin (fedfleet policy list shows both)
+    # False when no Rego rule can judge what this policy checks (cluster state: Secrets, status,
+    # feature gates), even if a Rego rule of the same id checks something about the bundle: the
+    # audit then reports the policy as having no twin, never as passing.
+    twin: bool = True
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
     out = []
     if any(j.framework == "flower" for j in jobs):
         out.append(PolicyContent(
-            name="work-replicaset-gate", rule="prerequisites.manifestworkreplicaset", remediation="inform", forced_because=OBSERVES,
+            name="work-replicaset-gate", rule="prerequisites.manifestworkreplicaset", remediation="inform", forced_because=OBSERVES, twin=False,
             description="The ClusterManager enables the ManifestWorkReplicaSet work feature gate, without which a "
                         "Flower job goes to terminal Failed",
             target=Target("hub"),
@@ -76,7 +76,7 @@ def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
         ))
     if any((j.server.get("storage") or {}).get("type") == "S3Bucket" for j in jobs):
         out.append(PolicyContent(
-            name="s3-csi-driver", rule="prerequisites.s3-csi-driver", remediation="inform", forced_because=OBSERVES,
+            name="s3-csi-driver", rule="prerequisites.s3-csi-driver", remediation="inform", forced_because=OBSERVES, twin=False,
             description=f"The CSI driver {S3_CSI_DRIVER} is installed, for the S3 PersistentVolume of S3Bucket storage",
             target=Target("hub"),
             templates=_config({"apiVersion": "storage.k8s.io/v1", "kind": "CSIDriver", "metadata": {"name": S3_CSI_DRIVER}}),
@@ -84,7 +84,7 @@ def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
     if any(j.tls_enabled for j in jobs):
         ns = context.params.get("certManagerNamespace", DEFAULT_CERT_MANAGER_NAMESPACE)
         out.append(PolicyContent(
-            name="cert-manager", rule="prerequisites.cert-manager", remediation="inform", forced_because=OBSERVES,
+            name="cert-manager", rule="prerequisites.cert-manager", remediation="inform", forced_because=OBSERVES, twin=False,
             description="cert-manager is installed and Available, to issue the SuperLink's TLS certificates",
             target=Target("hub"),
             templates=_config(

@@ -151,7 +151,7 @@ def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
             templates=(Template("ConfigurationPolicy", {"object-templates": [insecure_superlink]}),),
         ),
         PolicyContent(
-            name="secrets", rule="tls.secrets", remediation="inform", forced_because=OBSERVES, target=Target("hub"),
+            name="secrets", rule="tls.secrets", remediation="inform", forced_because=OBSERVES, twin=False, target=Target("hub"),
             description="The Flower CA and SuperLink certificate Secrets exist on the hub as kubernetes.io/tls "
                         "Secrets (so they hold tls.crt, the key the certificate policy reads)",
             templates=(Template("ConfigurationPolicy", {"object-templates": [
@@ -159,7 +159,7 @@ def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
                 *(_secret(f"{superlink_name(j.name)}-tls", SUPERLINK_NAMESPACE) for j in flower)]}),),
         ),
         PolicyContent(
-            name="certificates", rule="tls.certificates", remediation="inform", target=Target("hub"),
+            name="certificates", rule="tls.certificates", remediation="inform", twin=False, target=Target("hub"),
             forced_because="cert-policy-controller only reports",
             description=f"Every certificate in {SUPERLINK_NAMESPACE} is valid for at least the minimum duration and "
                         f"names only the SuperLinks ({', '.join(names)})",
@@ -181,7 +181,7 @@ def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
     for job in context.jobs:
         if job.framework == "flower":
             policies.append(PolicyContent(
-                name=f"ca-{job.name}", rule="tls.client-ca", remediation="inform", forced_because=OBSERVES,
+                name=f"ca-{job.name}", rule="tls.client-ca", remediation="inform", forced_because=OBSERVES, twin=False,
                 target=Target("job-clients", job=job.name),
                 description=f"The Flower CA secret is present where job {job.name} runs",
                 templates=(Template("ConfigurationPolicy", {"object-templates": [{
