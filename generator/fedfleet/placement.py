@@ -4,7 +4,9 @@ The rules follow OCM's scheduler (open-cluster-management-io/ocm):
 - candidates: clusters of the cluster sets bound to the placement's namespace, narrowed by
   `spec.clusterSets` when given (pkg/placement/controllers/scheduling/scheduling_controller.go);
 - filters in order: predicates, then taints/tolerations (schedule.go, NewPluginScheduler);
-- predicates are ORed; inside one, labelSelector AND claimSelector (plugins/predicate/predicate.go);
+- predicates are ORed; inside one, labelSelector AND claimSelector AND celSelector
+  (plugins/predicate/predicate.go; helpers/clusters.go, ClusterSelector.Matches); CEL is
+  evaluated by fedfleet/cel.py against the ManagedCluster the inventory describes;
 - taints: PreferNoSelect never filters, NoSelectIfNew only filters clusters not already decided,
   a toleration matches on effect (empty: any), key (empty: any) and Equal/Exists
   (plugins/tainttoleration/taint_toleration.go);
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
+from .cel import CompiledSelector, compile_selector
 from .findings import Finding, Severity, Subject
 from .spec.model import Cluster, Fleet, Job
 from .upstream import CLUSTER_SET_LABEL
@@ -143,7 +146,7 @@ class Plan:
 
     @property
     def ok(self) -> bool:
-        return all(j.enough for j in self.jobs)
+        return all(j.enough for j in self.jobs) and not any(f.severity is Severity.ERROR for f in self.findings)
 
 
 # --- selectors --------------------------------------------------------------------------------
@@ -175,6 +178,8 @@ def _requirement_failure(values: Mapping[str, str], expr: Mapping[str, Any], wha
 class _Predicate:
     label_exprs: tuple[Mapping[str, Any], ...]
     claim_exprs: tuple[Mapping[str, Any], ...]
+    cel: CompiledSelector | None = None
+    cel_errors: tuple[str, ...] = ()  # validation refuses these; kept so a plan never crashes
 
     @classmethod
     def from_spec(cls, predicate: Mapping[str, Any]) -> "_Predicate":
@@ -184,14 +189,51 @@ class _Predicate:
                  for k, v in sorted(labels.get("matchLabels", {}).items())]
         exprs += list(labels.get("matchExpressions", []))
         claims = list(sel.get("claimSelector", {}).get("matchExpressions", []))
-        return cls(tuple(exprs), tuple(claims))
+        expressions = (sel.get("celSelector") or {}).get("celExpressions") or []
+        if not expressions:
+            return cls(tuple(exprs), tuple(claims))
+        compiled, errors = compile_selector(expressions)
+        return cls(tuple(exprs), tuple(claims), compiled, tuple(f"CEL expression {expressions[i]!r} does not "
+                                                                f"compile: {m}" for i, m in errors))
 
-    def failure(self, labels: Mapping[str, str], claims: Mapping[str, str]) -> str | None:
+    def cel_failure(self, cluster: Cluster, labels: Mapping[str, str]) -> str | None:
+        if self.cel_errors:  # OCM: Misconfigured, the predicate selects nothing
+            return self.cel_errors[0]
+        if self.cel is None:
+            return None
+        return self.cel.failure(managed_cluster(cluster, labels), cluster.scores)
+
+    def failure(self, labels: Mapping[str, str], claims: Mapping[str, str],
+                cluster: Cluster | None = None) -> str | None:
         """Every requirement the cluster fails, so a reviewer sees all that must change."""
         whys = [_requirement_failure(labels, e, "label") for e in self.label_exprs]
         whys += [_requirement_failure(claims, e, "claim") for e in self.claim_exprs]
+        if cluster is not None:
+            whys.append(self.cel_failure(cluster, labels))
         failed = [w for w in whys if w]
         return " and ".join(failed) if failed else None
+
+
+def _cpu(cores: float) -> str:
+    return str(int(cores)) if float(cores).is_integer() else f"{round(cores * 1000)}m"
+
+
+def managed_cluster(cluster: Cluster, labels: Mapping[str, str]) -> dict[str, Any]:
+    """The ManagedCluster as OCM's CEL sees it (unstructured JSON, cel.go Validate): the
+    inventory's labels (with the set label), claims as status.clusterClaims, allocatable and
+    capacity as quantity strings (the exact value; the spelling may differ from the hub's)."""
+    status: dict[str, Any] = {"clusterClaims": [{"name": k, "value": v} for k, v in sorted(cluster.claims.items())]}
+    for key, cpu, memory in (("allocatable", cluster.allocatable_cpu, cluster.allocatable_memory),
+                             ("capacity", cluster.capacity_cpu, cluster.capacity_memory)):
+        resources = {}
+        if cpu is not None:
+            resources["cpu"] = _cpu(cpu)
+        if memory is not None:
+            resources["memory"] = str(int(memory)) if float(memory).is_integer() else _cpu(memory)
+        if resources:
+            status[key] = resources
+    return {"apiVersion": "cluster.open-cluster-management.io/v1", "kind": "ManagedCluster",
+            "metadata": {"name": cluster.name, "labels": dict(labels)}, "status": status}
 
 
 class ClusterIndex:
@@ -236,6 +278,9 @@ class ClusterIndex:
             out = self._match(expr, out, claims=False)
         for expr in predicate.claim_exprs:
             out = self._match(expr, out, claims=True)
+        if predicate.cel is not None or predicate.cel_errors:
+            # CEL cannot be indexed: evaluated per cluster left after the label and claim algebra.
+            out = {n for n in out if predicate.cel_failure(self.clusters[n], self.labels[n]) is None}
         return out
 
 
@@ -339,12 +384,24 @@ def plan_job(fleet: Fleet, job: Job, index: ClusterIndex, bindings: Mapping[tupl
     for s in eligible_sets:
         pool |= index.by_set.get(s, set())
     predicates = [_Predicate.from_spec(p) for p in placement.get("predicates", [])]
+    for i, predicate in enumerate(predicates):
+        if predicate.cel is not None or predicate.cel_errors:
+            # The FL controller copies spec.client.placement into its Placement, but its
+            # FederatedLearning CRD (open-cluster-management.io/api v0.15.0 in its go.mod; the CRD's
+            # requiredClusterSelector has labelSelector and claimSelector only) has no celSelector:
+            # the API server prunes the unknown field and the hub would select WITHOUT it.
+            fields = ("spec", "placement", "predicates", i, "requiredClusterSelector", "celSelector")
+            findings.append(Finding(
+                "plan", "celSelector is previewed as OCM evaluates it, but the FL controller's FederatedLearning "
+                "CRD has no celSelector: the hub prunes it and selects without it (needs an FL controller "
+                "built on an OCM API with celSelector)", Severity.ERROR, job.origin.locate(*fields),
+                "spec.placement.predicates[].requiredClusterSelector.celSelector", subject))
     matched: set[str] = set()
     for predicate in predicates:
         matched |= index.matching(predicate, pool - matched)
     for name in sorted(pool - matched):
         c = index.clusters[name]
-        whys = [p.failure(index.labels[name], c.claims) or "?" for p in predicates]
+        whys = [p.failure(index.labels[name], c.claims, c) or "?" for p in predicates]
         reason = whys[0] if len(whys) == 1 else "matches no predicate: " + "; ".join(
             f"#{i + 1} {w}" for i, w in enumerate(whys))
         excluded.append(Exclusion(name, "predicate", reason))

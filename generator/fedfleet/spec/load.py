@@ -252,6 +252,8 @@ def _clusters(doc: Document, items: Iterable[dict[str, Any]], base: PathKey) -> 
                 cluster_set=c["clusterSet"],
                 labels=dict(c.get("labels", {})),
                 claims=dict(c.get("claims", {})),
+                scores={n: tuple({"name": k, "value": v} for k, v in items.items())
+                        for n, items in (c.get("addOnPlacementScores") or {}).items()},
                 allocatable_cpu=parse_quantity(alloc.get("cpu")),
                 allocatable_memory=parse_quantity(alloc.get("memory")),
                 capacity_cpu=parse_quantity(cap.get("cpu", alloc.get("cpu"))),

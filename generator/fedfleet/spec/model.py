@@ -52,6 +52,8 @@ class Cluster:
     capacity_memory: float | None
     taints: tuple[Taint, ...]
     origin: Origin = field(repr=False, compare=False)
+    # AddOnPlacementScore name -> [{name, value}] (what OCM's CEL scores() returns)
+    scores: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

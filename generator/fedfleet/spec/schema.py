@@ -63,9 +63,12 @@ _selector = _obj(
     }
 )
 _claim_selector = _obj({"matchExpressions": {"type": "array", "items": _match_expression}})
+# OCM v1beta1 ClusterCelSelector (cluster/v1beta1 types_placement.go; the Placement CRD's
+# requiredClusterSelector.celSelector.celExpressions, a list of strings, ANDed).
+_cel_selector = _obj({"celExpressions": {"type": "array", "items": {"type": "string", "minLength": 1}}})
 
 # OCM PlacementSpec, the parts fedfleet previews (cluster/v1beta1 types_placement.go). Fields
-# OCM has that the preview cannot evaluate (spreadPolicy, decisionStrategy, celSelector) are
+# OCM has that the preview cannot evaluate (spreadPolicy, decisionStrategy) are
 # rejected by name rather than ignored, so a preview never silently differs from the hub.
 PLACEMENT = _obj(
     {
@@ -76,7 +79,7 @@ PLACEMENT = _obj(
             "items": _obj(
                 {
                     "requiredClusterSelector": _obj(
-                        {"labelSelector": _selector, "claimSelector": _claim_selector}
+                        {"labelSelector": _selector, "claimSelector": _claim_selector, "celSelector": _cel_selector}
                     )
                 },
                 ["requiredClusterSelector"],
@@ -142,6 +145,14 @@ CLUSTER = _obj(
         "allocatable": _obj({"cpu": _quantity, "memory": _quantity}),
         "capacity": _obj({"cpu": _quantity, "memory": _quantity}),
         "taints": {"type": "array", "items": _taint},
+        # The AddOnPlacementScores the hub holds for this cluster (name -> score name -> value,
+        # cluster/v1alpha1 AddOnPlacementScore status.scores): only what a celSelector's
+        # `managedCluster.scores(name)` reads in the preview.
+        "addOnPlacementScores": {
+            "type": "object",
+            "propertyNames": {"pattern": DNS1123_SUBDOMAIN, "maxLength": 253},
+            "additionalProperties": {"type": "object", "additionalProperties": {"type": "integer"}},
+        },
     },
     ["name", "clusterSet"],
 )

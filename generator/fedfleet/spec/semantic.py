@@ -77,6 +77,7 @@ def check(fleet: Fleet) -> list[Finding]:
                     f"outside the job's cluster sets ({', '.join(sorted(job_sets))})", subject)
             else:
                 _one_data_path(job, clusters[cluster_name], err)
+        _cel_expressions(job, err, subject)
         n = job.placement.get("numberOfClusters")
         if n is not None and n < job.min_clients:
             err(o, ("spec", "placement", "numberOfClusters"),
@@ -94,6 +95,21 @@ def check(fleet: Fleet) -> list[Finding]:
                 err(o, ("spec", "server", "listeners"), f"listener name {li_name!r} is used {count} times", subject)
     _superlink_exposure(fleet, err)
     return out
+
+
+def _cel_expressions(job: Job, err, subject: Subject) -> None:  # type: ignore[no-untyped-def]
+    """A celSelector expression that does not compile makes OCM's Placement Misconfigured and
+    select nothing (ocm pkg/placement/helpers/cel.go, Compile): refuse it here, at its line."""
+    from ..cel import compile_selector
+
+    for i, predicate in enumerate(job.placement.get("predicates") or []):
+        expressions = ((predicate.get("requiredClusterSelector") or {}).get("celSelector") or {}).get("celExpressions")
+        if not expressions:
+            continue
+        _, errors = compile_selector(expressions)
+        for j, message in errors:
+            err(job.origin, ("spec", "placement", "predicates", i, "requiredClusterSelector", "celSelector",
+                             "celExpressions", j), f"CEL expression does not compile: {message}", subject)
 
 
 def _argocd_flavour(hub: Hub, err) -> None:  # type: ignore[no-untyped-def]
