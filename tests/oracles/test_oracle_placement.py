@@ -206,7 +206,38 @@ def _case_selectors() -> tuple[list, list]:
     return _with_claims(clusters, jobs, unclaimed=("s-noclaim",))
 
 
+def _case_cel() -> tuple[list, list]:
+    """celSelector, evaluated by OCM's real CEL environment (pkg/placement/helpers/cel.go) on the
+    harness side: quantities, semver, claims, a missing AddOnPlacementScore, a failing lookup."""
+    clusters = [
+        cluster("m-big", memory="128Gi", labels={"version": "1.31.2", "env": "prod"}),
+        cluster("m-edge", memory="96Gi", labels={"version": "v1.30", "env": "prod"}),
+        cluster("m-bytes", memory="103079215104", labels={"version": "1.29.0"}),  # = 96Gi
+        cluster("m-small", memory="64Gi", cpu="4", labels={"version": "1.32.0-rc.1", "env": "dev"}),
+        cluster("m-milli", memory="200Gi", cpu="1500m", labels={"env": "prod"}),
+        cluster("m-none", memory=None, cpu=None, labels={"env": "prod"}),
+    ]
+    holders = {c["name"]: "/d" for c in clusters}
+    cel = lambda *exprs: {"predicates": [{"requiredClusterSelector": {  # noqa: E731
+        "celSelector": {"celExpressions": list(exprs)}}}]}
+    memory = "quantity(managedCluster.status.allocatable.memory)"
+    jobs = [
+        job("j-mem-ge", holders, cel(f'{memory}.compareTo(quantity("96Gi")) >= 0')),
+        job("j-mem-gt", holders, cel(f'{memory}.isGreaterThan(quantity("96Gi"))')),
+        job("j-cpu-int", holders, cel('quantity(managedCluster.status.allocatable.cpu).isInteger()',
+                                      'quantity(managedCluster.status.allocatable.cpu).asInteger() >= 8')),
+        job("j-semver", holders, cel('semver(managedCluster.metadata.labels["version"])'
+                                     '.isGreaterThan(semver("1.29.9"))')),
+        job("j-semver-strict", holders, cel('isSemver(managedCluster.metadata.labels["version"])')),
+        job("j-claims-env", holders, cel('managedCluster.metadata.labels["env"] == "prod"',
+                                         'managedCluster.status.clusterClaims.exists(c, c.name == "j-claims-env.client-data")')),
+        job("j-no-score", holders, cel('managedCluster.scores("demo").all(e, e.value > 80)')),
+    ]
+    return _with_claims(clusters, jobs)
+
+
 CASES = {
+    "cel": _case_cel,
     "taints": _case_taints,
     "toleration-seconds": _case_toleration_seconds,
     "prioritizer-modes": _case_modes,
