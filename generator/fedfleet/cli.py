@@ -283,7 +283,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     _check_output(args.output_file)
     rendered = pipeline.render(_paths(args))
-    built = build_and_check(rendered.files, rendered.roots, None)
+    built = build_and_check(rendered.build_inputs, rendered.roots, None)
     report = offline_audit(rendered, built.for_policies(rendered))
     if args.kubeconfig:
         from .audit.live import merge, pick_hub, read_hub

@@ -113,7 +113,7 @@ def compare(base: dict[str, list[dict[str, Any]]], head: dict[str, list[dict[str
 
 def built_objects(paths: pipeline.Paths) -> dict[str, list[dict[str, Any]]]:
     rendered = pipeline.render(paths)
-    built = build_and_check(rendered.files, rendered.roots, None)
+    built = build_and_check(rendered.build_inputs, rendered.roots, None)
     if built.build_findings:
         raise InputError(built.build_findings)
     return built.objects

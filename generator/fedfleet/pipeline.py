@@ -7,7 +7,9 @@ functions; each returns data (models, the rendered bundle, drift), never exits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import posixpath
+
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import write
@@ -37,6 +39,14 @@ class Rendered:
     files: dict[str, bytes]
     registry: Registry
     governance: Governance
+    # The hand-written files the spec's kustomize content names (path -> bytes, read from the
+    # output root): not fedfleet's to write or prune, but kustomize needs them to build.
+    user_files: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def build_inputs(self) -> dict[str, bytes]:
+        """What a kustomize build of the bundle reads: the user's files and the rendered ones."""
+        return {**self.user_files, **self.files}
 
     @property
     def roots(self) -> dict[str, str]:
@@ -56,7 +66,38 @@ def render(paths: Paths, registry: Registry | None = None) -> Rendered:
     the_plan = plan(fleet)
     _one_flower_job_per_cluster(fleet, the_plan)
     governance, bundle = render_all(fleet, the_plan, registry)
-    return Rendered(fleet, the_plan, bundle, write.serialise_bundle(bundle), registry, governance)
+    return Rendered(fleet, the_plan, bundle, write.serialise_bundle(bundle), registry, governance,
+                    user_files(fleet, paths.out))
+
+
+def user_paths(fleet: Fleet) -> list[str]:
+    """Every path the spec's kustomize content names, relative to the output root (validation
+    keeps them inside it)."""
+    named = [(f"overlays/{hub.name}", hub.kustomize) for hub in fleet.hubs]
+    named += [(f"bases/{base}", content) for base, content in fleet.base_kustomize.items()]
+    out = []
+    for directory, content in named:
+        refs = [*content.get("resources", []), *content.get("components", []),
+                *(p["path"] for p in content.get("patches", []) if "path" in p)]
+        out += [posixpath.normpath(posixpath.join(directory, ref)) for ref in refs]
+    return sorted(set(out))
+
+
+def user_files(fleet: Fleet, out_root: Path) -> dict[str, bytes]:
+    """The user's files (a directory: every regular file under it), as they are on disk; a
+    missing one is left out, and kustomize names it when the build needs it."""
+    files: dict[str, bytes] = {}
+    for rel in user_paths(fleet):
+        path = out_root / rel
+        if path.is_symlink():
+            continue
+        if path.is_file():
+            files[rel] = path.read_bytes()
+        elif path.is_dir():
+            for sub in sorted(path.rglob("*")):
+                if sub.is_file() and not sub.is_symlink():
+                    files[sub.relative_to(out_root).as_posix()] = sub.read_bytes()
+    return files
 
 
 def render_all(fleet: Fleet, the_plan: Plan, registry: Registry) -> tuple[Governance, Bundle]:

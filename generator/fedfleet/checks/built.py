@@ -82,7 +82,7 @@ def build_and_check(files: dict[str, bytes], roots: Mapping[str, str], crd_dir: 
 def validate(paths: pipeline.Paths, crd_dir: Path | None) -> ValidationReport:
     """Spec checks, then a real kustomize build of what generate renders, then the CRD schemas."""
     rendered = pipeline.render(paths)
-    built = build_and_check(rendered.files, rendered.roots, crd_dir)
+    built = build_and_check(rendered.build_inputs, rendered.roots, crd_dir)
     return ValidationReport(findings=built.build_findings + built.crd_findings,
                             built={root: len(objs) for root, objs in built.objects.items()},
                             checked=built.checked, tool=built.tool)

@@ -53,7 +53,7 @@ def run_checks(paths: pipeline.Paths, crd_dir: Path | None, policy_dir: Path | N
                                        summary="no drift" if drift.clean else f"{len(drift_findings)} file(s) drifted"), t))
 
     t = time.perf_counter()
-    built = build_and_check(rendered.files, rendered.roots, crd_dir)
+    built = build_and_check(rendered.build_inputs, rendered.roots, crd_dir)
     report.runs.append(_timed(CheckRun(
         "kustomize", "kustomize build of every overlay and bootstrap directory", built.build_findings,
         summary=f"{len(built.objects)} kustomizations built with {built.tool}"), t))

@@ -6,10 +6,11 @@ here touches the disk.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
+from ..findings import Finding, InputError
 from ..placement import Plan
-from ..spec.model import Fleet, Job
+from ..spec.model import Fleet, Job, Origin
 from . import addon, argocd, bootstrap, flower, jobs, otel
 from .common import kustomization, namespace
 
@@ -37,15 +38,32 @@ def hub_roots(fleet: Fleet) -> dict[str, str]:
     return {root: h.name for h in fleet.hubs for root in (overlay_root(h.name), bootstrap_root(h.name))}
 
 
+def _user(content: Mapping[str, Any], generated: set[str], origin: Origin,
+          fields: tuple[str, ...]) -> Mapping[str, Any]:
+    """The spec's kustomize content for one kustomization; a resource that names a file the
+    generator writes there would be listed twice (kustomize refuses duplicates): bad input."""
+    clashes = [Finding("kustomize", f"resource {path!r} is a file fedfleet generates in this directory; "
+                       "name your own file, or patch the generated objects with `patches`",
+                       location=origin.locate(*fields, "resources", i), field=".".join((*fields, "resources")))
+               for i, path in enumerate(content.get("resources", [])) if path.removeprefix("./") in generated]
+    if clashes:
+        raise InputError(clashes)
+    return content
+
+
 def render_bundle(fleet: Fleet, plan: Plan, extras: OverlayExtras | None = None,
                   job_annotations: JobAnnotations | None = None) -> Bundle:
     bundle: Bundle = {}
     base = addon.base_objects()
     for name, content in base.items():
         bundle[f"bases/flower-addon/{name}"] = content if isinstance(content, list) else [content]
-    bundle["bases/flower-addon/kustomization.yaml"] = [kustomization(sorted(base))]
+    bundle["bases/flower-addon/kustomization.yaml"] = [kustomization(
+        sorted(base), _user(fleet.base_kustomize.get("flower-addon", {}), set(base),
+                            fleet.origin, ("spec", "bases", "flower-addon", "kustomize")))]
     bundle["bases/governance/namespace.yaml"] = [namespace(fleet.governance_namespace)]
-    bundle["bases/governance/kustomization.yaml"] = [kustomization(["namespace.yaml"])]
+    bundle["bases/governance/kustomization.yaml"] = [kustomization(
+        ["namespace.yaml"], _user(fleet.base_kustomize.get("governance", {}), {"namespace.yaml"},
+                                  fleet.origin, ("spec", "bases", "governance", "kustomize")))]
 
     for hub in sorted(fleet.hubs, key=lambda h: h.name):
         root = overlay_root(hub.name)
@@ -68,7 +86,7 @@ def render_bundle(fleet: Fleet, plan: Plan, extras: OverlayExtras | None = None,
             files.update(extras(fleet, hub.name))
         resources = ["../../bases/flower-addon", "../../bases/governance", *sorted(files)]
         files["kustomization.yaml"] = [kustomization(
-            resources,
+            resources, _user(hub.kustomize, set(files), hub.origin, ("kustomize",)),
             labels=[{"pairs": {"fedfleet.io/hub": hub.name, "fedfleet.io/environment": hub.environment},
                      "includeSelectors": False}],
             patches=[*addon.hub_patches(fleet, hub), *argocd.sync_option_patches()],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from ..upstream import API_KUSTOMIZE
 
@@ -48,5 +48,16 @@ def namespace(name: str, labels: dict[str, str] | None = None) -> dict[str, Any]
     return obj("v1", "Namespace", meta(name, wave=WAVE_NAMESPACE, labels=labels))
 
 
-def kustomization(resources: list[str], **extra: Any) -> dict[str, Any]:
-    return {"apiVersion": API_KUSTOMIZE, "kind": "Kustomization", "resources": resources, **extra}
+def kustomization(resources: list[str], user: Mapping[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    """A kustomization of the generated resources, plus the user's own content from the spec
+    (hubs[].kustomize, bases.<name>.kustomize) verbatim: their resources after the generated
+    ones, their components, their patches after the generated patches (kustomize applies
+    patches in order, so the user's win). Regenerating keeps them: they come from the spec."""
+    user = user or {}
+    out: dict[str, Any] = {"apiVersion": API_KUSTOMIZE, "kind": "Kustomization",
+                           "resources": [*resources, *user.get("resources", [])], **extra}
+    if user.get("components"):
+        out["components"] = list(user["components"])
+    if user.get("patches"):
+        out["patches"] = [*out.get("patches", []), *(dict(p) for p in user["patches"])]
+    return out

@@ -296,6 +296,7 @@ def _build(fleet_doc: Document, inventories: list[Document], job_docs: list[Docu
                 superlink_domain=h.get("superlink", {}).get("domain", ""),
                 superlink_node_address=h.get("superlink", {}).get("address", ""),
                 superlink_node_ports=dict(h.get("superlink", {}).get("nodePorts", {})),
+                kustomize=dict(h.get("kustomize", {})),
             )
         )
     sets = [
@@ -342,4 +343,5 @@ def _build(fleet_doc: Document, inventories: list[Document], job_docs: list[Docu
         plugin_params=spec.get("governance", {}).get("plugins", {}),
         origin=Origin(fleet_doc, ()),
         spec_dir=spec_dir,
+        base_kustomize={name: dict(b.get("kustomize", {})) for name, b in spec.get("bases", {}).items()},
     )

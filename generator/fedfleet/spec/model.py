@@ -68,6 +68,8 @@ class Hub:
     argocd_flavour: str  # openshift-gitops | argocd
     argocd_instance: str  # the ArgoCD CR's name (openshift-gitops flavour)
     origin: Origin = field(repr=False, compare=False)
+    # User kustomize content for the hub's overlay (resources, components, patches), verbatim
+    kustomize: Mapping[str, Any] = field(default_factory=dict)
     # The FL controller's install namespace (fleet setting controller.namespace; the loader
     # defaults it to upstream.FL_CONTROLLER_NAMESPACE, where upstream `make deploy` installs it).
     controller_namespace: str = "open-cluster-management"
@@ -160,6 +162,8 @@ class Fleet:
     plugin_params: Mapping[str, Any]
     origin: Origin = field(repr=False, compare=False)
     spec_dir: str = ""
+    # base name (flower-addon, governance) -> user kustomize content for that base, verbatim
+    base_kustomize: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     # Lookups by name; KeyError for an unknown name (validation guarantees every reference
     # between specs resolves, so only user input from the command line can miss).

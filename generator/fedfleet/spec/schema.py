@@ -185,6 +185,28 @@ _argocd = _obj(
     }
 )
 
+# User kustomize content, included verbatim in a generated kustomization.yaml (issue 14.3).
+# Paths are relative to that kustomization's directory, as kustomize reads them; a patch is a
+# kustomize `patches` entry (kustomize api/types/patch.go: path or patch, target, options).
+_path = {"type": "string", "minLength": 1, "maxLength": 1024}
+_patch_target = _obj({k: {"type": "string", "minLength": 1} for k in
+                      ("group", "version", "kind", "name", "namespace", "labelSelector", "annotationSelector")})
+KUSTOMIZE = _obj(
+    {
+        "resources": {"type": "array", "items": _path, "uniqueItems": True},
+        "components": {"type": "array", "items": _path, "uniqueItems": True},
+        "patches": {
+            "type": "array",
+            "items": {
+                **_obj({"path": _path, "patch": {"type": "string", "minLength": 1}, "target": _patch_target,
+                        "options": _obj({"allowNameChange": {"type": "boolean"},
+                                         "allowKindChange": {"type": "boolean"}})}),
+                "oneOf": [{"required": ["path"]}, {"required": ["patch"]}],
+            },
+        },
+    }
+)
+
 FLEET = _obj(
     {
         "apiVersion": {"const": API_VERSION},
@@ -224,6 +246,7 @@ FLEET = _obj(
                             "argocd": _argocd,
                             "controller": _controller,
                             "tls": _tls,
+                            "kustomize": KUSTOMIZE,
                         },
                         ["name", "environment", "server"],
                     ),
@@ -233,6 +256,9 @@ FLEET = _obj(
                     "items": _obj({"name": _name(), "hub": _name()}, ["name", "hub"]),
                 },
                 "clusters": {"type": "array", "items": CLUSTER},
+                # the same, for the shared bases every hub's overlay includes
+                "bases": _obj({"flower-addon": _obj({"kustomize": KUSTOMIZE}),
+                               "governance": _obj({"kustomize": KUSTOMIZE})}),
                 "governance": _obj({"plugins": {"type": "object", "properties": {}, "additionalProperties": False}}),
             },
             ["repo", "hubs"],

@@ -5,8 +5,9 @@ Every check appends findings; nothing stops at the first problem.
 
 from __future__ import annotations
 
+import posixpath
 from collections import Counter
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 from ..findings import Finding, Subject
 from .exposure import unreachable_reason
@@ -42,6 +43,9 @@ def check(fleet: Fleet) -> list[Finding]:
             err(hub.origin, ("name",), f"hub name is {len(hub.name)} characters; at most {HUB_NAME_LIMIT} "
                 "so that the Argo CD Application 'fedfleet-<hub>' stays a valid name")
         _argocd_flavour(hub, err)
+        _kustomize_paths(hub.origin, hub.kustomize, f"overlays/{hub.name}", err)
+    for base, content in fleet.base_kustomize.items():
+        _kustomize_paths(Origin(fleet.origin.doc, ("spec", "bases", base)), content, f"bases/{base}", err)
     for cs in fleet.cluster_sets:
         if cs.hub not in hubs:
             err(cs.origin, ("hub",), f"cluster set {cs.name!r} names hub {cs.hub!r}, which the fleet does not declare")
@@ -95,6 +99,23 @@ def check(fleet: Fleet) -> list[Finding]:
                 err(o, ("spec", "server", "listeners"), f"listener name {li_name!r} is used {count} times", subject)
     _superlink_exposure(fleet, err)
     return out
+
+
+def _kustomize_paths(origin: Origin, content: Mapping[str, Any], directory: str, err) -> None:  # type: ignore[no-untyped-def]
+    """User kustomize paths stay in the repository and on this disk: relative to the
+    kustomization's directory, not absolute, not remote (builds here and in CI are offline)."""
+    entries = [("resources", i, p) for i, p in enumerate(content.get("resources", []))]
+    entries += [("components", i, p) for i, p in enumerate(content.get("components", []))]
+    entries += [("patches", i, p["path"]) for i, p in enumerate(content.get("patches", [])) if "path" in p]
+    for key, i, path in entries:
+        fields = ("kustomize", key, i) + (("path",) if key == "patches" else ())
+        if "://" in path or path.startswith(("github.com/", "git@")):
+            err(origin, fields, f"{path!r} is a remote kustomize target: vendor it into the repository (builds "
+                "are offline and reproducible)")
+        elif path.startswith("/"):
+            err(origin, fields, f"{path!r} is absolute: name it relative to {directory}/, as kustomize does")
+        elif posixpath.normpath(posixpath.join(directory, path)).startswith(".."):
+            err(origin, fields, f"{path!r} leaves the repository (relative to {directory}/)")
 
 
 def _cel_expressions(job: Job, err, subject: Subject) -> None:  # type: ignore[no-untyped-def]
