@@ -103,11 +103,12 @@ def render_bundle(fleet: Fleet, plan: Plan, extras: OverlayExtras | None = None,
         project = argocd.project(fleet, hub, bootstrap.cluster_kinds(hub, overlay_kinds))
         boot_files: dict[str, list[dict[str, Any]]] = {
             "argocd-rbac.yaml": bootstrap.rbac(hub, overlay_kinds),
-            "appproject.yaml": [project],
             "application.yaml": [argocd.application(fleet, hub)],
             argocd.HEALTH_CHECKS_FILE: [argocd.health_checks(hub)],
             **bootstrap.prerequisites(fleet, hub, argocd.project_name(hub)),
         }
+        if argocd.generates_project(hub):
+            boot_files["appproject.yaml"] = [project]
         for rel, docs in boot_files.items():
             bundle[f"{boot}/{rel}"] = docs
         bundle[f"{boot}/kustomization.yaml"] = [kustomization(sorted(boot_files))]

@@ -24,7 +24,12 @@ def app_name(hub: Hub) -> str:
 
 
 def project_name(hub: Hub) -> str:
-    return PROJECT if hub.argocd_project == "default" else hub.argocd_project
+    return hub.argocd_project or PROJECT
+
+
+def generates_project(hub: Hub) -> bool:
+    """An existing project named in the spec is the platform team's: fedfleet renders none."""
+    return not hub.argocd_project
 
 
 def project(fleet: Fleet, hub: Hub, cluster_kinds: list[tuple[str, str]]) -> dict[str, Any]:
@@ -55,17 +60,29 @@ def application(fleet: Fleet, hub: Hub) -> dict[str, Any]:
                                                           "fedfleet.io/environment": hub.environment}),
         spec={
             "project": project_name(hub),
-            "source": {"repoURL": fleet.repo_url, "targetRevision": fleet.revision, "path": f"overlays/{hub.name}"},
+            "source": {"repoURL": fleet.repo_url, "targetRevision": hub.argocd_target_revision or fleet.revision,
+                       "path": f"overlays/{hub.name}"},
             "destination": {"server": hub.destination_server},
-            "syncPolicy": {
-                "automated": {"prune": True, "selfHeal": True},
-                # SkipDryRunOnMissingResource is set per kind where a CRD may be missing at the
-                # first sync (sync_option_patches), so a hub without OCM still fails the dry run.
-                "syncOptions": ["PruneLast=true"],
-                "retry": {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "5m"}},
-            },
+            "syncPolicy": sync_policy(hub),
         },
     )
+
+
+def sync_policy(hub: Hub) -> dict[str, Any]:
+    policy: dict[str, Any] = {
+        "automated": {"prune": True, "selfHeal": True},
+        # SkipDryRunOnMissingResource is set per kind where a CRD may be missing at the
+        # first sync (sync_option_patches), so a hub without OCM still fails the dry run.
+        "syncOptions": ["PruneLast=true"],
+        "retry": {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "5m"}},
+    }
+    # The spec's keys replace ours whole (Argo CD reads each as one unit); null drops a key.
+    for key, value in hub.argocd_sync_policy.items():
+        if value is None:
+            policy.pop(key, None)
+        else:
+            policy[key] = value
+    return policy
 
 
 HEALTH_CHECKS_FILE = "health-checks.yaml"

@@ -284,7 +284,10 @@ def _build(fleet_doc: Document, inventories: list[Document], job_docs: list[Docu
                 server=h["server"],
                 tls_enabled=h.get("tls", {}).get("enabled", default_tls),
                 argocd_namespace=argo.get("namespace", DEFAULT_ARGOCD_NAMESPACE),
-                argocd_project=argo.get("project", "default"),
+                # "" = fedfleet generates and uses its own AppProject; a name = an existing project
+                argocd_project=argo.get("project", ""),
+                argocd_target_revision=argo.get("targetRevision", ""),
+                argocd_sync_policy=dict(argo.get("syncPolicy", {})),
                 # Argo CD runs on each hub by default (the OpenShift GitOps layout ACM documents).
                 destination_server=argo.get("destinationServer", "https://kubernetes.default.svc"),
                 argocd_flavour=argo.get("flavour", DEFAULT_ARGOCD_FLAVOUR),

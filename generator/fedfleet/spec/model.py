@@ -68,6 +68,10 @@ class Hub:
     argocd_flavour: str  # openshift-gitops | argocd
     argocd_instance: str  # the ArgoCD CR's name (openshift-gitops flavour)
     origin: Origin = field(repr=False, compare=False)
+    # Argo CD options: the revision the Application tracks ("" = the fleet's), syncPolicy key
+    # overrides (None value = drop the key)
+    argocd_target_revision: str = ""
+    argocd_sync_policy: Mapping[str, Any] = field(default_factory=dict)
     # User kustomize content for the hub's overlay (resources, components, patches), verbatim
     kustomize: Mapping[str, Any] = field(default_factory=dict)
     # The FL controller's install namespace (fleet setting controller.namespace; the loader

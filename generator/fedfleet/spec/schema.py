@@ -182,6 +182,21 @@ _argocd = _obj(
         # upstream Argo CD's argocd-cm (render/argocd.py).
         "flavour": {"enum": ["openshift-gitops", "argocd"]},
         "instance": _name(),
+        # The Git revision this hub's Application tracks (default: repo.revision): dev on main,
+        # prod on a tag.
+        "targetRevision": {"type": "string", "minLength": 1},
+        # Replaces keys of the generated Application's syncPolicy (argo-cd pkg/apis/application/
+        # v1alpha1 types.go SyncPolicy); a key set to null drops it (automated: null = manual sync).
+        "syncPolicy": _obj({
+            "automated": {"oneOf": [{"type": "null"}, _obj({"prune": {"type": "boolean"},
+                                                             "selfHeal": {"type": "boolean"},
+                                                             "allowEmpty": {"type": "boolean"}})]},
+            "syncOptions": {"oneOf": [{"type": "null"}, {"type": "array", "items": {"type": "string", "minLength": 1}}]},
+            "retry": {"oneOf": [{"type": "null"}, _obj({
+                "limit": {"type": "integer", "minimum": -1},
+                "backoff": _obj({"duration": {"type": "string"}, "factor": {"type": "integer", "minimum": 1},
+                                 "maxDuration": {"type": "string"}})})]},
+        }),
     }
 )
 
