@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from synthetic import fleet_args, write_fleet  # noqa: E402
 
 from fedfleet import write  # noqa: E402
-from fedfleet.governance import governance_objects, load_registry  # noqa: E402
+from fedfleet.governance import govern, load_registry, render_hub  # noqa: E402
 from fedfleet.placement import plan  # noqa: E402
 from fedfleet.spec.load import load_fleet  # noqa: E402
 from oracles.oracle_policygen import generator_config  # noqa: E402
@@ -40,9 +40,11 @@ def main() -> None:
         the_plan = plan(fleet)
 
         t0 = time.perf_counter()
-        by_hub = governance_objects(fleet, the_plan, registry)
+        by_file = {hub: render_hub(g) for hub, g in govern(fleet, the_plan, registry).items()}
         t1 = time.perf_counter()
-        files = write.serialise_bundle({f"overlays/{hub}/governance.yaml": objs for hub, objs in by_hub.items()})
+        files = write.serialise_bundle({f"overlays/{hub}/{path}": objs for hub, per in by_file.items()
+                                        for path, objs in per.items()})
+        by_hub = {hub: [o for objs in per.values() for o in objs] for hub, per in by_file.items()}
         t2 = time.perf_counter()
         ours = sum(len(v) for v in files.values())
         policies = sum(1 for objs in by_hub.values() for o in objs if o["kind"] == "Policy")
