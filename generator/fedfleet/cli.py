@@ -359,6 +359,25 @@ def cmd_inventory_pull(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .audit.live import pick_hub
+    from .doctor import doctor
+    from .kube import Timeouts
+    from .report.doctor import doctor_json, doctor_text
+
+    fleet = pipeline.load(_paths(args))
+    kubeconfig = Path(args.kubeconfig)
+    if not kubeconfig.is_file():
+        raise InputError([Finding("doctor", "kubeconfig not found", location=Location(args.kubeconfig))])
+    hub, context = pick_hub(fleet, kubeconfig, args.context, args.hub)
+    report = doctor(fleet, hub, Path(args.out), kubeconfig, context, Timeouts(args.connect_timeout, args.read_timeout))
+    if args.format in STRUCTURED:
+        emit_json(doctor_json(report), args.format, args.output_file)
+    else:
+        _write_output(doctor_text(report), args.output_file)
+    return EXIT_OK if report.ready else EXIT_FAILED
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from .governance import load_registry
     from .spec.schema import published_schema
@@ -520,6 +539,14 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--page-size", type=int, default=500, help="items per list call (default 500)")
         _timeouts(q)
         q.set_defaults(func=func)
+
+    p = verb("doctor", "is the hub ready for its bundle? each readiness step with a verdict and the fix")
+    _common(p)
+    p.add_argument("--kubeconfig", required=True, help="kubeconfig of the hub")
+    p.add_argument("--context", help="kubeconfig context (default: the current one)")
+    p.add_argument("--hub", help="which fleet hub the context points at (default: by server URL, then by name)")
+    _timeouts(p)
+    p.set_defaults(func=cmd_doctor)
 
     p = verb("schema", "print the JSON Schema of the spec documents")
     _format(p, ("json", "yaml"), default="json")
