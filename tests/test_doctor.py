@@ -17,7 +17,8 @@ import pytest
 
 from fedfleet.checks.kustomize import build
 from fedfleet.cli import main
-from fedfleet.simulate.certs import make_tls
+from fedfleet.placement import plan
+from fedfleet.spec.load import load_fleet
 
 from doctor_hub import ADDONS_PATH, DoctorHub, with_secret
 from fake_hub import FIXTURES
@@ -29,13 +30,47 @@ CA_SECRET = "/api/v1/namespaces/flower-system/secrets/flower-tls-ca"
 ALL_STEPS = ["api", "crds", "argocd-rbac", "controller", "feature-gate", "cert-manager", "superlink", "addons", "membership"]
 
 
+SUPERLINK_HOST = "superlink-mnist-eu.apps.hub-prod.example.com"  # hub-prod's Route for the job mnist-eu
+SUPERLINK_PORT = 443
+
+
+def make_chain(directory: Path, host: str) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate for `host`, as cert-manager's Issuer flower-ca signs
+    the SuperLink's (ca.crt, server.pem, server.key)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "flower-ca")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+          .not_valid_after(now + datetime.timedelta(hours=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True).sign(ca_key, hashes.SHA256()))
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    paths = directory / "ca.crt", directory / "server.pem", directory / "server.key"
+    paths[0].write_bytes(ca.public_bytes(pem))
+    paths[1].write_bytes(cert.public_bytes(pem))
+    paths[2].write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return paths
+
+
 class TlsServer:
     """A SuperLink stand-in: accepts on 127.0.0.1, completes the TLS handshake, closes."""
 
     def __init__(self, directory: Path) -> None:
-        self.files = make_tls(directory)
+        self.ca, cert, key = make_chain(directory, SUPERLINK_HOST)
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.context.load_cert_chain(self.files.cert, self.files.key)
+        self.context.load_cert_chain(cert, key)
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.listener.settimeout(0.2)
         self.port = self.listener.getsockname()[1]
@@ -73,16 +108,10 @@ def superlink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory, superlink: TlsServer) -> Path:
-    """The example fleet with hub-prod's SuperLink at localhost:<the TLS server's port>, generated."""
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example fleet, generated (hub-prod's SuperLink: a Route, port 443)."""
     root = tmp_path_factory.mktemp("fleet")
     shutil.copytree(REPO / "specs", root / "specs")
-    fleet = root / "specs" / "fleet.yaml"
-    text = fleet.read_text()
-    assert "superlinkAddress: superlink.hub-prod.example.com" in text and "  defaults:\n" in text
-    text = text.replace("superlinkAddress: superlink.hub-prod.example.com", "superlinkAddress: localhost")
-    text = text.replace("  defaults:\n", f"  defaults:\n    addon: {{superlinkPort: {superlink.port}}}\n", 1)
-    fleet.write_text(text)
     assert main(["generate", "--specs", str(root / "specs"), "--out", str(root)]) == 0
     return root
 
@@ -92,18 +121,20 @@ def hub(repo: Path, superlink: TlsServer) -> Iterator[DoctorHub]:
     """The ready hub: bootstrapped (its RBAC is the bootstrap's), the SuperLink CA Secret in place."""
     with DoctorHub() as fake:
         fake.rbac = [o for o in build(repo / "bootstrap" / "hub-prod") if o["kind"] in ("ClusterRole", "ClusterRoleBinding")]
-        with_secret(fake, superlink.files.ca.read_bytes())
+        with_secret(fake, superlink.ca.read_bytes())
         yield fake
 
 
 @pytest.fixture
-def doctor(repo: Path, hub: DoctorHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    """Run `fedfleet doctor -o json` against the fake hub; (exit code, report)."""
+def doctor(repo: Path, hub: DoctorHub, superlink: TlsServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """Run `fedfleet doctor -o json` against the fake hub, the SuperLink's name connected to the
+    local TLS server (--connect-to, so no name is looked up outside this machine)."""
 
     def _run(*extra: str) -> tuple[int, dict[str, Any]]:
         kubeconfig = hub.kubeconfig(tmp_path / "kubeconfig")
         code = main(["doctor", "--specs", str(repo / "specs"), "--out", str(repo), "--kubeconfig", str(kubeconfig),
-                     "-o", "json", "--connect-timeout", "2", "--read-timeout", "5", *extra])
+                     "-o", "json", "--connect-timeout", "2", "--read-timeout", "5",
+                     "--connect-to", f"{SUPERLINK_HOST}:{SUPERLINK_PORT}:127.0.0.1:{superlink.port}", *extra])
         return code, json.loads(capsys.readouterr().out)
 
     return _run
@@ -132,11 +163,12 @@ def test_ready_hub_passes_every_step(repo: Path, hub: DoctorHub, superlink: TlsS
     assert ("federation-ai.open-cluster-management.io", "federatedlearnings") in asked
     assert len({r for _, r in asked}) == len(overlay_kinds)
     assert superlink.handshakes > before, "a real TLS handshake with the SuperLink"
-    assert "localhost" in step(report, "superlink")["verdict"]
-    assert "Available on all 7 clusters" in step(report, "addons")["verdict"]
+    assert f"{SUPERLINK_HOST}:443 via 127.0.0.1:{superlink.port}" in step(report, "superlink")["verdict"]
+    assert f"Available on all {len(flower_clusters(repo))} clusters" in step(report, "addons")["verdict"]
     # text output: one line per step, and the verdict
     kubeconfig = hub.kubeconfig(tmp_path / "kubeconfig")
-    assert main(["doctor", "--specs", str(repo / "specs"), "--out", str(repo), "--kubeconfig", str(kubeconfig)]) == 0
+    assert main(["doctor", "--specs", str(repo / "specs"), "--out", str(repo), "--kubeconfig", str(kubeconfig),
+                 "--connect-to", f"{SUPERLINK_HOST}:{SUPERLINK_PORT}:127.0.0.1:{superlink.port}"]) == 0
     text = capsys.readouterr().out
     assert text.splitlines()[-1] == "ready: every step passed"
     assert sum(line.startswith("ok   ") for line in text.splitlines()) == len(ALL_STEPS)
@@ -178,18 +210,24 @@ def _no_governance(fake: DoctorHub, repo: Path) -> None:
 
 
 def _other_ca(fake: DoctorHub, repo: Path) -> None:
-    other = make_tls(Path(fake.other_dir))
-    with_secret(fake, other.ca.read_bytes())
+    other_ca, _, _ = make_chain(Path(fake.other_dir), SUPERLINK_HOST)
+    with_secret(fake, other_ca.read_bytes())
 
 
 def _no_ca_secret(fake: DoctorHub, repo: Path) -> None:
     del fake.objects[CA_SECRET]
 
 
+def flower_clusters(repo: Path) -> list[str]:
+    """The clusters hub-prod's Flower job selects (where its add-on install Placement puts the add-on)."""
+    fleet = load_fleet(repo / "specs")
+    return sorted(plan(fleet, ["mnist-eu"]).clusters_of("mnist-eu"))
+
+
 def _addon_down(fake: DoctorHub, repo: Path) -> None:
     body = copy.deepcopy(fake.bodies[ADDONS_PATH])
-    us2 = next(i for i in body["items"] if i["metadata"]["namespace"] == "us-clinic-2")
-    for c in us2["status"]["conditions"]:
+    down = next(i for i in body["items"] if i["metadata"]["namespace"] == flower_clusters(repo)[0])
+    for c in down["status"]["conditions"]:
         if c["type"] == "Available":
             c.update(status="Unknown", reason="ClusterOffline", message="The status of flower-addon add-on is unknown.")
     fake.bodies[ADDONS_PATH] = body
@@ -208,7 +246,7 @@ def _cert_manager_kinds_in_overlay(repo: Path) -> bool:
 
 
 # (what is missing, how, the failing steps in order, a phrase of the failing step's verdict or details)
-CASES: list[tuple[str, Callable[[DoctorHub, Path], None], list[str], str]] = [
+CASES: list[tuple[str, Callable[[DoctorHub, Path], None] | None, list[str], str]] = [
     ("argo-cd-rbac", _no_rbac, ["argocd-rbac"], "system:serviceaccount:openshift-gitops:openshift-gitops-argocd-application-controller may not manage"),
     ("fl-controller", _no_controller, ["crds", "controller"], "federation-ai.open-cluster-management.io/v1alpha1 is not served"),
     ("controller-unavailable", _controller_crashing, ["controller"], "MinimumReplicasUnavailable"),
@@ -217,7 +255,8 @@ CASES: list[tuple[str, Callable[[DoctorHub, Path], None], list[str], str]] = [
     ("acm-governance", _no_governance, ["crds"], "policy.open-cluster-management.io/v1 is not served"),
     ("superlink-certificate", _other_ca, ["superlink"], "serves a certificate the hub's CA does not verify"),
     ("superlink-ca-secret", _no_ca_secret, ["superlink"], "flower-system/flower-tls-ca"),
-    ("addon", _addon_down, ["addons"], "us-clinic-2: not Available (ClusterOffline"),
+    ("superlink-not-exposed", None, ["superlink"], "refuses or drops the connection"),
+    ("addon", _addon_down, ["addons"], ": not Available (ClusterOffline"),
     ("membership", _not_a_member, ["membership"], "eu-hosp-3: not a member of eu-hospitals"),
 ]
 
@@ -226,10 +265,17 @@ CASES: list[tuple[str, Callable[[DoctorHub, Path], None], list[str], str]] = [
 def test_a_hub_missing_one_prerequisite_names_the_failing_step(repo: Path, hub: DoctorHub, tmp_path: Path, doctor,
                                                                 what, breaks, steps, phrase) -> None:
     hub.other_dir = str(tmp_path)  # type: ignore[attr-defined]
-    breaks(hub, repo)
+    extra: list[str] = []
+    if breaks is None:  # nothing listens where the SuperLink should be
+        closed = socket.create_server(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        closed.close()
+        extra = ["--connect-to", f"{SUPERLINK_HOST}:{SUPERLINK_PORT}:127.0.0.1:{port}"]
+    else:
+        breaks(hub, repo)
     if what == "cert-manager" and _cert_manager_kinds_in_overlay(repo):
         steps = ["crds", *steps]  # the overlay's Issuers/Certificates are then unserved kinds too
-    code, report = doctor()
+    code, report = doctor(*extra)
     assert code == 1
     assert report["ready"] is False
     assert failed(report) == steps, json.dumps(report, indent=1)

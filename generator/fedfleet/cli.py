@@ -361,16 +361,18 @@ def cmd_inventory_pull(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     from .audit.live import pick_hub
-    from .doctor import doctor
+    from .doctor import doctor, parse_connect_to
     from .kube import Timeouts
     from .report.doctor import doctor_json, doctor_text
 
+    connect_to = parse_connect_to(args.connect_to)
     fleet = pipeline.load(_paths(args))
     kubeconfig = Path(args.kubeconfig)
     if not kubeconfig.is_file():
         raise InputError([Finding("doctor", "kubeconfig not found", location=Location(args.kubeconfig))])
     hub, context = pick_hub(fleet, kubeconfig, args.context, args.hub)
-    report = doctor(fleet, hub, Path(args.out), kubeconfig, context, Timeouts(args.connect_timeout, args.read_timeout))
+    report = doctor(fleet, hub, Path(args.out), kubeconfig, context, Timeouts(args.connect_timeout, args.read_timeout),
+                    connect_to)
     if args.format in STRUCTURED:
         emit_json(doctor_json(report), args.format, args.output_file)
     else:
@@ -545,6 +547,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kubeconfig", required=True, help="kubeconfig of the hub")
     p.add_argument("--context", help="kubeconfig context (default: the current one)")
     p.add_argument("--hub", help="which fleet hub the context points at (default: by server URL, then by name)")
+    p.add_argument("--connect-to", action="append", default=[], metavar="HOST:PORT:ADDRESS:PORT",
+                   help="probe the SuperLink HOST:PORT at ADDRESS:PORT instead (a port-forward, a bastion), still "
+                        "checking its certificate for HOST; repeatable (curl's --connect-to)")
     _timeouts(p)
     p.set_defaults(func=cmd_doctor)
 

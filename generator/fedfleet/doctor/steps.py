@@ -14,10 +14,9 @@ from typing import Any, Callable
 
 from ..inventory.observed import memberships
 from ..render.bootstrap import argocd_service_account, plural
-from ..render.common import ADDON_PLACEMENT
 from ..spec.model import Fleet, Hub
 from ..upstream import (
-    ADDON_CONFIG, ADDON_NAME, CERT_MANAGER_DEPLOYMENT, CERT_MANAGER_NAMESPACE, CLUSTER_MANAGER, FL_CONTROLLER,
+    ADDON_NAME, CERT_MANAGER_DEPLOYMENT, CERT_MANAGER_NAMESPACE, CLUSTER_MANAGER, FL_CONTROLLER,
     SUPERLINK_NAMESPACE, TLS_CA_SECRET, WORK_GATE,
 )
 from .hub import HubApi, HubError
@@ -62,6 +61,7 @@ class Context:
     overlay: list[dict[str, Any]]
     bootstrap: list[dict[str, Any]]
     connect_timeout: float
+    connect_to: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)  # --connect-to
     # (group, kind) -> resource name, as the API server's discovery says (filled by `crds`)
     resources: dict[tuple[str, str], str] = field(default_factory=dict)
     discovery: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
@@ -233,24 +233,32 @@ def step_cert_manager(ctx: Context) -> Step:
     return step.ok(f"Certificate served; {ns}/{CERT_MANAGER_DEPLOYMENT} and -webhook Available")
 
 
-def superlink_exposures(overlay: list[dict[str, Any]]) -> list[tuple[str, int]]:
-    """Where the add-on tells SuperNodes to dial: the add-on config's SUPERLINK_ADDRESS/PORT."""
+def superlink_exposures(overlay: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
+    """Where the add-on tells SuperNodes to dial, per add-on config (one per Flower job):
+    (config name, SUPERLINK_ADDRESS, SUPERLINK_PORT)."""
     out = []
     for o in overlay:
-        if o["kind"] == "AddOnDeploymentConfig" and o["metadata"]["name"] == ADDON_CONFIG:
+        if o["kind"] == "AddOnDeploymentConfig":
             values = {v["name"]: v["value"] for v in (o.get("spec") or {}).get("customizedVariables") or []}
             if "SUPERLINK_ADDRESS" in values and "SUPERLINK_PORT" in values:
-                out.append((values["SUPERLINK_ADDRESS"], int(values["SUPERLINK_PORT"])))
-    return sorted(set(out))
+                out.append((o["metadata"]["name"], values["SUPERLINK_ADDRESS"], int(values["SUPERLINK_PORT"])))
+    return sorted(out)
+
+
+def _tls(ctx: Context, config: str) -> bool:
+    """Whether the SuperNodes of this add-on config check a certificate: its job's TLS setting."""
+    prefix = f"{ADDON_NAME}-"
+    job = next((j for j in ctx.fleet.jobs_on(ctx.hub.name) if config == prefix + j.name), None)
+    return job.tls_enabled if job else ctx.hub.tls_enabled
 
 
 def step_superlink(ctx: Context) -> Step:
-    step = Step("superlink", "The SuperLink resolves where SuperNodes dial it and serves the hub CA's certificate")
+    step = Step("superlink", "Each SuperLink resolves where SuperNodes dial it and serves the hub CA's certificate")
     exposures = superlink_exposures(ctx.overlay)
     if not exposures:
         return step.skip("the overlay configures no SuperLink address")
     ca: str | None = None
-    if ctx.hub.tls_enabled:
+    if any(_tls(ctx, name) for name, _, _ in exposures):
         try:
             secret = ctx.api.get(f"/api/v1/namespaces/{SUPERLINK_NAMESPACE}/secrets/{TLS_CA_SECRET}")
         except HubError as exc:
@@ -258,35 +266,40 @@ def step_superlink(ctx: Context) -> Step:
         data = (secret or {}).get("data") or {}
         if "ca.crt" not in data:
             return step.fail(f"Secret {SUPERLINK_NAMESPACE}/{TLS_CA_SECRET} with ca.crt does not exist",
-                             "the overlay's TLS objects issue it once cert-manager runs: check the cert-manager step "
-                             "and the Argo CD sync of the overlay")
+                             "cert-manager issues it from the overlay's Certificate flower-ca: check the cert-manager "
+                             f"step, then kubectl -n {SUPERLINK_NAMESPACE} describe certificate flower-ca")
         ca = base64.b64decode(data["ca.crt"]).decode()
-    results = [probe(host, port, ca, ctx.connect_timeout) for host, port in exposures]
+    results = [probe(host, port, ca if _tls(ctx, name) else None, ctx.connect_timeout, ctx.connect_to.get((host, port)))
+               for name, host, port in exposures]
     bad = [r for r in results if not r.ok]
     if bad:
-        fixes = {"resolve": "publish a DNS record for the hub's superlinkAddress",
-                 "connect": "expose the SuperLink's fleet port there (NodePort/LoadBalancer/Route) and open the firewall",
-                 "handshake": "the SuperLink must serve the certificate issued by the hub's CA for that name "
-                              "(check the server Secret and its SANs)"}
+        fixes = {"resolve": "publish a DNS record for the address the hub's superlink exposure gives",
+                 "connect": "expose the SuperLink's fleet port there (the overlay's Route/NodePort/LoadBalancer) "
+                            "and open the firewall",
+                 "handshake": "the SuperLink must serve the certificate cert-manager issued from the hub's CA for that "
+                              "name (its Certificate superlink-<job>, dnsNames)"}
         return step.fail("; ".join(r.message for r in bad), "; ".join(dict.fromkeys(fixes[r.stage] for r in bad)),
-                         [r.message for r in results])
+                         [f"{name}: {r.message}" for (name, _, _), r in zip(exposures, results)])
     return step.ok("; ".join(r.message for r in results))
 
 
-def _hub_clusters(ctx: Context) -> list[str]:
-    """The inventory's clusters in the sets the add-on install Placement selects."""
-    sets: set[str] = set()
-    for o in ctx.overlay:
-        if o["kind"] == "Placement" and o["metadata"]["name"] == ADDON_PLACEMENT:
-            sets.update((o.get("spec") or {}).get("clusterSets") or [])
-    return sorted(c.name for c in ctx.fleet.clusters if c.cluster_set in sets)
+def _addon_clusters(ctx: Context) -> list[str]:
+    """Where the add-on installs: one install Placement per Flower job, with the job's client
+    placement (render/addon.py), so the planned selection of each Flower job of the hub."""
+    from ..placement import plan
+
+    jobs = [j.name for j in ctx.fleet.jobs_on(ctx.hub.name) if j.framework == "flower"]
+    if not jobs:
+        return []
+    planned = plan(ctx.fleet, jobs)
+    return sorted({c for job in jobs for c in planned.clusters_of(job)})
 
 
 def step_addons(ctx: Context) -> Step:
-    step = Step("addons", f"The {ADDON_NAME} add-on is Available on every cluster it installs to")
-    expected = _hub_clusters(ctx)
+    step = Step("addons", f"The {ADDON_NAME} add-on is Available on every cluster the Flower jobs select")
+    expected = _addon_clusters(ctx)
     if not expected:
-        return step.skip("no job on this hub installs the add-on")
+        return step.skip("no Flower job on this hub, so no add-on install")
     try:
         addons = ctx.api.list_all("/apis/addon.open-cluster-management.io/v1alpha1/managedclusteraddons")
     except HubError as exc:
@@ -297,7 +310,8 @@ def step_addons(ctx: Context) -> Step:
         addon = by_cluster.get(cluster)
         available = condition(addon, "Available")
         if addon is None:
-            line = f"{cluster}: no ManagedClusterAddOn {ADDON_NAME} (not selected by {ADDON_PLACEMENT}, or not a member of its set)"
+            line = (f"{cluster}: no ManagedClusterAddOn {ADDON_NAME} (the install Placement did not select it: "
+                    "compare its PlacementDecisions with fedfleet plan)")
         elif available and available.get("status") == "True":
             details.append(f"{cluster}: Available")
             continue

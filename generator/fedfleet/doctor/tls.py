@@ -39,29 +39,33 @@ def resolve(host: str, port: int, timeout: float) -> list[str]:
     return result[0]
 
 
-def probe(host: str, port: int, ca_pem: str | None, timeout: float) -> Probe:
-    """Resolve, connect and (with a CA) handshake, verifying the chain and the name `host`."""
+def probe(host: str, port: int, ca_pem: str | None, timeout: float, via: tuple[str, int] | None = None) -> Probe:
+    """Resolve, connect and (with a CA) handshake, verifying the chain and the name `host`.
+    `via` (--connect-to, curl's option of that name) connects to another address and port, say a
+    `kubectl port-forward` or a bastion, while the certificate is still checked for `host`."""
+    target = via or (host, port)
     try:
-        addresses = resolve(host, port, timeout)
+        addresses = resolve(target[0], target[1], timeout)
     except OSError as exc:
-        return Probe(False, "resolve", f"{host} does not resolve: {exc}")
+        return Probe(False, "resolve", f"{target[0]} does not resolve: {exc}")
+    shown = f"{host}:{port}" + (f" via {target[0]}:{target[1]}" if via else "")
     try:
-        sock = socket.create_connection((addresses[0], port), timeout=timeout)
+        sock = socket.create_connection((addresses[0], target[1]), timeout=timeout)
     except OSError as exc:
-        return Probe(False, "connect", f"{host}:{port} ({addresses[0]}) refuses or drops the connection: {exc}")
+        return Probe(False, "connect", f"{shown} ({addresses[0]}) refuses or drops the connection: {exc}")
     with sock:
         if ca_pem is None:
-            return Probe(True, "done", f"{host}:{port} ({addresses[0]}) accepts connections (TLS off)")
+            return Probe(True, "done", f"{shown} ({addresses[0]}) accepts connections (TLS off)")
         context = ssl.create_default_context(cadata=ca_pem)
         context.check_hostname = True
         try:
             with context.wrap_socket(sock, server_hostname=host) as tls:
                 peer = tls.getpeercert() or {}
         except ssl.SSLCertVerificationError as exc:
-            return Probe(False, "handshake", f"{host}:{port} serves a certificate the hub's CA does not verify "
+            return Probe(False, "handshake", f"{shown} serves a certificate the hub's CA does not verify "
                                              f"for {host}: {exc.verify_message}")
         except (ssl.SSLError, OSError) as exc:
-            return Probe(False, "handshake", f"TLS handshake with {host}:{port} failed: {exc}")
+            return Probe(False, "handshake", f"TLS handshake with {shown} failed: {exc}")
     subject = dict(x[0] for x in peer.get("subject", ()))
-    return Probe(True, "done", f"{host}:{port} ({addresses[0]}) serves a certificate for "
+    return Probe(True, "done", f"{shown} ({addresses[0]}) serves a certificate for "
                                f"{subject.get('commonName', host)} issued by the hub's CA, valid until {peer.get('notAfter')}")
