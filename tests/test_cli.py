@@ -29,6 +29,7 @@ VERB_ARGS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("audit",): (),
     ("inventory", "pull"): ("--kubeconfig", "no-such-kubeconfig"),
     ("inventory", "diff"): ("--kubeconfig", "no-such-kubeconfig"),
+    ("doctor",): ("--kubeconfig", "no-such-kubeconfig"),
     ("schema",): (),
 }
 
@@ -62,7 +63,7 @@ def test_every_verb_prints_a_parseable_document_and_nothing_on_stderr(fleet_repo
     assert isinstance(document, (dict, list)) and document, result.out
     assert result.err == "", result.err
     assert result.code in (0, 1, 2)
-    if verb in (("simulate",), ("inventory", "pull"), ("inventory", "diff")):
+    if verb in (("simulate",), ("inventory", "pull"), ("inventory", "diff"), ("doctor",)):
         assert result.code == 2 and document["ok"] is False
 
 
