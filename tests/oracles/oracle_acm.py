@@ -28,8 +28,15 @@ from oracles.oracle_tools import BIN, REPO, tool
 
 CRDS = REPO.parent / "shared" / "crds"
 # Kinds the bundle renders whose CRD is not in ../shared/crds (README: validate warns about them):
-# ocm's addon/v1alpha1 AddOnTemplate (cluster-scoped) and config-policy-controller's CertificatePolicy.
+# ocm's addon/v1alpha1 AddOnTemplate (cluster-scoped), config-policy-controller's CertificatePolicy,
+# cert-manager's Issuer and Certificate and OpenShift's Route (the Flower jobs' TLS and exposure).
 NO_CRD_HERE = (
+    {"group": "cert-manager.io", "version": "v1", "kind": "Certificate",
+     "plural": "certificates", "singular": "certificate", "scope": "namespace"},
+    {"group": "cert-manager.io", "version": "v1", "kind": "Issuer",
+     "plural": "issuers", "singular": "issuer", "scope": "namespace"},
+    {"group": "route.openshift.io", "version": "v1", "kind": "Route",
+     "plural": "routes", "singular": "route", "scope": "namespace"},
     {"group": "addon.open-cluster-management.io", "version": "v1alpha1", "kind": "AddOnTemplate",
      "plural": "addontemplates", "singular": "addontemplate", "scope": "root"},
     {"group": "policy.open-cluster-management.io", "version": "v1", "kind": "CertificatePolicy",
