@@ -85,7 +85,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from .checks.built import validate
 
-    report = validate(_paths(args), Path(args.crds) if args.crds else None)
+    report = validate(_paths(args), Path(args.crds) if args.crds else None, use_cache=not args.no_cache)
     if args.format in STRUCTURED:
         emit_json(summary.validate_json(report), args.format, args.output_file)
     else:
@@ -188,7 +188,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
         lifecycle = lambda rendered: lifecycle_findings(Path(args.repo), args.base, _paths(args), rendered)  # noqa: E731
     report = run_checks(_paths(args), Path(args.crds) if args.crds else None, _policy_dir(args), factory,
-                        lifecycle=lifecycle, base=args.base or "")
+                        lifecycle=lifecycle, base=args.base or "", use_cache=not args.no_cache)
     _write_output(_yaml_or(render, report, args.format), args.output_file)
     if args.output_file:
         note(f"wrote {args.format} report to {args.output_file}: exit {report.exit_code}")
@@ -467,6 +467,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = verb("validate", "spec checks, real kustomize builds, CRD schema validation")
     _common(p)
     p.add_argument("--crds", help="directory of upstream CRD YAML files to validate built objects against")
+    p.add_argument("--no-cache", action="store_true",
+                   help="build and validate everything afresh; neither read nor write .fedfleet-cache/")
     p.set_defaults(func=cmd_validate)
 
     p = verb("plan", "preview which clusters each job selects, and why the others are out")
@@ -501,6 +503,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = verb("check", "every pull-request check in one run, one report")
     _common(p, ("text", "json", "yaml", "junit", "sarif", "markdown"))
     p.add_argument("--crds", help="directory of upstream CRD YAML files")
+    p.add_argument("--no-cache", action="store_true",
+                   help="build and validate everything afresh; neither read nor write .fedfleet-cache/")
     p.add_argument("--policies", default="policies", help="the fleet repo's Rego directory (default: policies)")
     p.add_argument("--opa-url", help="evaluate Rego on this OPA server instead of the embedded engine")
     p.add_argument("--opa-connect-timeout", type=float, default=5.0, help="seconds to connect to OPA (default 5)")

@@ -7,14 +7,16 @@ validation judges the specs whether or not the committed bundle is current (drif
 
 from __future__ import annotations
 
+import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
 from .. import pipeline
 from ..findings import Finding, InputError, Location, Severity, Subject
-from . import crds, kustomize
+from . import cache, crds, kustomize
 from .rego import HubObject, hub_objects
 
 
@@ -40,6 +42,8 @@ class Built:
     crd_findings: list[Finding] = field(default_factory=list)
     checked: int = 0
     tool: str = ""
+    cached: set[str] = field(default_factory=set)  # roots whose build came from the cache
+    validated_from_cache: set[str] = field(default_factory=set)  # roots whose CRD findings did
 
     def for_policies(self, rendered: pipeline.Rendered) -> list[HubObject]:
         """What Rego and the audit judge: the built objects per hub (what Argo CD applies, with
@@ -49,40 +53,98 @@ class Built:
         return [HubObject(f"{root}/(built)", self.hubs[root], o) for root in sorted(self.objects) for o in self.objects[root]]
 
 
-def build_and_check(files: dict[str, bytes], roots: Mapping[str, str], crd_dir: Path | None) -> Built:
+def _workers() -> int:
+    return max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)))
+
+
+def build_and_check(files: dict[str, bytes], roots: Mapping[str, str], crd_dir: Path | None,
+                    cache_dir: Path | None = None) -> Built:
     """Write the rendered files to a scratch directory, build every root (root -> hub), check
-    every object against the CRD schemas."""
-    schemas = crds.SchemaSet.from_directory(crd_dir) if crd_dir else None
+    every object against the CRD schemas.
+
+    Roots build in parallel (one kustomize process each, as many as there are cores). With a
+    `cache_dir`, a root whose every input byte and kustomize are unchanged since a previous run
+    reuses that run's build and validation (checks/cache.py); anything else builds for real.
+    """
     tool = kustomize.find_kustomize()
     result = Built(tool=tool.name)
-    with tempfile.TemporaryDirectory(prefix="fedfleet-build-") as scratch:
-        root = Path(scratch)
-        for rel, content in files.items():
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            (root / rel).write_bytes(content)
-        for rel in sorted(roots):
-            try:
-                objects = kustomize.build(root / rel, tool)
-            except InputError as exc:
-                result.build_findings.extend(
-                    Finding(f.check, f.message.replace(scratch + "/", ""), location=Location(f"{rel}/kustomization.yaml"),
-                            subject=Subject.path(rel))
-                    for f in exc.findings
-                )
-                continue
-            result.objects[rel] = objects
-            result.hubs[rel] = roots[rel]
-            if schemas:
-                found, checked = schemas.validate(objects, rel)
-                result.crd_findings.extend(found)
-                result.checked += checked
+    store = cache.Cache(cache_dir) if cache_dir else None
+    build_keys: dict[str, str | None] = {}
+    crd_key = ""
+    if store is not None:
+        identity = cache.tool_identity(tool)
+        build_keys = {rel: cache.build_key(rel, files, identity) for rel in roots}
+        if crd_dir is not None and crd_dir.is_dir():
+            crd_key = cache.crd_identity(crd_dir)
+    objects_of: dict[str, list[dict]] = {}
+    for rel in roots:
+        key = build_keys.get(rel)
+        hit = store.get("build", key) if store is not None and key else None
+        if isinstance(hit, list):
+            objects_of[rel] = hit
+            result.cached.add(rel)
+    to_build = sorted(rel for rel in roots if rel not in objects_of)
+    failures: dict[str, InputError] = {}
+    if to_build:
+        with tempfile.TemporaryDirectory(prefix="fedfleet-build-") as scratch:
+            root = Path(scratch)
+            for rel, content in files.items():
+                (root / rel).parent.mkdir(parents=True, exist_ok=True)
+                (root / rel).write_bytes(content)
+
+            def one(rel: str) -> tuple[str, list[dict] | InputError]:
+                try:
+                    return rel, kustomize.build(root / rel, tool)
+                except InputError as exc:
+                    return rel, InputError([Finding(f.check, f.message.replace(scratch + "/", ""),
+                                                    location=Location(f"{rel}/kustomization.yaml"), subject=Subject.path(rel))
+                                            for f in exc.findings])
+
+            with ThreadPoolExecutor(max_workers=min(_workers(), len(to_build))) as pool:
+                for rel, out in pool.map(one, to_build):
+                    if isinstance(out, InputError):
+                        failures[rel] = out
+                        continue
+                    objects_of[rel] = out
+                    key = build_keys.get(rel)
+                    if store is not None and key:
+                        store.put("build", key, out)
+    schemas: crds.SchemaSet | None = None
+    for rel in sorted(roots):
+        if rel in failures:
+            result.build_findings.extend(failures[rel].findings)
+            continue
+        objects = objects_of[rel]
+        result.objects[rel] = objects
+        result.hubs[rel] = roots[rel]
+        if crd_dir is None:
+            continue
+        key = build_keys.get(rel)
+        vkey = cache.validation_key(key, crd_key) if store is not None and key and crd_key else None
+        hit = store.get("crd", vkey) if store is not None and vkey else None
+        if isinstance(hit, dict):
+            result.crd_findings.extend(cache.finding_from(f) for f in hit["findings"])
+            result.checked += hit["checked"]
+            result.validated_from_cache.add(rel)
+            continue
+        if schemas is None:  # compiled only when something is validated for real
+            schemas = crds.SchemaSet.from_directory(crd_dir)
+        found, checked = schemas.validate(objects, rel)
+        result.crd_findings.extend(found)
+        result.checked += checked
+        if store is not None and vkey:
+            store.put("crd", vkey, {"findings": [cache.finding_to(f) for f in found], "checked": checked})
     return result
 
 
-def validate(paths: pipeline.Paths, crd_dir: Path | None) -> ValidationReport:
+def default_cache(paths: pipeline.Paths) -> Path:
+    return paths.out / cache.CACHE_DIR
+
+
+def validate(paths: pipeline.Paths, crd_dir: Path | None, use_cache: bool = True) -> ValidationReport:
     """Spec checks, then a real kustomize build of what generate renders, then the CRD schemas."""
     rendered = pipeline.render(paths)
-    built = build_and_check(rendered.build_inputs, rendered.roots, crd_dir)
+    built = build_and_check(rendered.build_inputs, rendered.roots, crd_dir, default_cache(paths) if use_cache else None)
     return ValidationReport(findings=built.build_findings + built.crd_findings,
                             built={root: len(objs) for root, objs in built.objects.items()},
                             checked=built.checked, tool=built.tool)

@@ -50,10 +50,14 @@ def find_kustomize() -> Kustomize:
                               "or put kustomize or kubectl on PATH")])
 
 
-def build(directory: Path, tool: Kustomize | None = None, timeout: float = 120) -> list[dict[str, Any]]:
+def build(directory: Path, tool: Kustomize | None = None, timeout: float = 600) -> list[dict[str, Any]]:
     """Build one kustomization; returns its objects. Raises InputError with kustomize's message."""
     tool = tool or find_kustomize()
-    proc = subprocess.run([*tool.argv, str(directory)], capture_output=True, text=True, timeout=timeout)
+    try:
+        proc = subprocess.run([*tool.argv, str(directory)], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise InputError([Finding("kustomize", f"{tool.name} did not finish within {timeout:.0f} s",
+                                  location=Location(str(directory)))]) from None
     if proc.returncode != 0:
         message = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
         raise InputError([Finding("kustomize", f"{tool.name} failed: {message}", location=Location(str(directory)))])

@@ -15,7 +15,7 @@ from .. import pipeline, write
 from ..findings import Finding, InputError, Location, Subject
 from ..results import CheckReport, CheckRun
 from . import rego
-from .built import build_and_check
+from .built import build_and_check, default_cache
 
 
 def _timed(run: CheckRun, started: float) -> CheckRun:
@@ -26,7 +26,7 @@ def _timed(run: CheckRun, started: float) -> CheckRun:
 def run_checks(paths: pipeline.Paths, crd_dir: Path | None, policy_dir: Path | None,
                engine_factory: Callable[[], rego.RegoEngine] | None = None,
                lifecycle: Callable[[pipeline.Rendered], list[Finding]] | None = None,
-               base: str = "") -> CheckReport:
+               base: str = "", use_cache: bool = True) -> CheckReport:
     """`lifecycle`, when given (by the CLI, with `--base`), finds the edits that would fail a
     running job; it compares with the git base, a stage above the checks (diff.lifecycle_findings)."""
     report = CheckReport()
@@ -53,10 +53,11 @@ def run_checks(paths: pipeline.Paths, crd_dir: Path | None, policy_dir: Path | N
                                        summary="no drift" if drift.clean else f"{len(drift_findings)} file(s) drifted"), t))
 
     t = time.perf_counter()
-    built = build_and_check(rendered.build_inputs, rendered.roots, crd_dir)
+    built = build_and_check(rendered.build_inputs, rendered.roots, crd_dir, default_cache(paths) if use_cache else None)
+    reused = f" ({len(built.cached)} unchanged, reused from {default_cache(paths)})" if built.cached else ""
     report.runs.append(_timed(CheckRun(
         "kustomize", "kustomize build of every overlay and bootstrap directory", built.build_findings,
-        summary=f"{len(built.objects)} kustomizations built with {built.tool}"), t))
+        summary=f"{len(built.objects)} kustomizations built with {built.tool}{reused}"), t))
     report.runs.append(CheckRun(
         "crd", "Built objects valid against the CRD schemas", built.crd_findings, skipped=crd_dir is None,
         summary=f"{built.checked} objects checked against {crd_dir}" if crd_dir else "no --crds given"))

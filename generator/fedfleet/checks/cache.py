@@ -1,0 +1,225 @@
+"""A content-addressed cache of kustomize builds and their CRD validation, safe to keep in CI.
+
+A build result is stored under the SHA-256 of everything that can change it:
+- every byte of every file the kustomization can read (its directory, minus nested
+  kustomizations it does not reference, plus everything it references, followed recursively),
+  with the files' paths;
+- the kustomize tool: its command line, the resolved binary path and size, and what the binary
+  itself reports as its version (`kubectl version --client` / `kustomize version`), asked every run.
+A validation result is stored under the build key plus the SHA-256 of the CRD directory (every
+YAML file's path and bytes), the validator's source and the jsonschema version.
+
+So a result is only ever reused for byte-identical inputs and the same kustomize; anything else is
+a miss and builds for real. A build that fails is never stored. An entry that does not parse, or
+whose recorded key differs from its file name, is a miss. Nothing is ever "skipped".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Iterable, Mapping
+
+import orjson
+import yaml
+
+from ..findings import Finding, Location, Severity, Subject
+from .kustomize import Kustomize
+
+CACHE_DIR = ".fedfleet-cache"
+_FORMAT = "fedfleet-cache-v1"  # bump when an entry's layout or meaning changes
+KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+def tool_identity(tool: Kustomize) -> str:
+    """What identifies the kustomize that builds: asked from the binary on every run."""
+    exe = tool.argv[0]
+    argv = [exe, "version", "--client"] if tool.argv[1:2] == ("kustomize",) else [exe, "version"]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    real = os.path.realpath(exe) if os.path.sep in exe else exe
+    try:
+        size = os.stat(real).st_size
+    except OSError:
+        size = -1
+    return "\0".join([*tool.argv, real, str(size), str(proc.returncode), proc.stdout, proc.stderr])
+
+
+def crd_identity(crd_dir: Path) -> str:
+    """Every CRD file's path and bytes, the validator's own source and jsonschema's version."""
+    from . import crds
+
+    h = hashlib.sha256(_FORMAT.encode())
+    for path in sorted(p for p in crd_dir.rglob("*") if p.is_file()):
+        h.update(str(path.relative_to(crd_dir)).encode() + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    h.update(Path(crds.__file__).read_bytes())
+    h.update(importlib.metadata.version("jsonschema").encode())
+    return h.hexdigest()
+
+
+def _dir_of(rel: str) -> PurePosixPath:
+    return PurePosixPath(rel).parent
+
+
+def _kustomization_in(directory: PurePosixPath, files: Mapping[str, bytes]) -> str | None:
+    for name in KUSTOMIZATION_NAMES:
+        candidate = str(directory / name)
+        if candidate in files:
+            return candidate
+    return None
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def _normalise(directory: PurePosixPath, ref: str) -> str | None:
+    parts: list[str] = []
+    for part in (directory / ref).parts:
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+        elif part not in (".", ""):
+            parts.append(part)
+    return "/".join(parts)
+
+
+def input_closure(root: str, files: Mapping[str, bytes]) -> set[str] | None:
+    """Every file of `files` a build of `root` can read, over-approximated; None when the build
+    can read something outside `files` (a remote resource), which is never cached.
+
+    For each kustomization visited: every file in its directory tree except inside nested
+    directories that hold a kustomization of their own, plus every string anywhere in the
+    kustomization that names a file (taken) or a directory (its kustomization is visited, or all
+    its files taken). Generic over the kustomization's fields, so a field fedfleet does not know
+    still counts.
+    """
+    out: set[str] = set()
+    seen: set[str] = set()
+    dirs = {str(PurePosixPath(p).parent) for p in files}
+    pending = [root]
+    while pending:
+        directory = pending.pop()
+        if directory in seen:
+            continue
+        seen.add(directory)
+        d = PurePosixPath(directory)
+        kust = _kustomization_in(d, files)
+        prefix = directory + "/"
+        for path in files:
+            if not path.startswith(prefix):
+                continue
+            # a nested kustomization is its own unit: it is read only when referenced
+            nested = PurePosixPath(path).parent
+            inside_other = False
+            while nested != d:
+                if _kustomization_in(nested, files):
+                    inside_other = True
+                    break
+                nested = nested.parent
+            if not inside_other:
+                out.add(path)
+        if kust is None:
+            continue
+        try:
+            doc = yaml.load(files[kust], Loader=yaml.CSafeLoader)
+        except yaml.YAMLError:
+            continue  # kustomize will fail on it; failures are never cached
+        for ref in _strings(doc):
+            if "://" in ref or ref.startswith(("github.com/", "git@")):
+                return None
+            target = _normalise(d, ref)
+            if target is None:
+                continue
+            if target in files:
+                out.add(target)
+            elif target in dirs or any(p.startswith(target + "/") for p in dirs):
+                pending.append(target)
+    return out
+
+
+def build_key(root: str, files: Mapping[str, bytes], tool: str) -> str | None:
+    closure = input_closure(root, files)
+    if closure is None:
+        return None
+    h = hashlib.sha256(_FORMAT.encode() + b"\0build\0" + root.encode() + b"\0")
+    h.update(hashlib.sha256(tool.encode()).digest())
+    for path in sorted(closure):
+        h.update(path.encode() + b"\0")
+        h.update(hashlib.sha256(files[path]).digest())
+    return h.hexdigest()
+
+
+def validation_key(build: str, crds: str) -> str:
+    return hashlib.sha256(f"{_FORMAT}\0crd\0{build}\0{crds}".encode()).hexdigest()
+
+
+# --- findings as JSON (a cache entry must not be pickle: a CI cache is untrusted input) ----------
+
+def _subject_to(s: Subject | None) -> Any:
+    if s is None:
+        return None
+    return {"kind": s.kind, "name": s.name, "namespace": s.namespace, "hub": s.hub, "within": _subject_to(s.within)}
+
+
+def _subject_from(d: Any) -> Subject | None:
+    if d is None:
+        return None
+    return Subject(d["kind"], d["name"], d["namespace"], d["hub"], _subject_from(d["within"]))
+
+
+def finding_to(f: Finding) -> dict[str, Any]:
+    loc = f.location
+    return {"check": f.check, "message": f.message, "severity": f.severity.value, "field": f.field,
+            "location": [loc.file, loc.line, loc.column] if loc else None, "subject": _subject_to(f.subject)}
+
+
+def finding_from(d: dict[str, Any]) -> Finding:
+    loc = d["location"]
+    return Finding(d["check"], d["message"], Severity(d["severity"]), Location(*loc) if loc else None,
+                   d["field"], _subject_from(d["subject"]))
+
+
+@dataclass
+class Cache:
+    """Entries are files `<dir>/<kind>/<key[:2]>/<key>.json`, written atomically."""
+
+    directory: Path
+
+    def _path(self, kind: str, key: str) -> Path:
+        return self.directory / kind / key[:2] / f"{key}.json"
+
+    def get(self, kind: str, key: str) -> Any | None:
+        try:
+            entry = orjson.loads(self._path(kind, key).read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return None
+        if not isinstance(entry, dict) or entry.get("key") != key or entry.get("format") != _FORMAT:
+            return None
+        return entry.get("value")
+
+    def put(self, kind: str, key: str, value: Any) -> None:
+        path = self._path(kind, key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not (self.directory / ".gitignore").exists():
+                (self.directory / ".gitignore").write_text("*\n")
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(orjson.dumps({"format": _FORMAT, "key": key, "value": value}))
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only or full cache directory only costs speed
