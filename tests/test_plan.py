@@ -221,12 +221,16 @@ def _cli_fleet(root: Path, min_clients: int) -> None:
 def test_cli_json_is_schema_valid_and_exit_0_when_enough(tmp_path: Path, run, monkeypatch) -> None:
     _cli_fleet(tmp_path, 2)
     monkeypatch.chdir(tmp_path)
-    result = run("plan", "--format", "json")
+    result = run("plan", "--format", "json", "--all-exclusions")
     assert result.code == 0
     data = json.loads(result.out)
     jsonschema.validate(data, PLAN_JSON_SCHEMA)
     assert data["jobs"][0]["selected"][0]["cluster"] == "a"
     assert {"cluster": "c", "stage": "predicate", "reason": f"no claim {CLAIM}"} in data["jobs"][0]["excluded"]
+    grouped = json.loads(run("plan", "--format", "json").out)
+    jsonschema.validate(grouped, PLAN_JSON_SCHEMA)
+    assert "excluded" not in grouped["jobs"][0]
+    assert {"stage": "predicate", "reason": f"no claim {CLAIM}", "count": 1, "examples": ["c"]} in grouped["jobs"][0]["exclusions"]
 
 
 def test_cli_exit_1_when_a_job_lacks_clients(tmp_path: Path, run, monkeypatch) -> None:
@@ -249,7 +253,7 @@ def test_cli_exit_2_on_bad_input(tmp_path: Path, run, monkeypatch) -> None:
 
 
 def test_example_fleet_plan_lists_every_job_with_reasons(fleet_repo: Path, run) -> None:
-    result = run("plan", "--format", "json")
+    result = run("plan", "--format", "json", "--all-exclusions")
     data = json.loads(result.out)
     jsonschema.validate(data, PLAN_JSON_SCHEMA)
     assert result.code == 0
@@ -278,3 +282,24 @@ def test_markdown_output(fleet_repo: Path, run) -> None:
     result = run("plan", "--format", "markdown")
     assert result.code == 0
     assert "| `mnist-eu` | hub-prod | eu-hosp-1, eu-hosp-2 | 2 | ok |" in result.out
+
+
+def test_exclusions_are_grouped_by_reason_with_counts_and_examples(fleet_repo: Path, run) -> None:
+    every = json.loads(run("plan", "--format", "json", "--all-exclusions").out)
+    grouped = json.loads(run("plan", "--format", "json").out)
+    jsonschema.validate(grouped, PLAN_JSON_SCHEMA)
+    for full, short in zip(every["jobs"], grouped["jobs"]):
+        assert "excluded" not in short and short["selected"] == full["selected"]
+        rows: dict[tuple[str, str], list[str]] = {}
+        for e in full["excluded"]:
+            rows.setdefault((e["stage"], e["reason"]), []).append(e["cluster"])
+        assert {(g["stage"], g["reason"]): g["count"] for g in short["exclusions"]} == {k: len(v) for k, v in rows.items()}
+        for g in short["exclusions"]:
+            assert g["examples"] == sorted(rows[(g["stage"], g["reason"])])[:3]
+    pretty = run("plan", "--format", "json", "--pretty").out
+    assert json.loads(pretty) == grouped and "\n  " in pretty
+    compact = run("plan", "--format", "json").out
+    assert compact.count("\n") == 1
+    text = run("plan").out
+    assert "excluded (taint): taint maintenance=true:NoSelect not tolerated  e.g. eu-hosp-3" in text
+    assert "  - eu-hosp-3 " in run("plan", "--all-exclusions").out

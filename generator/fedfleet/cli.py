@@ -121,12 +121,20 @@ def cmd_plan(args: argparse.Namespace) -> int:
             _write_output(plan_report.explain_text(cluster.name, cluster.cluster_set, hub, decisions),
                           args.output_file)
         return EXIT_OK if result.ok else EXIT_FAILED
-    if args.format in STRUCTURED:
-        emit_json(plan_report.plan_json(result), args.format, args.output_file)
+    every = args.all_exclusions
+    if args.format == "json":
+        # orjson: the plan of a 10,000-cluster fleet is megabytes; compact unless asked to indent
+        import orjson
+
+        option = orjson.OPT_SORT_KEYS | (orjson.OPT_INDENT_2 if args.pretty else 0)
+        _write_output(orjson.dumps(plan_report.plan_json(result, every), option=option).decode() + "\n",
+                      args.output_file)
+    elif args.format in STRUCTURED:
+        emit_json(plan_report.plan_json(result, every), args.format, args.output_file)
     elif args.format == "markdown":
-        _write_output(plan_report.plan_markdown(result), args.output_file)
+        _write_output(plan_report.plan_markdown(result, every), args.output_file)
     else:
-        _write_output(plan_report.plan_text(result), args.output_file)
+        _write_output(plan_report.plan_text(result, every), args.output_file)
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
@@ -475,6 +483,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, ("text", "json", "yaml", "markdown"))
     p.add_argument("jobs", nargs="*", metavar="JOB", help="jobs to plan (default: all)")
     p.add_argument("--explain", metavar="CLUSTER", help="one cluster across all jobs, with the reason for each")
+    p.add_argument("--all-exclusions", action="store_true",
+                   help="list every excluded cluster of every job (default: grouped by reason, with examples)")
+    p.add_argument("--pretty", action="store_true", help="indent the JSON (default: compact)")
     p.set_defaults(func=cmd_plan)
 
     p = verb("simulate", "run what the bundle ships for a Flower job on loopback, with its TLS")

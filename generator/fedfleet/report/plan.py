@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ..placement import Decision, JobPlan, Plan
+
+EXAMPLES = 3  # example clusters per exclusion group
 
 PLAN_JSON_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -19,7 +22,7 @@ PLAN_JSON_SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "required": ["job", "hub", "namespace", "boundClusterSets", "eligibleClusterSets", "minAvailableClients",
-                         "numberOfClusters", "weights", "feasible", "enough", "selected", "excluded",
+                         "numberOfClusters", "weights", "feasible", "enough", "selected", "exclusions",
                          "excludedClusterSets", "findings"],
             "properties": {
                 "job": {"type": "string"}, "hub": {"type": "string"}, "namespace": {"type": "string"},
@@ -34,6 +37,14 @@ PLAN_JSON_SCHEMA: dict[str, Any] = {
                     "type": "object", "additionalProperties": False, "required": ["cluster", "score", "scores"],
                     "properties": {"cluster": {"type": "string"}, "score": {"type": "integer"},
                                    "scores": {"type": "object", "additionalProperties": {"type": "integer"}}}}},
+                # grouped by (stage, reason): how many clusters, and the first few by name
+                "exclusions": {"type": "array", "items": {
+                    "type": "object", "additionalProperties": False,
+                    "required": ["stage", "reason", "count", "examples"],
+                    "properties": {"stage": {"enum": ["predicate", "taint", "numberOfClusters"]},
+                                   "reason": {"type": "string"}, "count": {"type": "integer", "minimum": 1},
+                                   "examples": {"type": "array", "items": {"type": "string"}, "maxItems": EXAMPLES}}}},
+                # every excluded cluster, one row each: only with --all-exclusions
                 "excluded": {"type": "array", "items": {
                     "type": "object", "additionalProperties": False, "required": ["cluster", "stage", "reason"],
                     "properties": {"cluster": {"type": "string"},
@@ -50,22 +61,50 @@ PLAN_JSON_SCHEMA: dict[str, Any] = {
 }
 
 
-def job_json(jp: JobPlan) -> dict[str, Any]:
-    return {
+@dataclass(frozen=True)
+class ExclusionGroup:
+    stage: str
+    reason: str
+    count: int
+    examples: tuple[str, ...]
+
+
+def exclusion_groups(jp: JobPlan) -> list[ExclusionGroup]:
+    """The job's excluded clusters grouped by stage and reason, largest group first: at 10,000
+    clusters a job excludes thousands for a handful of reasons, and a reviewer reads the reasons."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for e in jp.excluded:
+        groups.setdefault((e.stage, e.reason), []).append(e.cluster)
+    return [ExclusionGroup(stage, reason, len(names), tuple(sorted(names)[:EXAMPLES]))
+            for (stage, reason), names in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
+
+
+def job_json(jp: JobPlan, all_exclusions: bool = False) -> dict[str, Any]:
+    out = {
         "job": jp.job, "hub": jp.hub, "namespace": jp.namespace,
         "boundClusterSets": list(jp.bound_sets), "eligibleClusterSets": list(jp.eligible_sets),
         "minAvailableClients": jp.min_clients, "numberOfClusters": jp.number_of_clusters,
         "weights": dict(jp.weights), "feasible": jp.feasible, "enough": jp.enough,
         "selected": [{"cluster": s.name, "score": s.total, "scores": dict(s.scores)} for s in jp.selected],
-        "excluded": [{"cluster": e.cluster, "stage": e.stage, "reason": e.reason} for e in jp.excluded],
+        "exclusions": [{"stage": g.stage, "reason": g.reason, "count": g.count, "examples": list(g.examples)}
+                       for g in exclusion_groups(jp)],
         "excludedClusterSets": [{"clusterSet": e.cluster_set, "clusters": e.clusters, "reason": e.reason}
                                 for e in jp.excluded_sets],
         "findings": [f.as_dict() for f in jp.findings],
     }
+    if all_exclusions:
+        out["excluded"] = [{"cluster": e.cluster, "stage": e.stage, "reason": e.reason} for e in jp.excluded]
+    return out
 
 
-def plan_json(plan: Plan) -> dict[str, Any]:
-    return {"ok": plan.ok, "assumptions": list(plan.assumptions), "jobs": [job_json(j) for j in plan.jobs]}
+def plan_json(plan: Plan, all_exclusions: bool = False) -> dict[str, Any]:
+    return {"ok": plan.ok, "assumptions": list(plan.assumptions),
+            "jobs": [job_json(j, all_exclusions) for j in plan.jobs]}
+
+
+def _group_line(g: ExclusionGroup) -> str:
+    more = ", ..." if g.count > len(g.examples) else ""
+    return f"{g.count} excluded ({g.stage}): {g.reason}  e.g. {', '.join(g.examples)}{more}"
 
 
 def _status(jp: JobPlan) -> str:
@@ -76,17 +115,20 @@ def _score_detail(scores: dict[str, int] | Any, weights: dict[str, int] | Any) -
     return ", ".join(f"{p} {scores[p]}x{weights[p]}" for p in sorted(scores))
 
 
-def plan_text(plan: Plan) -> str:
+def plan_text(plan: Plan, all_exclusions: bool = False) -> str:
     lines: list[str] = []
     for jp in plan.jobs:
         n = "all" if jp.number_of_clusters is None else str(jp.number_of_clusters)
         lines.append(f"{jp.job}  hub {jp.hub}, namespace {jp.namespace}: {len(jp.selected)} selected "
                      f"(numberOfClusters {n}, minAvailableClients {jp.min_clients}, {jp.feasible} feasible): {_status(jp)}")
-        width = max((len(c) for c in [*jp.cluster_names, *(e.cluster for e in jp.excluded)]), default=8)
+        shown = jp.excluded if all_exclusions else ()
+        width = max((len(c) for c in [*jp.cluster_names, *(e.cluster for e in shown)]), default=8)
         for s in jp.selected:
             lines.append(f"  + {s.name:<{width}}  score {s.total:>5}  ({_score_detail(s.scores, jp.weights)})")
-        for e in jp.excluded:
+        for e in shown:
             lines.append(f"  - {e.cluster:<{width}}  {e.reason}")
+        if not all_exclusions:
+            lines += [f"  - {_group_line(g)}" for g in exclusion_groups(jp)]
         for es in jp.excluded_sets:
             lines.append(f"  - set {es.cluster_set} ({es.clusters} clusters): {es.reason}")
         for f in jp.findings:
@@ -96,7 +138,7 @@ def plan_text(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plan_markdown(plan: Plan) -> str:
+def plan_markdown(plan: Plan, all_exclusions: bool = False) -> str:
     lines = ["## Placement preview", ""]
     lines.append("| job | hub | selected | min | status |")
     lines.append("| --- | --- | --- | --- | --- |")
@@ -106,8 +148,14 @@ def plan_markdown(plan: Plan) -> str:
         lines += ["", f"### `{jp.job}`", "", "| cluster | decision | score / reason |", "| --- | --- | --- |"]
         for s in jp.selected:
             lines.append(f"| {s.name} | selected | {s.total} ({_score_detail(s.scores, jp.weights)}) |")
-        for e in jp.excluded:
-            lines.append(f"| {e.cluster} | excluded ({e.stage}) | {e.reason.replace('|', '/')} |")
+        if all_exclusions:
+            for e in jp.excluded:
+                lines.append(f"| {e.cluster} | excluded ({e.stage}) | {e.reason.replace('|', '/')} |")
+        else:
+            for g in exclusion_groups(jp):
+                more = ", ..." if g.count > len(g.examples) else ""
+                lines.append(f"| {g.count} clusters, e.g. {', '.join(g.examples)}{more} | excluded ({g.stage}) "
+                             f"| {g.reason.replace('|', '/')} |")
         for es in jp.excluded_sets:
             lines.append(f"| all {es.clusters} of set {es.cluster_set} | excluded (clusterSet) | {es.reason} |")
         for f in jp.findings:
