@@ -251,7 +251,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         emit_json(summary.simulation_json(result), args.format, args.output_file)
     else:
         print_lines(summary.simulation_lines(result))
-    return EXIT_OK
+    # The quality gate (spec.validation) not met: the pull request lowers the model's quality.
+    return EXIT_FAILED if result.gate_failed else EXIT_OK
 
 
 class Progress:

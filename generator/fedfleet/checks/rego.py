@@ -153,6 +153,7 @@ def build_input(fleet: Fleet, plan: Plan, objects: Bundle | list[HubObject]) -> 
                 "storage": dict(j.server.get("storage") or {}),
                 "minAvailableClients": j.min_clients, "dataClaim": j.data_claim, "holders": dict(j.holders),
                 "clusterSets": sorted(fleet.job_cluster_sets(j)), "placement": j.effective_placement,
+                "validation": j.gate,
             }
             for j in fleet.jobs
         ],

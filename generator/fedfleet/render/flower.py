@@ -26,6 +26,7 @@ from ..upstream import (
 )
 from ..versions import SUPERLINK_IMAGE, SUPERNODE_IMAGE
 from .addon import CA_ISSUER, install_placement_name
+from .validation import gate_files, gate_rbac, wrap_run
 from .common import WAVE_BINDING, WAVE_CONFIG, WAVE_POLICY, WAVE_RUN, meta, obj
 
 # The app image carries the Flower app at /app: the controller's example image is built that way
@@ -245,20 +246,27 @@ def _run(job: Job, tls: bool) -> list[dict[str, Any]]:
     if tls:
         mounts.append({"name": "tls-ca", "mountPath": TLS_MOUNT, "readOnly": True})
         volumes.append({"name": "tls-ca", "secret": {"secretName": TLS_CA_SECRET, "items": [{"key": "ca.crt", "path": "ca.crt"}]}})
+    container: dict[str, Any] = {
+        "name": "flwr-run", "image": job.server["image"],
+        "command": ["flwr"],
+        "args": ["run", APP_DIR, conn, "--stream", "--run-config", _run_config(job)],
+        "env": [{"name": "FLWR_HOME", "value": FLWR_HOME}],
+        "volumeMounts": mounts}
+    pod: dict[str, Any] = {"restartPolicy": "Never", "containers": [container], "volumes": volumes}
+    data = {"config.toml": "\n".join(toml) + "\n"}
+    extra: list[dict[str, Any]] = []
+    if job.gate:
+        # The quality gate wraps `flwr run` in the same container (render/validation.py).
+        data.update(gate_files(job, APP_DIR, f"{FLWR_HOME}/gate"))
+        wrap_run(job, name, pod, container)
+        extra = gate_rbac(job, labels)
     return [
-        obj("v1", "ConfigMap", meta(name, ns, wave=WAVE_CONFIG, labels=labels), data={"config.toml": "\n".join(toml) + "\n"}),
+        obj("v1", "ConfigMap", meta(name, ns, wave=WAVE_CONFIG, labels=labels), data=data),
+        *extra,
         obj("batch/v1", "Job", meta(name, ns, wave=WAVE_RUN, labels=labels, annotations={RUN_ANNOTATION: job.name}), spec={
             # A run that fails (SuperLink or SuperNodes not ready yet) is submitted again.
             "backoffLimit": 4,
-            "template": {"metadata": {"labels": labels}, "spec": {
-                "restartPolicy": "Never",
-                "containers": [{
-                    "name": "flwr-run", "image": job.server["image"],
-                    "command": ["flwr"],
-                    "args": ["run", APP_DIR, conn, "--stream", "--run-config", _run_config(job)],
-                    "env": [{"name": "FLWR_HOME", "value": FLWR_HOME}],
-                    "volumeMounts": mounts}],
-                "volumes": volumes}}}),
+            "template": {"metadata": {"labels": labels}, "spec": pod}}),
     ]
 
 

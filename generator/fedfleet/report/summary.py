@@ -83,7 +83,7 @@ def simulation_failed_lines(exc: SimulationError) -> list[Line]:
 
 
 def simulation_json(result: SimulationResult) -> dict[str, Any]:
-    return {"ok": True, **result.as_dict()}
+    return {"ok": not result.gate_failed, **result.as_dict()}
 
 
 def simulation_lines(result: SimulationResult) -> list[Line]:
@@ -92,4 +92,24 @@ def simulation_lines(result: SimulationResult) -> list[Line]:
     lines += [Line(f"  round {r['round']}: loss {r['loss']:.4f}  accuracy {r['accuracy']:.4f}") for r in result.rounds]
     lines.append(Line(f"federated accuracy {result.federated_accuracy:.4f}, centralized {result.centralized_accuracy:.4f}, "
                       f"ratio {result.ratio:.3f}; {result.wall_seconds:.1f} s"))
+    if result.validation is not None:
+        lines += validation_lines(result.validation)
+    return lines
+
+
+def validation_lines(v: dict[str, Any]) -> list[Line]:
+    """The quality gate's verdict, its thresholds and every class's recall."""
+    passed = v.get("verdict") == "passed"
+    limits = ", ".join(f"{k} {val}" for k, val in sorted(v.get("thresholds", {}).items()))
+    acc = v.get("accuracy")
+    lines = [Line(f"validation {'PASSED' if passed else 'FAILED'}: accuracy "
+                  f"{'-' if acc is None else f'{acc:.4f}'} on {v.get('samples', 0)} samples ({limits}); "
+                  f"model {str(v.get('modelDigest') or '-')[:19]}", "green" if passed else "red")]
+    floor = v.get("thresholds", {}).get("minPerClassRecall")
+    recall = v.get("perClassRecall") or {}
+    for cls in sorted(recall, key=lambda c: (0, int(c)) if c.isdigit() else (1, c)):
+        low = floor is not None and recall[cls] < floor
+        lines.append(Line(f"  class {cls}: recall {recall[cls]:.4f}{'  < ' + str(floor) if low else ''}",
+                          "red" if low else None))
+    lines += [Line(f"  ! {reason}", "red") for reason in v.get("reasons", [])]
     return lines

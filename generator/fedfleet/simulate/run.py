@@ -38,6 +38,8 @@ from .shipped import (
 )
 
 ROUND_LINE = re.compile(r"fedfleet-round (\{.*\})")
+# The quality gate's one result line (render/gate.py RESULT_PREFIX), in the run Job's output.
+VALIDATION_LINE = re.compile(r"fedfleet-validation (\{.*\})")
 
 
 class SimulationError(Exception):
@@ -61,6 +63,11 @@ class SimulationResult:
     tls: bool = True
     processes: list[str] = field(default_factory=list)  # what ran: name and workload
     leftover_processes: list[int] = field(default_factory=list)
+    validation: dict[str, Any] | None = None  # the quality gate's result (spec.validation), as gate.py printed it
+
+    @property
+    def gate_failed(self) -> bool:
+        return self.validation is not None and self.validation.get("verdict") != "passed"
 
     @property
     def ratio(self) -> float:
@@ -72,7 +79,7 @@ class SimulationResult:
             "federatedAccuracy": self.federated_accuracy, "centralizedAccuracy": self.centralized_accuracy,
             "centralizedLoss": self.centralized_loss, "ratio": self.ratio, "wallSeconds": self.wall_seconds,
             "tls": self.tls, "flowerVersion": FLOWER_VERSION, "processes": self.processes,
-            "leftoverProcesses": self.leftover_processes,
+            "leftoverProcesses": self.leftover_processes, "validation": self.validation,
         }
 
 
@@ -392,12 +399,16 @@ def run_simulation(build: pipeline.Rendered, job_name: str, rounds: int | None =
             raise SimulationError(f"the run Job's `flwr run` exited with {run.returncode}", 1, procs.log_tail("flwr-run", 25))
         if not rounds_done or rounds_done[-1]["round"] != fed.rounds:
             raise SimulationError(f"the federation stopped before round {fed.rounds}", 1, procs.log_tail("flwr-run", 25))
+        validation = read_validation((procs.workdir / "flwr-run.log").read_text(errors="replace"))
+        if job.gate and validation is None:
+            raise SimulationError("the run Job's quality gate reported no result (no fedfleet-validation line)", 1,
+                                  procs.log_tail("flwr-run", 25))
         leftover = procs.stop()
         c_loss, c_acc = _baseline(app_dir, app, fed.rounds)
         return SimulationResult(
             job=job.name, clients=clients, rounds=rounds_done, federated_accuracy=rounds_done[-1]["accuracy"],
             centralized_accuracy=c_acc, centralized_loss=c_loss, wall_seconds=round(time.monotonic() - started, 2),
-            tls=fed.tls, processes=ran, leftover_processes=leftover)
+            tls=fed.tls, processes=ran, leftover_processes=leftover, validation=validation)
     finally:
         leftover = procs.stop()
         signal.signal(signal.SIGTERM, previous)
@@ -434,6 +445,11 @@ def _raise_interrupt(_signum: int, _frame: Any) -> None:
 def read_rounds(log: str) -> list[dict[str, float]]:
     """The rounds the ServerApp reported so far (its `fedfleet-round` lines, streamed by `flwr run`)."""
     return [json.loads(m.group(1)) for m in ROUND_LINE.finditer(log)]
+
+
+def read_validation(log: str) -> dict[str, Any] | None:
+    found = VALIDATION_LINE.findall(log)
+    return json.loads(found[-1]) if found else None
 
 
 def _follow(procs: ProcessSet, run: Any, timeout: float, say: Callable[[str], None]) -> list[dict[str, float]]:

@@ -331,6 +331,7 @@ def _build(fleet_doc: Document, inventories: list[Document], job_docs: list[Docu
                 origin=Origin(doc, ()),
                 run=js.get("run", 1),
                 run_config=dict(js.get("runConfig", {})),
+                validation=dict(js.get("validation", {})),
             )
         )
     return Fleet(

@@ -115,6 +115,15 @@ class Job:
         the controller's finalizer removes what it made."""
         return self.name if self.run == 1 else f"{self.name}-run{self.run}"
     run_config: Mapping[str, Any] = field(default_factory=dict)
+    validation: Mapping[str, Any] = field(default_factory=dict)  # the model quality gate; {} = none
+
+    @property
+    def gate(self) -> dict[str, Any]:
+        """The validation with its defaults: metrics default to both (per-class recall is what
+        shows a class the model never predicts)."""
+        if not self.validation:
+            return {}
+        return {"metrics": ["accuracy", "perClassRecall"], **self.validation}
 
     @property
     def rounds(self) -> int:

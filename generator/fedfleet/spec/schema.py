@@ -363,6 +363,22 @@ JOB = _obj(
                         "app": {"type": "string", "minLength": 1},
                     }
                 ),
+                # The model quality gate at the end of every run (semantic.py: _validation).
+                "validation": _obj(
+                    {
+                        # "heldout": the app's own held-out split; or an absolute path on the hub's model storage.
+                        "data": {"type": "string", "pattern": "^(heldout|/.+)$", "maxLength": 1024},
+                        # The app image's evaluation entry point: given --model FILE --data DATA it prints
+                        # one JSON object {"accuracy": x, "perClassRecall": {"<class>": r, ...}, "samples": n}.
+                        "evaluator": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
+                        "metrics": {"type": "array", "minItems": 1, "uniqueItems": True,
+                                    "items": {"enum": ["accuracy", "perClassRecall"]}},
+                        "minAccuracy": {"type": "number", "minimum": 0, "maximum": 1},
+                        "minPerClassRecall": {"type": "number", "minimum": 0, "maximum": 1},
+                        "maxRegression": {"type": "number", "minimum": 0, "maximum": 1},
+                    },
+                    ["data", "evaluator"],
+                ),
             },
             ["hub", "namespace", "framework", "server", "client", "data", "placement"],
         ),

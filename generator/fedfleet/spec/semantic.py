@@ -92,6 +92,7 @@ def check(fleet: Fleet) -> list[Finding]:
         if app and inside_repo(fleet.spec_dir or ".", app) is None:
             err(o, ("spec", "simulation", "app"), f"the simulation app {app!r} leaves the repository; name a "
                 "directory inside it, relative to the repository root", subject)
+        _validation(job, err, subject)
         # Storage and listener rules are the FL controller's, per framework: spec/contract.py.
         seen: Counter[str] = Counter(li["name"] for li in job.server.get("listeners", []))
         for li_name, count in seen.items():
@@ -233,3 +234,27 @@ def _unique(items, what: str, key: Callable, err, fields: tuple[str | int, ...] 
             err(item.origin, fields, f"duplicate {what} name {k!r} (first declared at {other})")
         else:
             first[k] = item
+
+
+def _validation(job: Job, err, subject: Subject) -> None:  # type: ignore[no-untyped-def]
+    """The quality gate must be able to decide: a threshold needs its metric, and the data must be
+    reachable where the gate runs (the run Job's pod on the hub, render/validation.py)."""
+    gate = job.gate
+    if not gate:
+        return
+    o, at = job.origin, ("spec", "validation")
+    metrics = gate["metrics"]
+    needs = {"minAccuracy": "accuracy", "maxRegression": "accuracy", "minPerClassRecall": "perClassRecall"}
+    for key, metric in needs.items():
+        if key in gate and metric not in metrics:
+            err(o, at + (key,), f"{key} needs metric {metric!r}, which validation.metrics leaves out", subject)
+    if not any(k in gate for k in needs):
+        err(o, at, "validation sets no threshold (minAccuracy, minPerClassRecall or maxRegression): the gate "
+            "could never fail", subject)
+    if job.framework != "flower":
+        err(o, at, "the hub-side quality gate runs in the Flower run Job; for an OpenFL job run the app's evaluator "
+            "on the model directory by hand (README: Model quality gate)", subject)
+    elif gate["data"] != "heldout":
+        err(o, at + ("data",), f"data {gate['data']!r}: the gate runs in the run Job's pod in flower-system, which "
+            "cannot mount the job namespace's model storage (a PersistentVolumeClaim is namespaced); use "
+            "'heldout' (the app's held-out split)", subject)

@@ -1,0 +1,26 @@
+# Rego twin of the `validation` governance plugin: over recorded gate results (input.validations:
+# one entry per validation ConfigMap read from a hub, {"hub", "namespace", "name", "data"}), a job
+# with a validation gate whose last recorded verdict is "failed" is flagged. With nothing recorded
+# (a pull request) it denies nothing.
+package fedfleet.validation
+
+import rego.v1
+
+recorded(job) := v if {
+	some v in input.validations
+	v.hub == job.hub
+	v.namespace == job.namespace
+	v.name == concat("", ["fedfleet-validation-", job.name])
+}
+
+deny contains result if {
+	some job in input.jobs
+	count(object.get(job, "validation", {})) > 0
+	v := recorded(job)
+	v.data.verdict == "failed"
+	result := {
+		"rule": "validation.last-run",
+		"msg": sprintf("the last run of job %s (run %s) failed its quality gate: %s", [job.name, object.get(v.data, "run", "?"), object.get(v.data, "reasons", "[]")]),
+		"job": job.name, "hub": job.hub, "field": "spec.validation",
+	}
+}
