@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Render the offline audit's HTML report in a real headless browser and save a screenshot.
 # Needs Chromium (Debian: `apt-get install chromium`); run from the repository root after the
-# README's set-up. Usage: scripts/render-audit-html.sh [OUT_DIR]
+# README's set-up. Usage: scripts/render-audit-html.sh [OUT_DIR] [AUDIT ARGS...]
+# (e.g. `--kubeconfig FILE` for the live audit with its per-class validation charts)
 set -euo pipefail
 out="${1:-audit-render}"
+shift || true
 mkdir -p "$out"
 fedfleet="${FEDFLEET:-.venv/bin/fedfleet}"
-"$fedfleet" audit --format html --output "$out/audit.html" || true   # exit 1 only means "not compliant"
+"$fedfleet" audit --format html --output "$out/audit.html" "$@" || true   # exit 1 only means "not compliant"
 browser="$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)"
 if [ -z "$browser" ]; then
   echo "no Chromium found: apt-get install chromium" >&2

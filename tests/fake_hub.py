@@ -28,6 +28,9 @@ ROUTES = {
     "/apis/cluster.open-cluster-management.io/v1beta1/placements": "placements.json",
     "/apis/addon.open-cluster-management.io/v1alpha1/clustermanagementaddons": "clustermanagementaddons.json",
     "/apis/addon.open-cluster-management.io/v1alpha1/managedclusteraddons": "managedclusteraddons.json",
+    # The quality gate's result ConfigMaps, listed per job namespace (label fedfleet.io/validation=result).
+    "/api/v1/namespaces/fl-mnist/configmaps": "configmaps-fl-mnist.json",
+    "/api/v1/namespaces/fl-ct/configmaps": "configmaps-fl-ct.json",
 }
 
 # API server Status bodies for refused requests (k8s.io/apimachinery metav1.Status, as served).

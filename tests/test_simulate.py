@@ -127,8 +127,28 @@ def test_the_bundle_trains_with_tls_and_leaves_nothing_running(example, tmp_path
     assert result.rounds[0]["accuracy"] < 0.2  # the untrained model is at chance (10 classes)
     assert result.ratio >= 0.95 and result.centralized_accuracy > 0.85
     assert any(m.startswith("round 3:") for m in seen), "progress is streamed round by round"
+    # the run Job's quality gate (spec.validation) ran on the final model: the example meets it, every digit reported
+    gate = result.validation
+    assert gate is not None and gate["verdict"] == "passed", gate
+    assert sorted(gate["perClassRecall"], key=int) == [str(d) for d in range(10)]
+    assert gate["accuracy"] == pytest.approx(result.federated_accuracy, abs=1e-6), "the gate evaluated the final model"
+    assert gate["modelDigest"].startswith("sha256:") and not gate["recorded"], "no API server in the preview"
     assert flower_processes() - before == set(), "every Flower process must be gone"
     assert not list(tmp_path.glob("fedfleet-simulate-*")), "temporary files removed"
+
+
+@pytest.mark.flower
+def test_a_stricter_gate_fails_the_preview_with_exit_1(tmp_path: Path, run, monkeypatch) -> None:
+    """The same gate with a bar the example cannot meet: `fedfleet simulate` prints every class and exits 1."""
+    shutil.copytree(EXAMPLE_SPECS, tmp_path / "specs")
+    shutil.copytree(APP, tmp_path / "examples" / "flower-digits", ignore=shutil.ignore_patterns("__pycache__"))
+    spec = tmp_path / "specs" / "jobs" / "mnist-eu.yaml"
+    spec.write_text(spec.read_text().replace("minAccuracy: 0.9", "minAccuracy: 0.99"))
+    monkeypatch.chdir(tmp_path)
+    result = run("simulate", "mnist-eu", "--rounds", "1")
+    assert result.code == 1, result.err
+    assert "validation FAILED" in result.out and "< minAccuracy 0.99" in result.out
+    assert all(f"  class {d}: recall " in result.out for d in range(10))
 
 
 @pytest.mark.flower

@@ -6,11 +6,13 @@ Applications are custom resources on the hub:
 - Argo CD `Application`s in the hub's Argo CD namespace (status.sync.status, status.health.status);
 - `FederatedLearning` resources in every namespace (status.phase, status.message);
 and, for what Argo CD shows (audit/health.py), the `Placement`s, `ClusterManagementAddOn`s and
-`ManagedClusterAddOn`s the bundle causes.
+`ManagedClusterAddOn`s the bundle causes; and, per namespace of a job with a quality gate, the
+ConfigMaps the gate records (label fedfleet.io/validation=result, render/validation.py).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from ..findings import Finding, InputError, Location
 from ..kube import Timeouts, api_client, describe_failure
 from ..render.argocd import app_name
 from ..render.health import assess
+from ..render.validation import RESULT_LABEL, result_configmap
 from ..spec.model import Fleet, Hub
 from ..upstream import ADDON_NAME
 from .health import disagreements, verdicts
@@ -43,6 +46,7 @@ class HubState:
     placements: list[dict[str, Any]] = field(default_factory=list)
     addons: list[dict[str, Any]] = field(default_factory=list)  # ClusterManagementAddOns and ManagedClusterAddOns
     missing_apis: list[str] = field(default_factory=list)
+    validations: list[dict[str, Any]] = field(default_factory=list)  # the gate's result ConfigMaps
 
 
 def _bad(message: str, where: str = "") -> InputError:
@@ -117,6 +121,23 @@ def read_hub(fleet: Fleet, hub: Hub, kubeconfig: Path, context: str | None, time
         state.jobs = listing(FEDERATED_LEARNING, None)
         state.placements = listing(PLACEMENT, None)
         state.addons = listing(CLUSTER_MANAGEMENT_ADDON, None) + listing(MANAGED_CLUSTER_ADDON, None)
+        core = client.CoreV1Api(api_client_)
+        # One namespaced list per gated job namespace: the audit needs no cluster-wide ConfigMap read.
+        for ns in sorted({j.namespace for j in fleet.jobs_on(hub.name) if j.validation}):
+            try:
+                body = core.list_namespaced_config_map(ns, label_selector=f"{RESULT_LABEL}=result",
+                                                       _request_timeout=timeouts.request)
+            except ApiException as exc:
+                if exc.status == 404:
+                    continue  # the namespace is not there yet: nothing recorded
+                raise _bad(describe_failure(exc, f"listing configmaps in {ns} on hub {hub.name} ({server})", timeouts)
+                           or str(exc)) from None
+            except Exception as exc:
+                message = describe_failure(exc, f"listing configmaps in {ns} on hub {hub.name} ({server})", timeouts)
+                if message is None:
+                    raise
+                raise _bad(message) from None
+            state.validations += [api_client_.sanitize_for_serialization(i) for i in body.items or []]
     finally:
         api_client_.close()
     return state
@@ -192,6 +213,7 @@ def merge(report: AuditReport, fleet: Fleet, state: HubState) -> None:
             if phase == "Completed" and argo:
                 text = argo.message  # the validation verdict
             out.append(LiveFinding(hub, "job", job.name, text + (f" (Argo CD: {argo.status})" if argo else "")))
+    report.validations += _validations(fleet, state, out)
     # What Argo CD shows for the placements and add-ons the bundle causes (audit/health.py).
     jobs_here = {(j.namespace, j.name) for j in fleet.jobs_on(hub)}
     caused = [p for p in state.placements
@@ -212,3 +234,52 @@ def merge(report: AuditReport, fleet: Fleet, state: HubState) -> None:
         "jobs": summary,
         "argoHealth": [v.as_dict() for v in everything],
     }
+
+
+def validation_entry(hub: str, job_name: str, gate: dict[str, Any], data: dict[str, str] | None) -> dict[str, Any]:
+    """One job's last validation as the audit reports it, from the gate's ConfigMap data."""
+    entry: dict[str, Any] = {"hub": hub, "job": job_name, "recorded": data is not None,
+                             "thresholds": {k: gate[k] for k in ("minAccuracy", "minPerClassRecall", "maxRegression")
+                                            if k in gate}}
+    if data is None:
+        return entry
+
+    def number(text: str | None) -> float | None:
+        try:
+            return float(text) if text else None
+        except ValueError:
+            return None
+
+    def parsed(text: str | None, default: Any) -> Any:
+        try:
+            return json.loads(text) if text else default
+        except ValueError:
+            return default
+
+    recall = parsed(data.get("perClassRecall"), {})
+    entry.update({
+        "run": data.get("run", ""), "runId": data.get("runId", ""), "verdict": data.get("verdict", "unknown"),
+        "reasons": parsed(data.get("reasons"), []), "accuracy": number(data.get("accuracy")),
+        "perClassRecall": {str(k): float(v) for k, v in recall.items()} if isinstance(recall, dict) else {},
+        "samples": int(number(data.get("samples")) or 0), "modelDigest": data.get("modelDigest", ""),
+        "completedAt": data.get("completedAt", ""), "data": data.get("data", ""),
+        "recordedThresholds": parsed(data.get("thresholds"), {}),
+    })
+    return entry
+
+
+def _validations(fleet: Fleet, state: HubState, out: list[LiveFinding]) -> list[dict[str, Any]]:
+    recorded = {(c["metadata"].get("namespace"), c["metadata"]["name"]): c.get("data") or {} for c in state.validations}
+    entries = []
+    for job in fleet.jobs_on(state.hub):
+        if not job.validation:
+            continue
+        entry = validation_entry(state.hub, job.name, job.gate, recorded.get((job.namespace, result_configmap(job))))
+        entries.append(entry)
+        if entry["recorded"] and entry["verdict"] != "passed":
+            # The `validation.last-run` rule's verdict (its policy on the hub and its Rego twin say the same).
+            out.append(LiveFinding(state.hub, "validation", job.name,
+                                   f"the last run ({entry['run']}) failed its quality gate: " + "; ".join(entry["reasons"])))
+        elif entry["recorded"] and entry["run"] != job.object_name:
+            entry["stale"] = True  # the result is of an earlier run; this run has not finished yet
+    return entries

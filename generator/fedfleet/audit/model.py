@@ -66,7 +66,7 @@ class Gap:
 @dataclass(frozen=True)
 class LiveFinding:
     hub: str
-    kind: str  # api | policy | application | job | health (what Argo CD shows, audit/health.py)
+    kind: str  # api | policy | application | job | health (what Argo CD shows, audit/health.py) | validation
     name: str
     message: str
 
@@ -91,6 +91,7 @@ class AuditReport:
     live_findings: list[LiveFinding] = field(default_factory=list)
     live_objects: dict[str, Any] = field(default_factory=dict)  # hub -> applications and jobs as read
     metrics: list[MetricsExport] = field(default_factory=list)
+    validations: list[dict[str, Any]] = field(default_factory=list)  # each gated job's last validation (live)
 
     @property
     def compliant(self) -> bool:
@@ -110,4 +111,5 @@ class AuditReport:
             "liveFindings": [f.__dict__ for f in self.live_findings],
             "liveObjects": self.live_objects,
             "metrics": [m.__dict__ for m in self.metrics],
+            "validations": self.validations,
         }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+from typing import Any
 
 from ..audit.model import AuditReport, ControlGroup, PolicyEntry
 
@@ -40,6 +41,12 @@ def to_text(report: AuditReport) -> str:
         lines.append("\nmetrics:")
         lines += [f"  {m.hub:<10} {m.job:<24} {m.framework:<7} {'exports' if m.exports else 'NO':<8} {m.why}"
                   for m in report.metrics]
+    if report.validations:
+        lines.append("\nvalidation (last run of each gated job):")
+        for v in report.validations:
+            lines.append(f"  {v['hub']:<10} {v['job']:<24} {_validation_summary(v)}")
+            if v.get("perClassRecall"):
+                lines.append("    per class: " + "  ".join(f"{c} {r:.2f}" for c, r in _classes(v)))
     if report.gaps:
         lines.append("\ngaps:")
         lines += [f"  {g.hub}: {g.message}" for g in report.gaps]
@@ -72,6 +79,13 @@ def to_markdown(report: AuditReport) -> str:
         lines += ["", "## Training metrics", "", "| hub | job | framework | exported | why |", "| --- | --- | --- | --- | --- |"]
         lines += [f"| {m.hub} | `{m.job}` | {m.framework} | {'yes' if m.exports else 'no'} | {_md(m.why)} |"
                   for m in report.metrics]
+    if report.validations:
+        lines += ["", "## Model validation (last run)", "", "| hub | job | verdict | accuracy | lowest class recall | thresholds | model |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
+        for v in report.validations:
+            low = min(_classes(v), key=lambda cr: cr[1], default=None)
+            lines.append(f"| {v['hub']} | `{v['job']}` | {_md(_verdict(v))} | {_pct(v.get('accuracy'))} | "
+                         f"{f'{low[0]}: {low[1]:.3f}' if low else '-'} | {_md(_limits(v))} | `{(v.get('modelDigest') or '-')[:19]}` |")
     if report.gaps:
         lines += ["", "## Gaps", ""] + [f"- **{g.hub}** ({g.concern}): {_md(g.message)}" for g in report.gaps]
     if report.live_findings:
@@ -112,7 +126,7 @@ def _chart(controls: list[ControlGroup]) -> str:
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem;color:#212121;max-width:1200px}
-h1{font-size:1.5rem}h2{font-size:1.1rem;margin-top:2rem}
+h1{font-size:1.5rem}h2{font-size:1.1rem;margin-top:2rem}h3{font-size:.95rem}
 table{border-collapse:collapse;width:100%;margin:.5rem 0;font-size:.85rem}
 th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#f5f5f5}.ok{color:#2e7d32;font-weight:600}.bad{color:#c62828;font-weight:600}
@@ -127,6 +141,18 @@ def to_html(report: AuditReport) -> str:
     body = [f"<h1>Policy audit of fleet <code>{e(report.fleet)}</code></h1>",
             f"<p>{verdict} ({e(mode)}). {sum(len(c.policies) for c in report.controls)} policy entries under "
             f"{len(report.controls)} controls.</p>", _chart(report.controls)]
+    if report.validations:
+        body.append("<h2>Model validation (last run)</h2>")
+        for v in report.validations:
+            cls = "ok" if v.get("verdict") == "passed" else ("bad" if v.get("recorded") else "muted")
+            body.append(f"<h3><code>{e(v['job'])}</code> on {e(v['hub'])}: <span class='{cls}'>{e(_verdict(v))}</span></h3>"
+                        f"<p>accuracy {e(_pct(v.get('accuracy')))} on {v.get('samples', 0)} samples; {e(_limits(v))}; "
+                        f"run {e(str(v.get('run') or '-'))} (Flower run {e(str(v.get('runId') or '-'))}), "
+                        f"completed {e(str(v.get('completedAt') or '-'))}; model <code>{e(str(v.get('modelDigest') or '-'))}</code></p>")
+            if v.get("perClassRecall"):
+                body.append(_recall_chart(v))
+            if v.get("reasons"):
+                body.append("<ul>" + "".join(f"<li class='bad'>{e(r)}</li>" for r in v["reasons"]) + "</ul>")
     for c in report.controls:
         body.append(f'<h2 id="{e(c.control.split()[0])}">{e(c.standard)} {e(c.control)}</h2>')
         body.append("<table><thead><tr><th>hub</th><th>policy</th><th>concern</th><th>remediation</th>"
@@ -153,6 +179,63 @@ def to_html(report: AuditReport) -> str:
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>fedfleet audit: {e(report.fleet)}</title><style>{_CSS}</style></head><body>\n"
             + "\n".join(body) + "\n</body></html>\n")
+
+
+def _classes(v: dict[str, Any]) -> list[tuple[str, float]]:
+    recall = v.get("perClassRecall") or {}
+    return [(c, recall[c]) for c in sorted(recall, key=lambda c: (0, int(c)) if c.isdigit() else (1, c))]
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def _verdict(v: dict[str, Any]) -> str:
+    if not v.get("recorded"):
+        return "no result recorded yet"
+    word = "passed" if v.get("verdict") == "passed" else "FAILED"
+    return word + (" (an earlier run's)" if v.get("stale") else "")
+
+
+def _limits(v: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {val}" for k, val in sorted(v.get("thresholds", {}).items())) or "no thresholds"
+
+
+def _validation_summary(v: dict[str, Any]) -> str:
+    if not v.get("recorded"):
+        return f"no result recorded yet ({_limits(v)})"
+    return (f"{_verdict(v)}: accuracy {_pct(v.get('accuracy'))} ({_limits(v)}), run {v.get('run')}, "
+            f"model {(v.get('modelDigest') or '-')[:19]}" + "".join(f"; {r}" for r in v.get("reasons", [])))
+
+
+def _recall_chart(v: dict[str, Any]) -> str:
+    """Per-class recall as vertical bars, red under minPerClassRecall, with that floor as a dashed line."""
+    e = html.escape
+    classes = _classes(v)
+    floor = v.get("thresholds", {}).get("minPerClassRecall")
+    col, top, plot_h, left = 34, 14, 120, 34
+    width, height = left + col * len(classes) + 10, top + plot_h + 34
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Per-class recall of {e(v["job"])}" '
+             f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">']
+    for tick in (0.0, 0.5, 1.0):
+        y = top + plot_h * (1 - tick)
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - 6}" y2="{y:.1f}" stroke="#e0e0e0"/>'
+                     f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" font-size="10">{tick:.1f}</text>')
+    for i, (cls, recall) in enumerate(classes):
+        h = plot_h * max(0.0, min(1.0, recall))
+        x = left + i * col + 5
+        colour = "#c62828" if floor is not None and recall < floor else "#2e7d32"
+        parts.append(f'<rect x="{x}" y="{top + plot_h - h:.1f}" width="{col - 10}" height="{h:.1f}" fill="{colour}">'
+                     f'<title>class {e(cls)}: recall {recall:.4f}</title></rect>'
+                     f'<text x="{x + (col - 10) / 2:.1f}" y="{top + plot_h + 14}" text-anchor="middle" font-size="11">{e(cls)}</text>')
+    if floor is not None:
+        y = top + plot_h * (1 - floor)
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - 6}" y2="{y:.1f}" stroke="#212121" stroke-dasharray="4 3">'
+                     f'<title>minPerClassRecall {floor}</title></line>')
+    parts.append(f'<text x="{left}" y="{height - 4}" font-size="11">recall per class'
+                 + (f' (dashed: minPerClassRecall {floor})' if floor is not None else '') + '</text>')
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 def render(report: AuditReport, fmt: str) -> str:
