@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..inventory.observed import memberships
-from ..render.bootstrap import argocd_service_account, plural
+from ..render.bootstrap import argocd_service_account, plural, synced_kinds
 from ..spec.model import Fleet, Hub
 from ..upstream import (
     ADDON_NAME, CERT_MANAGER_DEPLOYMENT, CERT_MANAGER_NAMESPACE, CLUSTER_MANAGER, FL_CONTROLLER,
@@ -136,10 +136,13 @@ def step_argocd_rbac(ctx: Context) -> Step:
     running doctor), never for Argo CD. A SAR asks the authorizer about any user; the doctor asks
     about the application controller's ServiceAccount with the groups the API server gives every
     ServiceAccount token, so no impersonation right is needed, only create on subjectaccessreviews."""
-    step = Step("argocd-rbac", "Argo CD's application controller may manage every kind of the overlay")
+    step = Step("argocd-rbac", "Argo CD's application controller may manage every kind it syncs for the hub")
     ns, sa = ctx.hub.argocd_namespace, argocd_service_account(ctx.hub)
     user = f"system:serviceaccount:{ns}:{sa}"
-    kinds = sorted({group_version(o["apiVersion"])[0] + "/" + o["kind"] for o in ctx.overlay})
+    # the overlay's kinds and those of the bootstrap's Applications (the FL controller's install,
+    # the cert-manager chart on plain Argo CD), as render/bootstrap.py grants them
+    overlay_kinds = {(group_version(o["apiVersion"])[0], o["kind"]) for o in ctx.overlay}
+    kinds = sorted(f"{g}/{k}" for g, k in synced_kinds(ctx.hub, overlay_kinds))
     denied: dict[str, list[str]] = {}  # resource -> verbs refused
     checks = 0
     try:
@@ -155,6 +158,18 @@ def step_argocd_rbac(ctx: Context) -> Step:
                 checks += 1
                 if not ((review or {}).get("status") or {}).get("allowed"):
                     denied.setdefault(f"{resource}.{group}" if group else resource, []).append(verb)
+        # creating upstream's ClusterRoles and binding them (Kubernetes RBAC escalation prevention)
+        for resource in ("clusterroles", "roles"):
+            for verb in ("bind", "escalate"):
+                review = ctx.api.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", body={
+                    "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+                    "spec": {"user": user, "groups": ["system:serviceaccounts", f"system:serviceaccounts:{ns}",
+                                                      "system:authenticated"],
+                             "resourceAttributes": {"group": "rbac.authorization.k8s.io", "resource": resource,
+                                                    "verb": verb}}})
+                checks += 1
+                if not ((review or {}).get("status") or {}).get("allowed"):
+                    denied.setdefault(f"{resource}.rbac.authorization.k8s.io", []).append(verb)
     except HubError as exc:
         return _refused(step, exc, "create on subjectaccessreviews.authorization.k8s.io")
     if denied:
