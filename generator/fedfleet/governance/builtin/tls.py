@@ -36,7 +36,11 @@ from fedfleet.upstream import (
 from . import rego_module
 
 DEFAULT_FORBIDDEN = {"prod": ["NodePort"], "staging": ["NodePort"], "dev": []}
-DEFAULT_MIN_DURATION = "720h"  # 30 days before expiry
+# Below cert-manager's renewBefore (720h for the SuperLink and CA Certificates, render/flower.py and
+# render/addon.py): a healthy certificate is renewed with 720h left and never reaches 360h, so the
+# policy flags a renewal that has failed for 15 days, not every renewal (at minimumDuration ==
+# renewBefore, each renewal would pass through NonCompliant while the new certificate is issued).
+DEFAULT_MIN_DURATION = "360h"
 OBSERVES = "it only observes: enforcing it would create an empty Secret or delete a training job"
 
 
