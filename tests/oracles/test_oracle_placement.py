@@ -25,7 +25,7 @@ from synthetic import write_fleet  # noqa: E402
 
 def conform(run: Any, specs: Path, scratch: Path) -> dict[str, Any]:
     now = datetime.now(timezone.utc)
-    result = run("plan", "--specs", str(specs), "--format", "json")
+    result = run("plan", "--specs", str(specs), "--format", "json", "--all-exclusions")
     assert result.code in (0, 1), result.err
     plan = json.loads(result.out)
     ocm = run_ocm(specs, now, scratch)
@@ -262,7 +262,7 @@ def test_a_difference_is_shown_side_by_side(run: Any, tmp_path: Path) -> None:
     """The comparison itself can fail: a tampered plan is caught and both sides are printed."""
     clusters, jobs = _case_ties_and_counts()
     specs = write_specs(tmp_path / "fleet", clusters, jobs)
-    plan = json.loads(run("plan", "--specs", str(specs), "--format", "json").out)
+    plan = json.loads(run("plan", "--specs", str(specs), "--format", "json", "--all-exclusions").out)
     ocm = run_ocm(specs, datetime.now(timezone.utc), tmp_path)
     tie_cut = next(j for j in plan["jobs"] if j["job"] == "j-tie-cut")
     names = [s["cluster"] for s in tie_cut["selected"]]
