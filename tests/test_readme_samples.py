@@ -1,0 +1,18 @@
+"""The README's console samples marked `<!-- sample -->` are what fedfleet prints today
+(issue 14, point 9): scripts/readme-samples.py reruns them on a scratch copy of the example
+fleet; this test fails when one is stale, with the diff."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def test_readme_samples_are_current() -> None:
+    readme = (REPO / "README.md").read_text()
+    assert readme.count("<!-- sample -->") >= 2, "the generate/validate and plan samples are checked"
+    done = subprocess.run([sys.executable, str(REPO / "scripts/readme-samples.py"), "--check"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
