@@ -32,7 +32,7 @@ def _cel(repo: Path, *expressions: str) -> None:
 
 
 def _plan(run) -> tuple[int, dict]:  # type: ignore[no-untyped-def]
-    result = run("plan", "mnist-eu", "-o", "json")
+    result = run("plan", "mnist-eu", "-o", "json", "--all-exclusions")
     [job] = json.loads(result.out)["jobs"]
     return result.code, job
 
