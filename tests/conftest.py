@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,19 @@ from fedfleet.cli import main
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_SPECS = REPO / "specs"
 SHARED_CRDS = REPO.parent / "shared" / "crds"
+# Upstream CRDs that ../shared/crds does not carry (cert-manager's Certificate/Issuer, the Argo CD
+# operator's ArgoCD). Upstream files are never committed here; a developer who has them (for
+# example from scripts or a fetched upstream checkout) points FEDFLEET_EXTRA_CRDS at the folder,
+# and the tests that need them skip with one line naming the missing file otherwise.
+EXTRA_CRDS = Path(os.environ["FEDFLEET_EXTRA_CRDS"]) if os.environ.get("FEDFLEET_EXTRA_CRDS") else None
+
+
+def extra_crd(file: str) -> Path:
+    """The upstream CRD `file` from ../shared/crds or FEDFLEET_EXTRA_CRDS; skip (one line) without it."""
+    for folder in (SHARED_CRDS, EXTRA_CRDS):
+        if folder is not None and (folder / file).is_file():
+            return folder / file
+    pytest.skip(f"upstream CRD {file} is in neither ../shared/crds nor FEDFLEET_EXTRA_CRDS")
 
 
 def line_of(text: str | Path, needle: str) -> int:

@@ -3,6 +3,7 @@ sync options and the wave order the checks require. Read from the built (kustomi
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import yaml
@@ -13,6 +14,7 @@ from fedfleet.render.health import CHECKS, Health
 from fedfleet.render.health import run as run_lua
 from fedfleet.spec.load import load_fleet
 
+from conftest import extra_crd
 from test_health import CASES, objects
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,14 +56,19 @@ def test_the_installed_scripts_give_the_tested_verdicts(fleet_repo: Path, run) -
         assert run_lua(scripts[(group, o["kind"])], o) == Health(status, message), name
 
 
-def test_argocd_resource_matches_the_operator_crd(fleet_repo: Path, run, crds: Path) -> None:
+def test_argocd_resource_matches_the_operator_crd(fleet_repo: Path, run, crds: Path, tmp_path: Path) -> None:
+    argocd_crd = extra_crd("argoproj.io_argocds.yaml")
     assert run("generate").code == 0
-    schemas = SchemaSet.from_directory(crds)
-    assert ("argoproj.io/v1beta1", "ArgoCD") in schemas.validators, "argoproj.io_argocds.yaml belongs in ../shared/crds"
+    both = tmp_path / "crds"
+    shutil.copytree(crds, both)
+    shutil.copy(argocd_crd, both / argocd_crd.name)
+    schemas = SchemaSet.from_directory(both)
+    assert ("argoproj.io/v1beta1", "ArgoCD") in schemas.validators
     objs = built(fleet_repo, "bootstrap/hub-prod")
-    findings, checked = schemas.validate(objs, "bootstrap/hub-prod")
-    assert checked == len(objs) and findings == []
-    broken = next(o for o in objs if o["kind"] == "ArgoCD")
+    argocd = [o for o in objs if o["kind"] == "ArgoCD"]
+    findings, checked = schemas.validate(argocd, "bootstrap/hub-prod")
+    assert len(argocd) == checked == 1 and findings == []
+    broken = argocd[0]
     broken["spec"]["resourceHealthChecks"][0]["script"] = broken["spec"]["resourceHealthChecks"][0].pop("check")
     findings, _ = schemas.validate([broken], "x")
     assert any("script" in f.message for f in findings), "the strict schema must catch a wrong field name"
