@@ -55,7 +55,12 @@ def gate_files(job: Job, app_dir: str, work_dir: str) -> dict[str, str]:
 
 
 def wrap_run(job: Job, config_map: str, pod: dict[str, Any], container: dict[str, Any]) -> None:
-    """Make the run Job's container run `flwr run` through the gate, with the token to record it."""
+    """Make the run Job's container run `flwr run` through the gate, with the token to record it.
+
+    `python` is the image's: Flower's images (and the controller's app image built FROM
+    flwr/superexec) put the venv /python/venv/bin first on PATH (adap/flower
+    framework/docker/base/ubuntu/Dockerfile), which has `python` and `flwr`; they run as user
+    `app`, so the gate writes only below the emptyDir FLWR_HOME."""
     container["command"] = ["python", f"{GATE_DIR}/gate.py", f"{GATE_DIR}/gate.json", "--", *container["command"]]
     container["volumeMounts"] += [{"name": "gate", "mountPath": GATE_DIR, "readOnly": True},
                                   {"name": "gate-token", "mountPath": TOKEN_DIR, "readOnly": True}]
