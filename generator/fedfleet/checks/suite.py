@@ -14,7 +14,7 @@ from typing import Callable
 from .. import pipeline, write
 from ..findings import Finding, InputError, Location, Subject
 from ..results import CheckReport, CheckRun
-from . import rego
+from . import rego, waves
 from .built import build_and_check, default_cache
 
 
@@ -61,6 +61,12 @@ def run_checks(paths: pipeline.Paths, crd_dir: Path | None, policy_dir: Path | N
     report.runs.append(CheckRun(
         "crd", "Built objects valid against the CRD schemas", built.crd_findings, skipped=crd_dir is None,
         summary=f"{built.checked} objects checked against {crd_dir}" if crd_dir else "no --crds given"))
+
+    t = time.perf_counter()
+    wave_findings, needs = waves.check(built.objects)
+    report.runs.append(_timed(CheckRun(
+        "waves", "Sync waves: what a workload needs is applied no later than it", wave_findings,
+        summary=f"{needs} needs checked over {len(built.objects)} builds"), t))
 
     t = time.perf_counter()
     report.runs.append(_timed(CheckRun(
