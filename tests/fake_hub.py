@@ -31,6 +31,8 @@ ROUTES = {
     # The quality gate's result ConfigMaps, listed per job namespace (label fedfleet.io/validation=result).
     "/api/v1/namespaces/fl-mnist/configmaps": "configmaps-fl-mnist.json",
     "/api/v1/namespaces/fl-ct/configmaps": "configmaps-fl-ct.json",
+    # batch/v1 Jobs in the SuperLink namespace: the Flower run Job flwr-run-<job> (render/flower.py).
+    "/apis/batch/v1/namespaces/flower-system/jobs": "jobs-flower-system.json",
 }
 
 # API server Status bodies for refused requests (k8s.io/apimachinery metav1.Status, as served).

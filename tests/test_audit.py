@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+
+import pytest
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -106,7 +108,8 @@ def test_live_audit_reports_expected_against_actual(fleet_repo: Path, run, tmp_p
             "/apis/cluster.open-cluster-management.io/v1beta1/placements",
             "/apis/addon.open-cluster-management.io/v1alpha1/clustermanagementaddons",
             "/apis/addon.open-cluster-management.io/v1alpha1/managedclusteraddons",
-            "/api/v1/namespaces/fl-mnist/configmaps"}  # only the namespaces of jobs with a quality gate
+            "/api/v1/namespaces/fl-mnist/configmaps",  # only the namespaces of jobs with a quality gate
+            "/apis/batch/v1/namespaces/flower-system/jobs"}  # the Flower run Jobs (a hub with Flower jobs)
     report = json.loads(result.out)
     assert result.code == 1 and report["live"] and report["liveHubs"] == ["hub-prod"]
     found = {(f["kind"], f["name"]): f["message"] for f in report["liveFindings"]}
@@ -207,3 +210,46 @@ def test_policies_without_a_twin_are_unknown_offline_and_metrics_exports_are_lis
     assert not metrics["mnist-eu"]["exports"] and "Flower" in metrics["mnist-eu"]["why"]
     text = run("audit").out
     assert "metrics:" in text and "cannot yet: upstream has no metrics sidecar for Flower jobs" in text
+
+
+RUN_JOBS = "/apis/batch/v1/namespaces/flower-system/jobs"
+
+
+def _run_jobs_with(status: dict) -> dict:
+    """The recorded JobList with the run Job's status replaced (as the Job controller writes it)."""
+    body = json.loads((FIXTURES / "hub-prod" / "jobs-flower-system.json").read_text())
+    body["items"][0]["status"] = status
+    return body
+
+
+@pytest.mark.parametrize(("status", "state"), [
+    (None, "Running"),  # the recorded Job: one active pod
+    ({"startTime": "2026-11-24T09:13:05Z", "completionTime": "2026-11-24T09:31:40Z", "succeeded": 1,
+      "conditions": [{"type": "SuccessCriteriaMet", "status": "True"}, {"type": "Complete", "status": "True"}]}, "Completed"),
+    ({"startTime": "2026-11-24T09:13:05Z", "failed": 5,
+      "conditions": [{"type": "FailureTarget", "status": "True"},
+                     {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]}, "Failed"),
+])
+def test_live_audit_reads_the_flower_run_job(fleet_repo: Path, run, tmp_path: Path, status, state: str) -> None:
+    with FakeHub() as hub:
+        if status is not None:
+            hub.bodies[RUN_JOBS] = _run_jobs_with(status)
+        result = run("audit", "--kubeconfig", str(hub.kubeconfig(tmp_path / "kubeconfig")), "--format", "json")
+    report = json.loads(result.out)
+    job = next(j for j in report["liveObjects"]["hub-prod"]["jobs"] if j["job"] == "mnist-eu")
+    assert job["phase"] == "Running"  # the controller leaves a Flower job Running
+    assert job["flowerRun"] == {"job": "flower-system/flwr-run-mnist-eu", "state": state}
+    flower = [f["message"] for f in report["liveFindings"] if f["kind"] == "job" and f["name"] == "mnist-eu"]
+    assert flower == (["Flower run Job flower-system/flwr-run-mnist-eu Failed"] if state == "Failed" else [])
+    ct = next(j for j in report["liveObjects"]["hub-prod"]["jobs"] if j["job"] == "ct-segment-us")
+    assert "flowerRun" not in ct  # OpenFL: the controller's phase is the completion
+
+
+def test_live_audit_reports_a_missing_flower_run_job(fleet_repo: Path, run, tmp_path: Path) -> None:
+    with FakeHub() as hub:
+        hub.bodies[RUN_JOBS] = {"kind": "JobList", "apiVersion": "batch/v1", "metadata": {"resourceVersion": "1"}, "items": []}
+        result = run("audit", "--kubeconfig", str(hub.kubeconfig(tmp_path / "kubeconfig")), "--format", "json")
+    report = json.loads(result.out)
+    job = next(j for j in report["liveObjects"]["hub-prod"]["jobs"] if j["job"] == "mnist-eu")
+    assert job["flowerRun"]["state"] == "missing"
+    assert "Flower run Job flower-system/flwr-run-mnist-eu is not on the hub" in {f["message"] for f in report["liveFindings"]}

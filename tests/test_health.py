@@ -26,7 +26,7 @@ MCA = "managedclusteraddons.yaml"
 CMA = "clustermanagementaddons.yaml"
 PL = "placements.yaml"
 POL = "policies.yaml"
-FLOWER_UP = "Running (Flower federation up; start runs with flwr run)"
+FLOWER_UP = "Running (Flower federation up; the run is Job flwr-run-<job>)"
 
 CASES = [
     (FL, "fl-mnist/new", "Progressing", "Waiting for the FL controller to report a phase"),

@@ -5,6 +5,9 @@ Applications are custom resources on the hub:
 - root `Policy` objects in the governance namespace (their status lists each cluster's compliance);
 - Argo CD `Application`s in the hub's Argo CD namespace (status.sync.status, status.health.status);
 - `FederatedLearning` resources in every namespace (status.phase, status.message);
+- for hubs with Flower jobs, the batch Jobs in the SuperLink namespace: each Flower job's run Job
+  `flwr-run-<job>` (render/flower.py) is what fedfleet calls its completion, since the controller
+  leaves a Flower FederatedLearning Running;
 and, for what Argo CD shows (audit/health.py), the `Placement`s, `ClusterManagementAddOn`s and
 `ManagedClusterAddOn`s the bundle causes; and, per namespace of a job with a quality gate, the
 ConfigMaps the gate records (label fedfleet.io/validation=result, render/validation.py).
@@ -22,10 +25,11 @@ import yaml
 from ..findings import Finding, InputError, Location
 from ..kube import Timeouts, api_client, describe_failure
 from ..render.argocd import app_name
+from ..render.flower import run_job_name
 from ..render.health import assess
 from ..render.validation import RESULT_LABEL, result_configmap
 from ..spec.model import Fleet, Hub
-from ..upstream import ADDON_NAME
+from ..upstream import ADDON_NAME, SUPERLINK_NAMESPACE
 from .health import disagreements, verdicts
 from .model import AuditReport, LiveFinding
 
@@ -47,6 +51,23 @@ class HubState:
     addons: list[dict[str, Any]] = field(default_factory=list)  # ClusterManagementAddOns and ManagedClusterAddOns
     missing_apis: list[str] = field(default_factory=list)
     validations: list[dict[str, Any]] = field(default_factory=list)  # the gate's result ConfigMaps
+    run_jobs: list[dict[str, Any]] = field(default_factory=list)  # batch/v1 Jobs in the SuperLink namespace
+
+
+def flower_run_state(job: dict[str, Any] | None) -> str:
+    """A Flower run from its batch Job: Completed when it succeeded, Failed when the Job controller
+    gave up (condition Failed, e.g. backoffLimit exceeded), else Running (kubernetes
+    pkg/controller/job/job_controller.go sets the Complete/Failed conditions; status.succeeded
+    counts succeeded pods). No Job: missing."""
+    if job is None:
+        return "missing"
+    status = job.get("status") or {}
+    conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or [] if isinstance(c, dict)}
+    if conditions.get("Failed") == "True":
+        return "Failed"
+    if conditions.get("Complete") == "True" or (status.get("succeeded") or 0) > 0:
+        return "Completed"
+    return "Running"
 
 
 def _bad(message: str, where: str = "") -> InputError:
@@ -138,6 +159,22 @@ def read_hub(fleet: Fleet, hub: Hub, kubeconfig: Path, context: str | None, time
                     raise
                 raise _bad(message) from None
             state.validations += [api_client_.sanitize_for_serialization(i) for i in body.items or []]
+        if any(j.framework == "flower" for j in fleet.jobs_on(hub.name)):
+            batch = client.BatchV1Api(api_client_)
+            where = f"listing jobs.batch in {SUPERLINK_NAMESPACE} on hub {hub.name} ({server})"
+            try:
+                body = batch.list_namespaced_job(SUPERLINK_NAMESPACE, _request_timeout=timeouts.request)
+            except ApiException as exc:
+                if exc.status != 404:  # 404: the namespace is not there yet, no run Job
+                    raise _bad(describe_failure(exc, where, timeouts) or str(exc)) from None
+                body = None
+            except Exception as exc:
+                message = describe_failure(exc, where, timeouts)
+                if message is None:
+                    raise
+                raise _bad(message) from None
+            if body is not None:
+                state.run_jobs = [api_client_.sanitize_for_serialization(i) for i in body.items or []]
     finally:
         api_client_.close()
     return state
@@ -197,6 +234,7 @@ def merge(report: AuditReport, fleet: Fleet, state: HubState) -> None:
             out.append(LiveFinding(hub, "application", app_name(wanted), f"health {health}"))
     jobs_live = {(j["metadata"].get("namespace"), j["metadata"]["name"]): j for j in state.jobs}
     summary = []
+    runs = {j["metadata"]["name"]: j for j in state.run_jobs if j.get("metadata", {}).get("namespace", SUPERLINK_NAMESPACE) == SUPERLINK_NAMESPACE}
     for job in fleet.jobs_on(hub):
         live = jobs_live.get((job.namespace, job.object_name))
         if live is None:
@@ -206,7 +244,16 @@ def merge(report: AuditReport, fleet: Fleet, state: HubState) -> None:
         phase = live.get("status", {}).get("phase", "Unknown")
         message = live.get("status", {}).get("message", "")
         argo = assess(live)
-        summary.append({"job": job.name, "phase": phase, "message": message, "argoHealth": argo.as_dict() if argo else None})
+        entry = {"job": job.name, "phase": phase, "message": message, "argoHealth": argo.as_dict() if argo else None}
+        if job.framework == "flower":
+            # The controller's phase stays Running for Flower; the run Job says how the run ended.
+            run_name = run_job_name(job)
+            run = flower_run_state(runs.get(run_name))
+            entry["flowerRun"] = {"job": f"{SUPERLINK_NAMESPACE}/{run_name}", "state": run}
+            if run in ("Failed", "missing"):
+                out.append(LiveFinding(hub, "job", job.name, f"Flower run Job {SUPERLINK_NAMESPACE}/{run_name} "
+                                       + ("Failed" if run == "Failed" else "is not on the hub")))
+        summary.append(entry)
         if phase in ("Waiting", "Failed", "Unknown", "Start") or (argo and argo.status in ("Degraded", "Unknown")):
             verb = {"Waiting": "stuck in Waiting", "Failed": "Failed"}.get(phase, f"in phase {phase}")
             text = verb + (f": {message}" if message else "")

@@ -203,6 +203,11 @@ def _node_policy(fleet: Fleet, job: Job, ids: dict[str, int]) -> list[dict[str, 
 ACM_POLICY_NAME_LIMIT = 62
 
 
+def run_job_name(job: Job) -> str:
+    """The hub batch Job that runs a Flower job's `flwr run`; the audit reads its status."""
+    return _fit(f"flwr-run-{job.object_name}", 63)
+
+
 def _fit(name: str, limit: int) -> str:
     if len(name) <= limit:
         return name
@@ -234,7 +239,7 @@ def _run(job: Job, tls: bool) -> list[dict[str, Any]]:
     # Named after the FederatedLearning (`<job>-run<N>` once spec.run is bumped): a Job is immutable,
     # so a re-run is a new Job, as it is a new FederatedLearning.
     # The Job controller labels its pods job-name=<name>: a label value, <= 63 characters.
-    name, ns, conn = _fit(f"flwr-run-{job.object_name}", 63), SUPERLINK_NAMESPACE, run_connection(job)
+    name, ns, conn = run_job_name(job), SUPERLINK_NAMESPACE, run_connection(job)
     control = f"{superlink_service_host(job)}.svc:{SUPERLINK_PORTS['control']}"
     toml = ["[superlink]", f'default = "{conn}"', "", f"[superlink.{conn}]", f'address = "{control}"']
     toml.append(f'root-certificates = "{TLS_MOUNT}/ca.crt"' if tls else "insecure = true")

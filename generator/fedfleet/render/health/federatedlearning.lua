@@ -18,8 +18,8 @@
 --   Start     -> declared "manual trigger" in the API, never set by the reconciler
 --
 -- Running is Progressing for a batch framework (OpenFL: training ends in Completed), but Healthy
--- for Flower: its Running is the steady state of a long-lived federation (runs are started with
--- `flwr run`), and a resource that is Progressing forever holds an Argo CD sync operation in
+-- for Flower: its Running is the steady state of a long-lived federation (the run is the bundle's
+-- Job flwr-run-<job>, whose completion `fedfleet audit` reads), and a resource that is Progressing forever holds an Argo CD sync operation in
 -- Running for ever (gitops-engine/pkg/sync/sync_context.go waits for every task of a multi-wave
 -- sync to turn Healthy or Degraded), so no later commit would reach the hub.
 --
@@ -56,7 +56,7 @@ elseif phase == "Waiting" or phase == "Start" then
 elseif phase == "Running" then
   if obj.spec ~= nil and obj.spec.framework == "flower" then
     hs.status = "Healthy"
-    hs.message = say("Running (Flower federation up; start runs with flwr run)", status.message)
+    hs.message = say("Running (Flower federation up; the run is Job flwr-run-<job>)", status.message)
   else
     hs.status = "Progressing"
     hs.message = say("Running", status.message)
