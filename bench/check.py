@@ -1,0 +1,161 @@
+"""Pull-request checks at fleet scale: generate, plan and check as processes, with the floor.
+
+For each size (clusters; jobs a tenth of them; 4 hubs) it writes a synthetic fleet, then runs the
+real CLI as child processes and prints wall and CPU (user+sys) seconds and peak RSS of each:
+- generate (and the floor measured in the same run: PyYAML's C loader over the same spec bytes
+  plus its C dumper over the same rendered objects, in this process);
+- plan -o json (and the size of what it writes);
+- check --crds, cold (empty cache), then again with one job changed (a warm cache);
+Optionally writes the figures as JSON (--json) and a plot (--plot, matplotlib).
+
+Run: python bench/check.py [--sizes 2500,10000,40000] [--json out.json] [--plot out.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).parent))
+from synthetic import write_fleet  # noqa: E402
+
+CRDS = Path(__file__).resolve().parents[1].parent / "shared" / "crds"
+FEDFLEET = str(Path(sys.executable).parent / "fedfleet")
+
+
+def run(argv: list[str], cwd: Path, stdout: Path | None = None) -> dict[str, float]:
+    """One child process: wall, CPU (user+sys) and its peak RSS (this child only: wait4)."""
+    t0 = time.perf_counter()
+    with open(stdout or os.devnull, "wb") as out:
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        raise SystemExit(f"{' '.join(argv)} exited {code}")
+    # the kustomize grandchildren are not in wait4's usage; RUSAGE_CHILDREN totals are below
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mib": usage.ru_maxrss / 1024, "exit": code}
+
+
+def floor(root: Path) -> float:
+    """C loader over the spec bytes + C dumper over the rendered objects, in this process."""
+    from fedfleet.governance import load_registry
+    from fedfleet.pipeline import render_all
+    from fedfleet.placement import plan
+    from fedfleet.spec.load import load_fleet
+
+    specs = root / "specs"
+    registry = load_registry()
+    fleet = load_fleet(specs, registry.parameter_schemas())
+    _gov, objects = render_all(fleet, plan(fleet), registry)
+    t0 = time.perf_counter()
+    for path in sorted(specs.rglob("*.yaml")):
+        list(yaml.load_all(path.read_bytes(), Loader=yaml.CSafeLoader))
+    for docs in objects.values():
+        yaml.dump_all(docs, Dumper=yaml.CSafeDumper)
+    return time.perf_counter() - t0
+
+
+def change_one_job(root: Path) -> None:
+    first = sorted((root / "specs" / "jobs").glob("*.yaml"))[0]
+    text = first.read_text()
+    first.write_text(text.replace("rounds: 3", "rounds: 4", 1))
+
+
+def measure(clusters: int) -> dict[str, object]:
+    jobs = clusters // 10
+    with tempfile.TemporaryDirectory(prefix="fedfleet-bench-") as tmp:
+        root = Path(tmp)
+        write_fleet(root, clusters, jobs, 4)
+        fl = floor(root)
+        children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        gen = run([FEDFLEET, "generate"], root)
+        plan_out = root / "plan.json"
+        pl = run([FEDFLEET, "plan", "-o", "json"], root, plan_out)
+        crds = ["--crds", str(CRDS)]
+        c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cold = run([FEDFLEET, "check", *crds], root)
+        c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        change_one_job(root)
+        run([FEDFLEET, "generate"], root)
+        c2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        warm = run([FEDFLEET, "check", *crds], root)
+        c3 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        del children0
+        # CPU of check including its kustomize children (RUSAGE_CHILDREN counts reaped grandchildren)
+        cold["cpu_total"] = (c1.ru_utime + c1.ru_stime) - (c0.ru_utime + c0.ru_stime)
+        warm["cpu_total"] = (c3.ru_utime + c3.ru_stime) - (c2.ru_utime + c2.ru_stime)
+        return {"clusters": clusters, "jobs": jobs, "floor": fl, "generate": gen, "plan": pl,
+                "plan_bytes": plan_out.stat().st_size, "check_cold": cold, "check_one_job": warm,
+                "load": os.getloadavg()[0]}
+
+
+def plot(results: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    xs = [r["clusters"] for r in results]
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    for key, label in (("generate", "generate"), ("plan", "plan -o json"), ("check_cold", "check (cold cache)"),
+                       ("check_one_job", "check (one job changed)")):
+        ax.plot(xs, [r[key]["cpu"] for r in results], marker="o", label=label)
+    ax.plot(xs, [r["floor"] for r in results], marker="x", linestyle="--", label="floor (C loader + C dumper)")
+    ax.set_xlabel("clusters (jobs = clusters / 10, 4 hubs)")
+    ax.set_ylabel("CPU seconds of the fedfleet process (user+sys)")
+    ax.set_title("fedfleet at fleet scale (2 cores, shared machine)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="2500,10000,40000")
+    ap.add_argument("--json", help="write the figures here")
+    ap.add_argument("--plot", help="write a PNG plot here")
+    args = ap.parse_args()
+    results = []
+    print(f"{'clusters':>8} {'step':<22} {'wall s':>7} {'cpu s':>7} {'cpu+kust':>8} {'RSS MiB':>8}  note")
+    for n in (int(s) for s in args.sizes.split(",")):
+        r = measure(n)
+        results.append(r)
+        for key in ("generate", "plan", "check_cold", "check_one_job"):
+            m = r[key]
+            note = ""
+            if key == "generate":
+                note = f"floor {r['floor']:.2f} s, generate cpu/floor {m['cpu'] / r['floor']:.1f}x (goal <= 2x)"
+            if key == "plan":
+                note = f"{r['plan_bytes'] / 2**20:.1f} MiB JSON (goal <= 5 MB); goal <= 3 s"
+            if key == "check_cold":
+                note = "goal <= 10 s wall"
+            if key == "check_one_job":
+                note = "goal <= 3 s wall"
+            print(f"{n:>8} {key:<22} {m['wall']:>7.2f} {m['cpu']:>7.2f} {m.get('cpu_total', m['cpu']):>8.2f} "
+                  f"{m['rss_mib']:>8.0f}  {note}", flush=True)
+        print(f"{'':>8} load average during the run: {r['load']:.1f}", flush=True)
+        if args.json:  # after each size: a long run still leaves what it measured
+            Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    for a, b in zip(results, results[1:]):
+        ratio = b["clusters"] / a["clusters"]
+        growth = ", ".join(f"{k} {b[k]['cpu'] / a[k]['cpu']:.2f}x" for k in ("generate", "plan", "check_cold", "check_one_job"))
+        print(f"growth {a['clusters']} -> {b['clusters']} ({ratio:.0f}x clusters, CPU): {growth} (goal <= 4.5x per 4x)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    if args.plot:
+        plot(results, Path(args.plot))
+
+
+if __name__ == "__main__":
+    main()
