@@ -179,3 +179,14 @@ def test_check_writes_the_cache_and_no_cache_leaves_it_alone(fleet_repo: Path, r
     again = run("check", "--crds", str(crds))
     assert again.code == first.code and "unchanged, reused from" in again.out
     assert os.listdir(fleet_repo / cache.CACHE_DIR)
+
+
+def test_a_value_json_would_change_is_never_stored(tmp_path: Path) -> None:
+    import datetime
+
+    store = cache.Cache(tmp_path / "cache")
+    key = "ab" * 32
+    store.put("build", key, [{"kind": "ConfigMap", "data": {"when": datetime.date(2026, 11, 25)}}])
+    assert store.get("build", key) is None  # a date would come back as a string: not stored
+    store.put("build", key, [{"kind": "ConfigMap", "data": {"n": 1, "ok": True, "f": 1.5, "none": None}}])
+    assert store.get("build", key) == [{"kind": "ConfigMap", "data": {"n": 1, "ok": True, "f": 1.5, "none": None}}]

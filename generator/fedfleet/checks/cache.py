@@ -212,14 +212,22 @@ class Cache:
         return entry.get("value")
 
     def put(self, kind: str, key: str, value: Any) -> None:
+        """Store only what JSON gives back unchanged: a YAML timestamp or binary value would come
+        back as a string, so a result holding one is not stored (it is built every time)."""
         path = self._path(kind, key)
+        try:
+            data = orjson.dumps({"format": _FORMAT, "key": key, "value": value})
+        except TypeError:
+            return
+        if orjson.loads(data)["value"] != value:
+            return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if not (self.directory / ".gitignore").exists():
                 (self.directory / ".gitignore").write_text("*\n")
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             with os.fdopen(fd, "wb") as fh:
-                fh.write(orjson.dumps({"format": _FORMAT, "key": key, "value": value}))
+                fh.write(data)
             os.replace(tmp, path)
         except OSError:
             pass  # a read-only or full cache directory only costs speed
