@@ -163,6 +163,13 @@ OTEL_NAMESPACE = "open-cluster-management-addon"
 OTEL_AGENT_NAMESPACE = "open-cluster-management-agent-addon"
 OTEL_ENDPOINT = f"{OTEL_SERVICE}.{OTEL_AGENT_NAMESPACE}.svc.cluster.local:{OTEL_GRPC_PORT}"
 
+# --- Per-cluster identity for Flower (issue 17): the flower-addon AddOnTemplate's CustomSigner
+# registration. OCM's addon manager signs each cluster's agent CSR for this signer with the CA in
+# the signingCA Secret; the agent receives a hub-signed client certificate, rotated by OCM.
+# The values are fedfleet's own names (upstream's flower-addon has no registration section).
+FLOWER_SIGNER = "fedfleet.io/flower-addon"  # registration[].customSigner.signerName
+FLOWER_SIGNING_CA = "flower-addon-signer"  # registration[].customSigner.signingCA.name (hub Secret)
+
 # --- What fedfleet writes on the objects it ships, for policies and people to match on -----------
 DATA_CLAIM_ANNOTATION = "fedfleet.io/data-claim"  # on FederatedLearning and data-locality ConfigMaps
 TLS_ANNOTATION = "fedfleet.io/tls"  # enabled | disabled, on FederatedLearning
