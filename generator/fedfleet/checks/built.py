@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+import yaml
+
 from .. import pipeline
 from ..findings import Finding, InputError, Location, Severity, Subject
 from . import cache, crds, kustomize
@@ -42,7 +44,8 @@ class Built:
     crd_findings: list[Finding] = field(default_factory=list)
     checked: int = 0
     tool: str = ""
-    cached: set[str] = field(default_factory=set)  # roots whose build came from the cache
+    units: set[str] = field(default_factory=set)  # every kustomization built (or reused): roots and units
+    cached: set[str] = field(default_factory=set)  # roots and units whose build came from the cache
     validated_from_cache: set[str] = field(default_factory=set)  # roots whose CRD findings did
 
     def for_policies(self, rendered: pipeline.Rendered) -> list[HubObject]:
@@ -57,6 +60,68 @@ def _workers() -> int:
     return max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)))
 
 
+_UNIT_FIELDS = {"apiVersion", "kind", "resources", "labels", "patches"}
+
+
+def composed_units(root: str, files: Mapping[str, bytes]) -> list[str] | None:
+    """The units a root only composes (render/layout.py), or None when it must be built whole.
+
+    A kustomization whose only field is `resources`, each a directory below it that holds a
+    kustomization, adds nothing of its own: kustomize accumulates each directory's build and
+    refuses an id twice (api/resmap/reswrangler.go Append), then runs the root's transformers,
+    of which it has none (api/internal/target/kusttarget.go AccumulateTarget). So its build is its
+    units' builds together, checked for duplicate ids here; tests/test_units.py builds both ways.
+    Any other field on the root (the spec's own kustomize content), or a unit that could rename
+    objects or generate them (whose references kustomize fixes over the whole root: a field of a
+    unit other than resources, labels and patches), and the root is built whole."""
+    text = next((files.get(f"{root}/{n}") for n in cache.KUSTOMIZATION_NAMES if f"{root}/{n}" in files), None)
+    if text is None:
+        return None
+    try:
+        doc = yaml.load(text, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(doc, dict) or set(doc) - {"apiVersion", "kind", "resources"}:
+        return None
+    resources = doc.get("resources") or []
+    units = []
+    for ref in resources:
+        if not isinstance(ref, str) or "/" in ref.strip("/") or ref in (".", "..") or ref.startswith("."):
+            return None
+        unit = f"{root}/{ref.strip('/')}"
+        found = next((files[f"{unit}/{n}"] for n in cache.KUSTOMIZATION_NAMES if f"{unit}/{n}" in files), None)
+        try:
+            unit_doc = yaml.load(found, Loader=yaml.CSafeLoader) if found is not None else None
+        except yaml.YAMLError:
+            return None
+        if not isinstance(unit_doc, dict) or set(unit_doc) - _UNIT_FIELDS:
+            return None
+        units.append(unit)
+    return units or None
+
+
+def _object_id(o: dict) -> tuple[str, str, str, str]:
+    meta = o.get("metadata") or {}
+    group = str(o.get("apiVersion", "")).rpartition("/")[0]
+    return group, str(o.get("kind", "")), str(meta.get("namespace", "") or ""), str(meta.get("name", ""))
+
+
+def _duplicates(root: str, units: list[str], objects_of: Mapping[str, list[dict]]) -> list[Finding]:
+    """What kustomize refuses when the root accumulates its units: one id from two units."""
+    first: dict[tuple[str, str, str, str], str] = {}
+    out = []
+    for unit in units:
+        for o in objects_of[unit]:
+            key = _object_id(o)
+            if key in first and first[key] != unit:
+                group, kind, ns, name = key
+                out.append(Finding("kustomize", f"may not add resource with an already registered id: "
+                                   f"{kind}.{group or '[noGrp]'}/{name}.{ns or '[noNs]'} (in {first[key]} and {unit})",
+                                   location=Location(f"{root}/kustomization.yaml"), subject=Subject.path(root)))
+            first.setdefault(key, unit)
+    return out
+
+
 def build_and_check(files: dict[str, bytes], roots: Mapping[str, str], crd_dir: Path | None,
                     cache_dir: Path | None = None) -> Built:
     """Write the rendered files to a scratch directory, build every root (root -> hub), check
@@ -68,6 +133,11 @@ def build_and_check(files: dict[str, bytes], roots: Mapping[str, str], crd_dir: 
     """
     tool = kustomize.find_kustomize()
     result = Built(tool=tool.name)
+    # A root that only composes units is built unit by unit (each its own cache entry).
+    composed = {rel: units for rel in roots if (units := composed_units(rel, files))}
+    asked = roots
+    roots = {unit: hub for rel, hub in asked.items() for unit in composed.get(rel, [rel])}
+    result.units = set(roots)
     store = cache.Cache(cache_dir) if cache_dir else None
     build_keys: dict[str, str | None] = {}
     crd_key = ""
@@ -115,8 +185,6 @@ def build_and_check(files: dict[str, bytes], roots: Mapping[str, str], crd_dir: 
             result.build_findings.extend(failures[rel].findings)
             continue
         objects = objects_of[rel]
-        result.objects[rel] = objects
-        result.hubs[rel] = roots[rel]
         if crd_dir is None:
             continue
         key = build_keys.get(rel)
@@ -134,6 +202,17 @@ def build_and_check(files: dict[str, bytes], roots: Mapping[str, str], crd_dir: 
         result.checked += checked
         if store is not None and vkey:
             store.put("crd", vkey, {"findings": [cache.finding_to(f) for f in found], "checked": checked})
+    for rel in sorted(asked):
+        units = composed.get(rel, [rel])
+        if any(u in failures for u in units):
+            continue
+        if rel in composed:
+            clashes = _duplicates(rel, units, objects_of)
+            if clashes:
+                result.build_findings.extend(clashes)
+                continue
+        result.objects[rel] = [o for u in units for o in objects_of[u]]
+        result.hubs[rel] = asked[rel]
     return result
 
 

@@ -57,7 +57,8 @@ def run_checks(paths: pipeline.Paths, crd_dir: Path | None, policy_dir: Path | N
     reused = f" ({len(built.cached)} unchanged, reused from {default_cache(paths)})" if built.cached else ""
     report.runs.append(_timed(CheckRun(
         "kustomize", "kustomize build of every overlay and bootstrap directory", built.build_findings,
-        summary=f"{len(built.objects)} kustomizations built with {built.tool}{reused}"), t))
+        summary=f"{len(built.units)} kustomizations built with {built.tool}{reused}"
+                + (f" (the {len(built.objects)} Argo CD and bootstrap paths compose them)" if len(built.units) > len(built.objects) else "")), t))
     report.runs.append(CheckRun(
         "crd", "Built objects valid against the CRD schemas", built.crd_findings, skipped=crd_dir is None,
         summary=f"{built.checked} objects checked against {crd_dir}" if crd_dir else "no --crds given"))

@@ -11,7 +11,7 @@ from typing import Any, Callable, Mapping
 from ..findings import Finding, InputError
 from ..placement import Plan
 from ..spec.model import Fleet, Job, Origin
-from . import addon, argocd, bootstrap, flower, jobs, otel
+from . import addon, argocd, bootstrap, flower, jobs, layout, otel
 from .common import kustomization, namespace
 
 Bundle = dict[str, list[dict[str, Any]]]
@@ -84,19 +84,34 @@ def render_bundle(fleet: Fleet, plan: Plan, extras: OverlayExtras | None = None,
                 files[f"flower/{job.name}.yaml"] = flower.job_objects(fleet, hub, plan, job)
         if extras:
             files.update(extras(fleet, hub.name))
-        resources = ["../../bases/flower-addon", "../../bases/governance", *sorted(files)]
-        files["kustomization.yaml"] = [kustomization(
-            resources, _user(hub.kustomize, set(files), hub.origin, ("kustomize",)),
-            labels=[{"pairs": {"fedfleet.io/hub": hub.name, "fedfleet.io/environment": hub.environment},
-                     "includeSelectors": False}],
-            patches=[*addon.hub_patches(fleet, hub), *argocd.sync_option_patches()],
-        )]
+        # The kinds Argo CD will sync from this overlay: the bases' and the overlay's own files
+        # (kustomize patches and labels add no kind), for the bootstrap's RBAC and project.
+        overlay_kinds = bootstrap.kinds_of(o for docs in files.values() for o in docs)
+        hub_labels = [{"pairs": {"fedfleet.io/hub": hub.name, "fedfleet.io/environment": hub.environment},
+                       "includeSelectors": False}]
+        bases = ["flower-addon", "governance"]
+        units = None if any(hub.kustomize.values()) else layout.split(files)
+        if units is None:
+            files["kustomization.yaml"] = [kustomization(
+                [*(f"../../bases/{b}" for b in bases), *sorted(files)],
+                _user(hub.kustomize, set(files), hub.origin, ("kustomize",)),
+                labels=hub_labels, patches=[*addon.hub_patches(fleet, hub), *argocd.sync_option_patches()],
+            )]
+        else:
+            # render/layout.py: small kustomizations, each with the hub's labels and patches, and
+            # an overlay that only lists them (so it builds to exactly their objects together).
+            files = {}
+            for unit, unit_files in sorted(units.items(), key=lambda u: (u[0] != layout.CORE, len(u[0]), u[0])):
+                core = unit == layout.CORE
+                unit_files = {**unit_files, "kustomization.yaml": [kustomization(
+                    [*(f"../../../bases/{b}" for b in bases if core), *sorted(unit_files)], labels=hub_labels,
+                    patches=[*(addon.hub_patches(fleet, hub) if core else []), *argocd.sync_option_patches()])]}
+                files.update({f"{unit}/{rel}": docs for rel, docs in unit_files.items()})
+            files["kustomization.yaml"] = [kustomization(
+                sorted(units, key=lambda u: (u != layout.CORE, len(u), u)))]
         for rel, docs in files.items():
             bundle[f"{root}/{rel}"] = docs
 
-        # The kinds Argo CD will sync from this overlay: the bases' and the overlay's own files
-        # (kustomize patches and labels add no kind), for the bootstrap's RBAC and project.
-        overlay_kinds = bootstrap.kinds_of(o for rel, docs in files.items() if rel != "kustomization.yaml" for o in docs)
         overlay_kinds |= bootstrap.kinds_of(o for rel, docs in bundle.items() if rel.startswith("bases/")
                                             and not rel.endswith("kustomization.yaml") for o in docs)
         boot = bootstrap_root(hub.name)
