@@ -143,7 +143,8 @@ def build_and_check(files: dict[str, bytes], roots: Mapping[str, str], crd_dir: 
     crd_key = ""
     if store is not None:
         identity = cache.tool_identity(tool)
-        build_keys = {rel: cache.build_key(rel, files, identity) for rel in roots}
+        index = cache.FileIndex.of(files)
+        build_keys = {rel: cache.build_key(rel, files, identity, index) for rel in roots}
         if crd_dir is not None and crd_dir.is_dir():
             crd_key = cache.crd_identity(crd_dir)
     objects_of: dict[str, list[dict]] = {}

@@ -16,6 +16,7 @@ whose recorded key differs from its file name, is a miss. Nothing is ever "skipp
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import importlib.metadata
 import os
@@ -97,7 +98,39 @@ def _normalise(directory: PurePosixPath, ref: str) -> str | None:
     return "/".join(parts)
 
 
-def input_closure(root: str, files: Mapping[str, bytes]) -> set[str] | None:
+@dataclass(frozen=True)
+class FileIndex:
+    """What input_closure asks of a set of files, computed once for all roots of a run (a hub
+    overlay of many units would otherwise rescan every file per unit)."""
+
+    paths: tuple[str, ...]  # sorted
+    directories: frozenset[str]  # every directory holding a file, and their ancestors
+    kustomization_dirs: frozenset[str]
+
+    @classmethod
+    def of(cls, files: Mapping[str, bytes]) -> "FileIndex":
+        directories: set[str] = set()
+        kust: set[str] = set()
+        for path in files:
+            parent = str(PurePosixPath(path).parent)
+            if PurePosixPath(path).name in KUSTOMIZATION_NAMES:
+                kust.add(parent)
+            while parent not in directories and parent not in (".", ""):
+                directories.add(parent)
+                parent = str(PurePosixPath(parent).parent)
+        return cls(tuple(sorted(files)), frozenset(directories), frozenset(kust))
+
+    def under(self, directory: str) -> list[str]:
+        prefix = directory + "/"
+        i = bisect.bisect_left(self.paths, prefix)
+        out = []
+        while i < len(self.paths) and self.paths[i].startswith(prefix):
+            out.append(self.paths[i])
+            i += 1
+        return out
+
+
+def input_closure(root: str, files: Mapping[str, bytes], index: FileIndex | None = None) -> set[str] | None:
     """Every file of `files` a build of `root` can read, over-approximated; None when the build
     can read something outside `files` (a remote resource), which is never cached.
 
@@ -109,7 +142,7 @@ def input_closure(root: str, files: Mapping[str, bytes]) -> set[str] | None:
     """
     out: set[str] = set()
     seen: set[str] = set()
-    dirs = {str(PurePosixPath(p).parent) for p in files}
+    index = index or FileIndex.of(files)
     pending = [root]
     while pending:
         directory = pending.pop()
@@ -118,15 +151,12 @@ def input_closure(root: str, files: Mapping[str, bytes]) -> set[str] | None:
         seen.add(directory)
         d = PurePosixPath(directory)
         kust = _kustomization_in(d, files)
-        prefix = directory + "/"
-        for path in files:
-            if not path.startswith(prefix):
-                continue
+        for path in index.under(directory):
             # a nested kustomization is its own unit: it is read only when referenced
             nested = PurePosixPath(path).parent
             inside_other = False
             while nested != d:
-                if _kustomization_in(nested, files):
+                if str(nested) in index.kustomization_dirs:
                     inside_other = True
                     break
                 nested = nested.parent
@@ -146,13 +176,13 @@ def input_closure(root: str, files: Mapping[str, bytes]) -> set[str] | None:
                 continue
             if target in files:
                 out.add(target)
-            elif target in dirs or any(p.startswith(target + "/") for p in dirs):
+            elif target in index.directories:
                 pending.append(target)
     return out
 
 
-def build_key(root: str, files: Mapping[str, bytes], tool: str) -> str | None:
-    closure = input_closure(root, files)
+def build_key(root: str, files: Mapping[str, bytes], tool: str, index: FileIndex | None = None) -> str | None:
+    closure = input_closure(root, files, index)
     if closure is None:
         return None
     h = hashlib.sha256(_FORMAT.encode() + b"\0build\0" + root.encode() + b"\0")
