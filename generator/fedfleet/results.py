@@ -10,7 +10,7 @@ from .findings import Finding, Severity
 
 @dataclass
 class CheckRun:
-    name: str  # spec | drift | kustomize | crd | plan | lifecycle | rego
+    name: str  # spec | drift | kustomize | crd | placeholders | waves | plan | lifecycle | rego
     title: str
     findings: list[Finding] = field(default_factory=list)
     seconds: float = 0.0

@@ -18,7 +18,7 @@ import yaml
 
 from .. import pipeline
 from ..findings import Finding, InputError, Location, Severity, Subject
-from . import cache, crds, kustomize
+from . import cache, crds, kustomize, placeholders
 from .rego import HubObject, hub_objects
 
 
@@ -222,9 +222,12 @@ def default_cache(paths: pipeline.Paths) -> Path:
 
 
 def validate(paths: pipeline.Paths, crd_dir: Path | None, use_cache: bool = True) -> ValidationReport:
-    """Spec checks, then a real kustomize build of what generate renders, then the CRD schemas."""
+    """Spec checks, then a real kustomize build of what generate renders, then the CRD schemas and
+    the placeholders (example hosts, unreachable SuperLink addresses, unpinned images)."""
     rendered = pipeline.render(paths)
     built = build_and_check(rendered.build_inputs, rendered.roots, crd_dir, default_cache(paths) if use_cache else None)
-    return ValidationReport(findings=built.build_findings + built.crd_findings,
+    found = placeholders.spec_findings(rendered.fleet) + placeholders.object_findings(
+        rendered.fleet, built.objects, built.hubs)
+    return ValidationReport(findings=found + built.build_findings + built.crd_findings,
                             built={root: len(objs) for root, objs in built.objects.items()},
                             checked=built.checked, tool=built.tool)

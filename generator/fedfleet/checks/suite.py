@@ -1,6 +1,7 @@
 """`fedfleet check`: every pull-request check in one run, into one result model.
 
-spec validation -> drift -> real kustomize builds -> CRD schemas -> placement feasibility -> Rego.
+spec validation -> drift -> real kustomize builds -> CRD schemas -> placeholders -> sync waves ->
+placement feasibility -> Rego.
 A spec that does not load stops the run (exit 2); every other check runs even when an earlier
 one failed, so a reviewer sees everything at once.
 """
@@ -12,9 +13,9 @@ from pathlib import Path
 from typing import Callable
 
 from .. import pipeline, write
-from ..findings import Finding, InputError, Location, Subject
+from ..findings import Finding, InputError, Location, Severity, Subject
 from ..results import CheckReport, CheckRun
-from . import rego, waves
+from . import placeholders, rego, waves
 from .built import build_and_check, default_cache
 
 
@@ -62,6 +63,14 @@ def run_checks(paths: pipeline.Paths, crd_dir: Path | None, policy_dir: Path | N
     report.runs.append(CheckRun(
         "crd", "Built objects valid against the CRD schemas", built.crd_findings, skipped=crd_dir is None,
         summary=f"{built.checked} objects checked against {crd_dir}" if crd_dir else "no --crds given"))
+
+    t = time.perf_counter()
+    found = placeholders.spec_findings(rendered.fleet) + placeholders.object_findings(
+        rendered.fleet, built.objects, built.hubs)
+    errors = sum(1 for f in found if f.severity is Severity.ERROR)
+    report.runs.append(_timed(CheckRun(
+        "placeholders", "No example hosts, unreachable SuperLink addresses or unpinned images (errors in prod)", found,
+        summary=f"{len(found)} placeholder(s), {errors} error(s)" if found else "none found"), t))
 
     t = time.perf_counter()
     wave_findings, needs = waves.check(built.objects)

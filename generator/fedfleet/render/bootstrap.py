@@ -138,7 +138,7 @@ def controller_application(hub: Hub, project: str) -> dict[str, Any]:
                        "repoURL": FL_CONTROLLER_REPO, "targetRevision": FL_CONTROLLER_COMMIT, "path": FL_CONTROLLER_PATH,
                        "kustomize": {
                            "namespace": ns,
-                           "images": [f"controller={FL_CONTROLLER_IMAGE}"],
+                           "images": [f"controller={hub.controller_image or FL_CONTROLLER_IMAGE}"],
                            # config/manager/manager.yaml ships a Namespace (renamed to `ns` by the
                            # namespace transformer); CreateNamespace makes it only where missing.
                            "patches": [{"target": {"version": "v1", "kind": "Namespace"},

@@ -14,6 +14,7 @@ import jsonschema
 from .. import API_VERSION
 from ..findings import Finding, InputError, Location
 from ..upstream import FL_CONTROLLER_NAMESPACE
+from ..versions import FL_CONTROLLER_IMAGE
 from . import contract, semantic
 from .model import Cluster, ClusterSet, Fleet, Hub, Job, Origin, Taint
 from .schema import kind_schemas
@@ -295,6 +296,10 @@ def _build(fleet_doc: Document, inventories: list[Document], job_docs: list[Docu
                 origin=Origin(fleet_doc, ("spec", "hubs", i)),
                 controller_namespace={**defaults.get("controller", {}), **h.get("controller", {})}.get(
                     "namespace", FL_CONTROLLER_NAMESPACE),
+                controller_image=h.get("controller", {}).get("image") or defaults.get("controller", {}).get(
+                    "image", FL_CONTROLLER_IMAGE),
+                controller_image_from="hub" if "image" in h.get("controller", {}) else
+                "defaults" if "image" in defaults.get("controller", {}) else "",
                 superlink_exposure=h.get("superlink", {}).get("exposure", ""),
                 superlink_domain=h.get("superlink", {}).get("domain", ""),
                 superlink_node_address=h.get("superlink", {}).get("address", ""),
@@ -348,4 +353,5 @@ def _build(fleet_doc: Document, inventories: list[Document], job_docs: list[Docu
         origin=Origin(fleet_doc, ()),
         spec_dir=spec_dir,
         base_kustomize={name: dict(b.get("kustomize", {})) for name, b in spec.get("bases", {}).items()},
+        example=bool(spec.get("example", False)),
     )

@@ -77,6 +77,10 @@ class Hub:
     # The FL controller's install namespace (fleet setting controller.namespace; the loader
     # defaults it to upstream.FL_CONTROLLER_NAMESPACE, where upstream `make deploy` installs it).
     controller_namespace: str = "open-cluster-management"
+    # The FL controller image the bootstrap installs (controller.image; default
+    # versions.FL_CONTROLLER_IMAGE) and where the spec set it: "hub", "defaults" or "" (not set).
+    controller_image: str = ""
+    controller_image_from: str = ""
     # How managed clusters reach this hub's SuperLinks: Route | LoadBalancer | NodePort ("" = unset).
     superlink_exposure: str = ""
     superlink_domain: str = ""  # Route / LoadBalancer: hosts superlink-<job>.<domain>
@@ -177,6 +181,9 @@ class Fleet:
     spec_dir: str = ""
     # base name (flower-addon, governance) -> user kustomize content for that base, verbatim
     base_kustomize: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # spec.example: a template fleet whose hosts and images are placeholders on purpose; the
+    # placeholder check reports them as warnings in every environment (checks/placeholders.py).
+    example: bool = False
 
     # Lookups by name; KeyError for an unknown name (validation guarantees every reference
     # between specs resolves, so only user input from the command line can miss).

@@ -159,7 +159,9 @@ CLUSTER = _obj(
 
 _tls = _obj({"enabled": {"type": "boolean"}})
 # Where the FL controller runs on the hub (its Deployment federated-learning-controller).
-_controller = _obj({"namespace": _name()})
+# image: what the bootstrap's controller Application sets (kustomize images controller=<image>);
+# default versions.FL_CONTROLLER_IMAGE, upstream's only published tag (:latest): pin a digest here.
+_controller = _obj({"namespace": _name(), "image": {"type": "string", "minLength": 1, "pattern": r"^\S+$"}})
 # How managed clusters reach the hub's per-job SuperLinks (fleet API). Route: OpenShift Route with
 # TLS passthrough on 443, host superlink-<job>.<domain>; LoadBalancer: host superlink-<job>.<domain>
 # (a DNS name for the load balancer); NodePort: a hub node address and a node port per Flower job.
@@ -233,6 +235,9 @@ FLEET = _obj(
                     {"url": {"type": "string", "minLength": 1}, "revision": {"type": "string", "minLength": 1}},
                     ["url"],
                 ),
+                # A template fleet (this repository's example): placeholder hosts and images are
+                # warnings in every environment instead of errors in prod (checks/placeholders.py).
+                "example": {"type": "boolean"},
                 "defaults": _obj(
                     {
                         "tls": _tls,

@@ -29,7 +29,14 @@ from fedfleet.upstream import (
 
 from . import rego_module
 
-DEFAULT_SIDECAR = "quay.io/open-cluster-management/federated-learning-sidecar:latest"
+# No default sidecar image. Upstream's documented one (docs/configure-environment-observability.md:
+# quay.io/open-cluster-management/federated-learning-sidecar:latest) is a moving tag of an image the
+# repository no longer builds: since "Unify controller and sidecar into single image (#96)" the
+# Makefile builds only federated-learning-controller (image-controller "includes sidecar mode"),
+# published as :latest only, and cmd/main.go picks the mode from --mode (default controller), which
+# the OpenFL templates' sidecar args (manifests/openfl/server/server-job.yaml obs-sidecar) do not
+# pass. So the image must be the team's own pinned build: `sidecarImage`. Without it OpenFL jobs
+# carry no annotation and the Rego rule observability.sidecar says so at PR time.
 AVAILABLE = {"conditions": [{"type": "Available", "status": "True"}]}
 OBSERVES = ("it checks status or objects that the bundle and the add-on manager own; enforcing would create "
             "empty ones")
@@ -70,7 +77,8 @@ def fedfleet_parameters_schema() -> Mapping[str, Any]:
 def fedfleet_job_annotations(job: Job, params: Mapping[str, Any]) -> Mapping[str, str]:
     # Only OpenFL Jobs get the sidecar; on a Flower job the annotation would promise metrics that
     # never come.
-    return {SIDECAR_ANNOTATION: params.get("sidecarImage", DEFAULT_SIDECAR)} if exports_metrics(job) else {}
+    image = params.get("sidecarImage")
+    return {SIDECAR_ANNOTATION: image} if image and exports_metrics(job) else {}
 
 
 def collector_templates() -> list[dict[str, Any]]:
@@ -91,7 +99,7 @@ def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
     openfl = [j for j in context.jobs if exports_metrics(j)]
     if not openfl:
         return []
-    image = context.params.get("sidecarImage", DEFAULT_SIDECAR)
+    image = context.params.get("sidecarImage")
     policies = [
         PolicyContent(
             name="hub", rule="observability.addon", remediation="inform", forced_because=OBSERVES, target=Target("hub"),
@@ -102,18 +110,20 @@ def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
                     "apiVersion": API_ADDON, "kind": "ClusterManagementAddOn", "metadata": {"name": OTEL_ADDON}}},
                 *collector_templates()]}),),
         ),
-        PolicyContent(
-            name="sidecars", rule="observability.sidecar", remediation="inform", forced_because=OBSERVES,
-            target=Target("hub"),
-            description=f"Every OpenFL job ({', '.join(j.name for j in openfl)}) carries {SIDECAR_ANNOTATION}, so the "
-                        "controller adds the metrics sidecar to its server and client Jobs",
-            templates=(Template("ConfigurationPolicy", {"object-templates": [
-                {"complianceType": "musthave", "objectDefinition": {
-                    "apiVersion": API_FL, "kind": "FederatedLearning",
-                    "metadata": {"name": j.name, "namespace": j.namespace, "annotations": {SIDECAR_ANNOTATION: image}}}}
-                for j in openfl]}),),
-        ),
     ]
+    if image:  # without one, Rego's observability.sidecar denies the pull request (no annotation)
+        policies.append(
+            PolicyContent(
+                name="sidecars", rule="observability.sidecar", remediation="inform", forced_because=OBSERVES,
+                target=Target("hub"),
+                description=f"Every OpenFL job ({', '.join(j.name for j in openfl)}) carries {SIDECAR_ANNOTATION}, so the "
+                            "controller adds the metrics sidecar to its server and client Jobs",
+                templates=(Template("ConfigurationPolicy", {"object-templates": [
+                    {"complianceType": "musthave", "objectDefinition": {
+                        "apiVersion": API_FL, "kind": "FederatedLearning",
+                        "metadata": {"name": j.name, "namespace": j.namespace, "annotations": {SIDECAR_ANNOTATION: image}}}}
+                    for j in openfl]}),),
+            ))
     for job in openfl:
         policies.append(PolicyContent(
             name=f"collector-{job.name}", rule="observability.collector", remediation="inform", forced_because=OBSERVES,

@@ -55,7 +55,7 @@ deny contains result if {
 	job := object.get(object.get(o.object.metadata, "labels", {}), "fedfleet.io/job", o.object.metadata.name)
 	result := {
 		"rule": "observability.sidecar",
-		"msg": sprintf("OpenFL job %s exports no metrics: annotation federated-learning.io/sidecar-image is missing", [job]),
+		"msg": sprintf("OpenFL job %s exports no metrics: annotation federated-learning.io/sidecar-image is missing (set governance.plugins.observability.sidecarImage to a pinned image)", [job]),
 		"job": job, "hub": o.hub,
 	}
 }
