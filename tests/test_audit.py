@@ -202,6 +202,13 @@ def test_live_audit_reports_a_hub_running_other_health_checks(fleet_repo: Path, 
 
 def test_policies_without_a_twin_are_unknown_offline_and_metrics_exports_are_listed(fleet_repo: Path, run) -> None:
     report = json.loads(run("audit", "--format", "json").out)
+    metrics = {m["job"]: m for m in report["metrics"]}
+    # no sidecar image configured (upstream publishes no pinned one): not exported, and why
+    assert not metrics["ct-segment-us"]["exports"] and "sidecarImage" in metrics["ct-segment-us"]["why"]
+    fleet = fleet_repo / "specs/fleet.yaml"
+    fleet.write_text(fleet.read_text().replace("  hubs:\n", "  governance:\n    plugins:\n      observability:\n"
+                                               "        sidecarImage: registry.acme.test/fl-sidecar:1.0\n  hubs:\n", 1))
+    report = json.loads(run("audit", "--format", "json").out)
     sc12 = next(c for c in report["controls"] if c["control"].startswith("SC-12"))
     twinless = [p for p in sc12["policies"] if p["rego"]["status"] == "none"]
     assert twinless and sc12["counts"]["unknown"] == len(twinless), "a policy nothing checked is not a passing one"

@@ -33,7 +33,7 @@ def test_check_passes_on_the_example_fleet(fleet_repo: Path, run, crds: Path) ->
     result = run("check", "--crds", str(crds), "--format", "json")
     report = json.loads(result.out)
     assert result.code == 0, result.out
-    assert [c["name"] for c in report["checks"]] == ["spec", "drift", "kustomize", "crd", "waves", "plan", "rego"]
+    assert [c["name"] for c in report["checks"]] == ["spec", "drift", "kustomize", "crd", "placeholders", "waves", "plan", "rego"]
     assert all(c["status"] == "passed" for c in report["checks"])
 
 
@@ -94,7 +94,7 @@ def test_junit_and_markdown_reports(fleet_repo: Path, run) -> None:
     run("generate")
     junit = ET.fromstring(run("check", "--format", "junit").out.encode())
     suites = {s.get("name"): s for s in junit.iter("testsuite")}
-    assert set(suites) == {f"fedfleet.{n}" for n in ("spec", "drift", "kustomize", "crd", "waves", "plan", "rego")}
+    assert set(suites) == {f"fedfleet.{n}" for n in ("spec", "drift", "kustomize", "crd", "placeholders", "waves", "plan", "rego")}
     assert suites["fedfleet.rego"].get("failures") == "1"
     assert suites["fedfleet.crd"].find("testcase/skipped") is not None
     failure = suites["fedfleet.rego"].find("testcase/failure")

@@ -285,10 +285,28 @@ def test_data_locality_policy_uses_hub_templates_one_per_job(fleet_repo: Path) -
     assert template["pruneObjectBehavior"] == "DeleteIfCreated"
 
 
-def test_observability_rule_breaks_without_the_metrics_sidecar(fleet_repo: Path) -> None:
+SIDECAR = "registry.acme.test/fl-sidecar@sha256:" + "0" * 64
+
+
+def test_no_sidecar_image_by_default_only_a_warning_naming_the_parameter(fleet_repo: Path) -> None:
+    # upstream publishes no pinned sidecar (observability.py): no :latest default is rendered
     b = pipeline.render(PATHS)
     fl = next(d for d in b.bundle["overlays/hub-prod/jobs/ct-segment-us.yaml"] if d["kind"] == "FederatedLearning")
-    assert fl["metadata"]["annotations"]["federated-learning.io/sidecar-image"].startswith("quay.io/")
+    assert "federated-learning.io/sidecar-image" not in fl["metadata"]["annotations"]
+    assert not any(":latest" in str(o) for objs in b.bundle.values() for o in objs
+                   if o.get("kind") == "FederatedLearning"), "no moving tag rendered for a job"
+    found = [f for f in rego.evaluate(b.fleet, b.plan, b.bundle, rego.plugin_modules(b.registry.rego_modules())).findings
+             if f.check == "rego:observability.sidecar" and "OpenFL job ct-segment-us" in f.message]
+    assert [f.severity.value for f in found] == ["warning"]
+    assert "governance.plugins.observability.sidecarImage" in found[0].message
+
+
+def test_observability_rule_breaks_without_the_metrics_sidecar(fleet_repo: Path) -> None:
+    _edit(fleet_repo / "specs/fleet.yaml", "  hubs:\n",
+          f"  governance:\n    plugins:\n      observability: {{sidecarImage: '{SIDECAR}'}}\n  hubs:\n")
+    b = pipeline.render(PATHS)
+    fl = next(d for d in b.bundle["overlays/hub-prod/jobs/ct-segment-us.yaml"] if d["kind"] == "FederatedLearning")
+    assert fl["metadata"]["annotations"]["federated-learning.io/sidecar-image"] == SIDECAR
     # upstream has no sidecar for Flower: no annotation promising one
     flower = next(d for d in b.bundle["overlays/hub-prod/jobs/mnist-eu.yaml"] if d["kind"] == "FederatedLearning")
     assert "federated-learning.io/sidecar-image" not in flower["metadata"]["annotations"]

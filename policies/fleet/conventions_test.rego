@@ -23,22 +23,6 @@ test_policy_without_controls_fails if {
 	d.rule == "conventions.policy-controls"
 }
 
-test_pinned_tag_passes if {
-	count(conventions.deny) == 0 with input as {"objects": [], "jobs": [job("quay.io/acme/app:1.2.3")]}
-}
-
-test_registry_port_is_not_a_tag if {
-	count(conventions.deny) == 1 with input as {"objects": [], "jobs": [job("registry.local:5000/app")]}
-}
-
-test_digest_passes if {
-	count(conventions.deny) == 0 with input as {"objects": [], "jobs": [job("quay.io/acme/app@sha256:abc")]}
-}
-
-test_latest_fails if {
-	count(conventions.deny) == 1 with input as {"objects": [], "jobs": [job("quay.io/acme/app:latest")]}
-}
-
 test_single_client_in_prod_warns if {
 	count(conventions.warn) == 1 with input as {"objects": [], "jobs": [object.union(job("a:1"), {"minAvailableClients": 1})]}
 }

@@ -128,7 +128,8 @@ def metrics_exports(rendered: pipeline.Rendered) -> list[MetricsExport]:
                                      f"the controller's sidecar exports OTLP to {OTEL_ENDPOINT}"))
         else:
             out.append(MetricsExport(job.hub, job.name, job.framework, False,
-                                     f"no {SIDECAR_ANNOTATION} annotation (observability plugin disabled)"))
+                                     f"no {SIDECAR_ANNOTATION} annotation (observability plugin disabled, or no "
+                                     "governance.plugins.observability.sidecarImage set)"))
     return out
 
 

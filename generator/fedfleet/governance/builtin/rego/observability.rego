@@ -45,17 +45,36 @@ covered_sets(hub) := {s |
 	some s in e.values
 }
 
-deny contains result if {
-	enabled
+# Without a configured sidecarImage there is no pinned image to inject (upstream publishes none,
+# observability.py): a warning that names the parameter. With one, a FederatedLearning without the
+# annotation was patched: a denial.
+openfl_without_sidecar contains [o, job] if {
 	some o in input.objects
 	o.object.kind == "FederatedLearning"
 	o.object.spec.framework == "openfl"
 	not o.object.metadata.annotations["federated-learning.io/sidecar-image"]
 	# the job's name is its label (the object is "<job>-run<N>" after a re-run)
 	job := object.get(object.get(o.object.metadata, "labels", {}), "fedfleet.io/job", o.object.metadata.name)
+}
+
+deny contains result if {
+	enabled
+	input.parameters.observability.sidecarImage
+	some [o, job] in openfl_without_sidecar
 	result := {
 		"rule": "observability.sidecar",
-		"msg": sprintf("OpenFL job %s exports no metrics: annotation federated-learning.io/sidecar-image is missing (set governance.plugins.observability.sidecarImage to a pinned image)", [job]),
+		"msg": sprintf("OpenFL job %s exports no metrics: annotation federated-learning.io/sidecar-image is missing", [job]),
+		"job": job, "hub": o.hub,
+	}
+}
+
+warn contains result if {
+	enabled
+	not input.parameters.observability.sidecarImage
+	some [o, job] in openfl_without_sidecar
+	result := {
+		"rule": "observability.sidecar",
+		"msg": sprintf("OpenFL job %s exports no metrics: set governance.plugins.observability.sidecarImage to a pinned build of the metrics sidecar (upstream publishes none)", [job]),
 		"job": job, "hub": o.hub,
 	}
 }

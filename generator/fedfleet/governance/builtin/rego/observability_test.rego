@@ -27,8 +27,14 @@ test_openfl_job_with_collector_passes if {
 }
 
 test_missing_sidecar_fails if {
-	some d in obs.deny with input as {"jobs": [openfl], "objects": array.concat(installed, [fl({})])}
+	some d in obs.deny with input as {"jobs": [openfl], "objects": array.concat(installed, [fl({})]), "parameters": {"observability": {"sidecarImage": "img:1"}}}
 	d.rule == "observability.sidecar"
+}
+
+test_no_sidecar_image_configured_warns if {
+	count(obs.deny) == 0 with input as {"jobs": [openfl], "objects": array.concat(installed, [fl({})])}
+	some w in obs.warn with input as {"jobs": [openfl], "objects": array.concat(installed, [fl({})])}
+	contains(w.msg, "set governance.plugins.observability.sidecarImage")
 }
 
 test_collector_in_another_namespace_fails if {
