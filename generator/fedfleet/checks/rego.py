@@ -73,8 +73,13 @@ class EmbeddedEngine:
             try:
                 self._engine.add_policy(m.name, m.source)
             except RuntimeError as exc:
-                raise InputError([Finding("rego", f"cannot load Rego module ({m.origin}): {_clean_error(exc)}",
-                                          location=Location(m.name))]) from None
+                text = _clean_error(exc)
+                at = re.search(r"--> [^\n]*?:(\d+):(\d+)", text)
+                raise InputError([Finding("rego", f"cannot load Rego module ({m.origin}): {text} (modules are Rego v1, "
+                                          "as in OPA 1.0 and conftest's default --rego-version v1: "
+                                          "`deny contains msg if { ... }`)",
+                                          location=Location(m.name, int(at.group(1)), int(at.group(2))) if at
+                                          else Location(m.name))]) from None
         return sorted(p.removeprefix("data.") for p in self._engine.get_packages())
 
     def rule(self, path: str) -> Any:

@@ -15,7 +15,7 @@ from typing import Callable
 from .. import pipeline, write
 from ..findings import Finding, InputError, Location, Severity, Subject
 from ..results import CheckReport, CheckRun
-from . import placeholders, rego, waves
+from . import conftest, placeholders, rego, waves
 from .built import build_and_check, default_cache
 
 
@@ -101,4 +101,20 @@ def run_checks(paths: pipeline.Paths, crd_dir: Path | None, policy_dir: Path | N
             summary=f"{len(result.packages)} packages over {result.objects} objects"), t))
     except InputError as exc:
         report.runs.append(_timed(CheckRun("rego", "Rego policies", exc.findings, summary="policies could not run"), t))
+
+    # conftest's layout: policies/ with `package main` (or other packages outside fedfleet.) run
+    # with conftest's semantics, one built object at a time (checks/conftest.py).
+    repo = rego.repo_modules(policy_dir)
+    if any(not (rego.package_of(m.source) or "fedfleet.").startswith("fedfleet.") for m in repo
+           if not m.name.endswith("_test.rego")):
+        t = time.perf_counter()
+        title = "conftest policies (package main, one object at a time)"
+        try:
+            found = conftest.evaluate(repo, objects)
+            excepted = f", {found.exceptions} excepted" if found.exceptions else ""
+            summary = (f"package main: {len(found.rules)} rule(s) ({', '.join(found.rules)}) over {found.objects} "
+                       f"objects{excepted}" if found.rules else "package main has no deny/violation/warn rule")
+            report.runs.append(_timed(CheckRun("conftest", title, found.findings, summary=summary), t))
+        except InputError as exc:
+            report.runs.append(_timed(CheckRun("conftest", title, exc.findings, summary="policies could not run"), t))
     return report
