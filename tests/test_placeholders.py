@@ -178,3 +178,27 @@ def test_bad_values_of_the_new_fields_are_bad_input(fleet_repo: Path, run) -> No
     bad = fleet.read_text()
     assert f"specs/fleet.yaml:{line_of(bad, 'example: yes-please')}:" in result.err and "[spec.example]" in result.err
     assert f"specs/fleet.yaml:{line_of(bad, 'environment: qa')}:" in result.err and "[spec.hubs[0].environment]" in result.err
+
+
+def test_object_scan_on_synthetic_builds(fleet_repo: Path) -> None:
+    """The build scan alone: a superlink with the .svc suffix names the same Service; AddOnTemplate
+    variables are skipped and their values in the AddOnDeploymentConfig are checked instead."""
+    from fedfleet import pipeline
+    from fedfleet.checks.placeholders import object_findings
+
+    fleet = pipeline.load(pipeline.Paths(fleet_repo / "specs", fleet_repo))
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "superlink-x", "namespace": "flower-system"}}
+    fl = {"apiVersion": "x", "kind": "FederatedLearning", "metadata": {"name": "x", "namespace": "fl"},
+          "spec": {"framework": "flower", "server": {"superlink": "superlink-x.flower-system.svc:9091"}}}
+    template = {"kind": "AddOnTemplate", "metadata": {"name": "t"},
+                "spec": {"agentSpec": {"workload": {"manifests": [
+                    {"kind": "Deployment", "spec": {"template": {"spec": {"containers": [{"image": "{{IMAGE}}"}]}}}}]}}}}
+    config = {"kind": "AddOnDeploymentConfig", "metadata": {"name": "c", "namespace": "open-cluster-management"},
+              "spec": {"customizedVariables": [{"name": "IMAGE", "value": "flwr/supernode"},
+                                               {"name": "SUPERLINK_ADDRESS", "value": "superlink.flower-system"}]}}
+    found = object_findings(fleet, {"overlays/hub-prod": [service, fl, template, config]}, {"overlays/hub-prod": "hub-prod"})
+    assert sorted((f.subject.kind, f.field) for f in found if f.subject) == [
+        ("AddOnDeploymentConfig", "spec.customizedVariables[0].value"),
+        ("AddOnDeploymentConfig", "spec.customizedVariables[1].value")]
+    address = next(f for f in found if f.field.endswith("[1].value"))
+    assert "Service name in the hub's namespace 'flower-system'" in address.message

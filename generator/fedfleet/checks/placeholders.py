@@ -146,7 +146,10 @@ def severity_of(environment: str, fleet: Fleet) -> Severity:
 
 
 def _fleet_environment(fleet: Fleet) -> str:
-    return "prod" if any(h.environment == "prod" for h in fleet.hubs) else "dev"
+    """The strictest environment of the fleet: what a fleet-wide value (the repository URL, a
+    plugin parameter) is judged by."""
+    environments = {h.environment for h in fleet.hubs}
+    return next((e for e in ("prod", "staging") if e in environments), "dev")
 
 
 def _why(environment: str, fleet: Fleet) -> str:
@@ -306,8 +309,9 @@ def object_findings(fleet: Fleet, built: Mapping[str, list[dict]], hubs: Mapping
             if obj.get("kind") == "FederatedLearning" and (obj.get("spec") or {}).get("framework") == "flower":
                 server = (obj.get("spec") or {}).get("server") or {}
                 endpoint = str(server.get("superlink") or DEFAULT_SUPERLINK_ENDPOINT)
+                # <service>.<namespace>[.svc[.cluster.local]]:<port>
                 name, _, rest = endpoint.partition(".")
-                ns = rest.split(":", 1)[0]
+                ns = rest.split(":", 1)[0].split(".", 1)[0]
                 if (ns, name) not in services:
                     unset = "is unset, so the CRD default " if not server.get("superlink") else ""
                     add(obj, "spec.server.superlink",
