@@ -347,18 +347,26 @@ def _images(obj: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
                                    .get("images") or [])):
             text = str(entry)
             yield f"spec.source.kustomize.images[{i}]", text.split("=", 1)[1] if "=" in text else text
-    yield from _walk_images(obj, "")
+    yield from _walk_images(obj, ())
 
 
-def _walk_images(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    if isinstance(value, Mapping):
+def _walk_images(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[str, str]]:
+    # Plain dict/list checks (built objects are JSON data): typing.Mapping's isinstance is ~5x
+    # slower, and this walks every node of every built object (a large fleet has tens of thousands).
+    if type(value) is dict:
         for key, sub in value.items():
-            here = f"{path}.{key}" if path else str(key)
-            if key in ("containers", "initContainers", "ephemeralContainers") and isinstance(sub, list):
-                for i, c in enumerate(sub):
-                    if isinstance(c, Mapping) and isinstance(c.get("image"), str):
-                        yield f"{here}[{i}].image", c["image"]
-            yield from _walk_images(sub, here)
-    elif isinstance(value, list):
+            if type(sub) is list:
+                if key in _CONTAINER_LISTS:
+                    for i, c in enumerate(sub):
+                        if type(c) is dict and type(c.get("image")) is str:
+                            yield f"{dotted(path + (key, i))}.image", c["image"]
+                yield from _walk_images(sub, path + (key,))
+            elif type(sub) is dict:
+                yield from _walk_images(sub, path + (key,))
+    elif type(value) is list:
         for i, sub in enumerate(value):
-            yield from _walk_images(sub, f"{path}[{i}]")
+            if type(sub) is dict or type(sub) is list:
+                yield from _walk_images(sub, path + (i,))
+
+
+_CONTAINER_LISTS = frozenset({"containers", "initContainers", "ephemeralContainers"})
