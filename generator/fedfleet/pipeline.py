@@ -15,7 +15,7 @@ from pathlib import Path
 from . import write
 from .governance import Governance, Registry, govern, load_registry, render_hub
 from .findings import Finding, InputError, Subject
-from .placement import Plan, plan
+from .placement import Plan, Planner
 from .render import Bundle, hub_roots, render_bundle
 from .spec.load import load_fleet
 from .spec.model import Fleet
@@ -34,7 +34,7 @@ class Rendered:
     and its serialised files."""
 
     fleet: Fleet
-    plan: Plan
+    planner: Planner
     bundle: Bundle
     files: dict[str, bytes]
     registry: Registry
@@ -42,6 +42,11 @@ class Rendered:
     # The hand-written files the spec's kustomize content names (path -> bytes, read from the
     # output root): not fedfleet's to write or prune, but kustomize needs them to build.
     user_files: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def plan(self) -> Plan:
+        """The whole plan, worked out on first use (generate renders with the Flower jobs' only)."""
+        return self.planner.plan
 
     @property
     def build_inputs(self) -> dict[str, bytes]:
@@ -63,10 +68,10 @@ def render(paths: Paths, registry: Registry | None = None) -> Rendered:
     """load -> validate -> plan -> render, all in memory."""
     registry = registry or load_registry()
     fleet = load(paths, registry)
-    the_plan = plan(fleet)
-    _one_flower_job_per_cluster(fleet, the_plan)
-    governance, bundle = render_all(fleet, the_plan, registry)
-    return Rendered(fleet, the_plan, bundle, write.serialise_bundle(bundle), registry, governance,
+    planner = Planner(fleet)
+    _one_flower_job_per_cluster(fleet, planner)
+    governance, bundle = render_all(fleet, planner, registry)
+    return Rendered(fleet, planner, bundle, write.serialise_bundle(bundle), registry, governance,
                     user_files(fleet, paths.out))
 
 
@@ -100,7 +105,7 @@ def user_files(fleet: Fleet, out_root: Path) -> dict[str, bytes]:
     return files
 
 
-def render_all(fleet: Fleet, the_plan: Plan, registry: Registry) -> tuple[Governance, Bundle]:
+def render_all(fleet: Fleet, the_plan: Plan | Planner, registry: Registry) -> tuple[Governance, Bundle]:
     """Governance, then the bundle with each hub's governance files in its overlay."""
     governance = govern(fleet, the_plan, registry)
     bundle = render_bundle(fleet, the_plan, extras=lambda _fleet, hub: render_hub(governance[hub]),
@@ -108,7 +113,7 @@ def render_all(fleet: Fleet, the_plan: Plan, registry: Registry) -> tuple[Govern
     return governance, bundle
 
 
-def _one_flower_job_per_cluster(fleet: Fleet, the_plan: Plan) -> None:
+def _one_flower_job_per_cluster(fleet: Fleet, the_plan: Plan | Planner) -> None:
     """A cluster runs one SuperNode (the add-on installs one `flower-supernode` per cluster, with
     the configuration of one install placement), so two Flower jobs of a hub that select the same
     cluster cannot both get it: bad input, named at the later job's placement."""

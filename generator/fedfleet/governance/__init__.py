@@ -8,7 +8,7 @@ Nothing else is stable: the built-in plugins import only these, as a third-party
 from __future__ import annotations
 
 from ..findings import Finding, InputError
-from ..placement import Plan
+from ..placement import Plan, Planner
 from ..spec.model import Cluster, Fleet, Hub, Job
 from .hookspecs import hookimpl
 from .registry import ENTRY_POINT_GROUP, Registry, load_registry
@@ -25,7 +25,7 @@ __all__ = [
 Governance = dict[str, HubGovernance]  # hub name -> what governance puts on it
 
 
-def govern(fleet: Fleet, plan: Plan, registry: Registry) -> Governance:
+def govern(fleet: Fleet, plan: Plan | Planner, registry: Registry) -> Governance:
     """Every hub's governance, typed: the plugins' policies wrapped with names, remediation and
     placements. `render_hub` turns one hub's into the objects of its overlay."""
     params = fleet.plugin_params

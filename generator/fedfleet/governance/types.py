@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping
 
-from ..placement import Plan
+from ..placement import Plan, Planner
 from ..spec.model import Fleet, Hub, Job
 
 TargetKind = Literal["hub", "job-clients", "job-cluster-sets", "cluster-set"]
@@ -78,7 +78,7 @@ class GovernanceContext:
     """Everything a plugin may read for one hub. Read-only: plugins return data, never write."""
 
     fleet: Fleet
-    plan: Plan
+    plan: Plan | Planner  # placement.Planner: a job's plan is worked out when a plugin asks
     hub: Hub
     params: Mapping[str, Any] = field(default_factory=dict)  # this plugin's validated parameters
 

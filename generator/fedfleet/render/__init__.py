@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from ..findings import Finding, InputError
-from ..placement import Plan
+from ..placement import Plan, Planner
 from ..spec.model import Fleet, Job, Origin
 from . import addon, argocd, bootstrap, flower, jobs, layout, otel
 from .common import kustomization, namespace
@@ -51,7 +51,7 @@ def _user(content: Mapping[str, Any], generated: set[str], origin: Origin,
     return content
 
 
-def render_bundle(fleet: Fleet, plan: Plan, extras: OverlayExtras | None = None,
+def render_bundle(fleet: Fleet, plan: Plan | Planner, extras: OverlayExtras | None = None,
                   job_annotations: JobAnnotations | None = None) -> Bundle:
     bundle: Bundle = {}
     base = addon.base_objects()

@@ -17,7 +17,7 @@ import hashlib
 import ipaddress
 from typing import Any
 
-from ..placement import Plan
+from ..placement import Plan, Planner
 from ..spec.exposure import Endpoint, endpoint, superlink_name
 from ..spec.model import Fleet, Hub, Job
 from ..upstream import (
@@ -122,7 +122,7 @@ def _certificate(job: Job, ep: Endpoint) -> dict[str, Any]:
     return obj(API_CERT_MANAGER, "Certificate", meta(name, ns, wave=WAVE_BINDING, labels={JOB_LABEL: job.name}), spec=spec)
 
 
-def partitions(plan: Plan, job: Job) -> dict[str, int]:
+def partitions(plan: Plan | Planner, job: Job) -> dict[str, int]:
     """Stable partition ids: the planned clients in name order, 0..n-1."""
     return {cluster: i for i, cluster in enumerate(sorted(plan.job(job.name).cluster_names))}
 
@@ -275,7 +275,7 @@ def _run(job: Job, tls: bool) -> list[dict[str, Any]]:
     ]
 
 
-def job_objects(fleet: Fleet, hub: Hub, plan: Plan, job: Job) -> list[dict[str, Any]]:
+def job_objects(fleet: Fleet, hub: Hub, plan: Plan | Planner, job: Job) -> list[dict[str, Any]]:
     """Everything the bundle adds on the hub for one Flower job."""
     ep = endpoint(hub, job)
     ids = partitions(plan, job)
