@@ -94,7 +94,9 @@ def superlink_args(tls: bool) -> list[str]:
         *tls_args,
         "--isolation=process",
         f"--serverappio-api-address=0.0.0.0:{SUPERLINK_PORTS['serverappio']}",
-        f"--fleet-api-address=0.0.0.0:{SUPERLINK_PORTS['fleet']}",
+        # With TLS the Fleet API listens on the pod's loopback: the registration tunnel beside it
+        # owns the Fleet port and lets through only clients with a registration credential.
+        f"--fleet-api-address=127.0.0.1:{FLEET_INTERNAL_PORT}" if tls else f"--fleet-api-address=0.0.0.0:{SUPERLINK_PORTS['fleet']}",
         f"--control-api-address=0.0.0.0:{SUPERLINK_PORTS['control']}",
     ]
 
@@ -105,7 +107,10 @@ def supernode_args(tls: bool) -> list[str]:
     $(PARTITION_ID) is expanded by Kubernetes from the container's env."""
     return [
         f"--root-certificates={TLS_MOUNT}/ca.crt" if tls else "--insecure",
-        "--superlink={{SUPERLINK_ADDRESS}}:{{SUPERLINK_PORT}}",
+        # With TLS the SuperNode dials the registration tunnel in its own pod, which carries its
+        # gRPC TLS session to the SuperLink inside mutual TLS (the SuperLink's certificate
+        # names 127.0.0.1 for this hop; the tunnel checks the exposed name).
+        f"--superlink=127.0.0.1:{SUPERLINK_PORTS['fleet']}" if tls else "--superlink={{SUPERLINK_ADDRESS}}:{{SUPERLINK_PORT}}",
         "--node-config",
         'cluster-name="{{CLUSTER_NAME}}" partition-id=$(PARTITION_ID) num-partitions={{NUM_PARTITIONS}}',
         "--isolation=process",
@@ -169,6 +174,63 @@ OTEL_ENDPOINT = f"{OTEL_SERVICE}.{OTEL_AGENT_NAMESPACE}.svc.cluster.local:{OTEL_
 # The values are fedfleet's own names (upstream's flower-addon has no registration section).
 FLOWER_SIGNER = "fedfleet.io/flower-addon"  # registration[].customSigner.signerName
 FLOWER_SIGNING_CA = "flower-addon-signer"  # registration[].customSigner.signingCA.name (hub Secret)
+# Where that Secret lives: signingCA.namespace, set explicitly (without it the addon manager reads
+# its own namespace: ocm pkg/addon/templateagent/registration.go CustomSignerWithExpiry,
+# AddonManagerNamespace() = $POD_NAMESPACE or "open-cluster-management-hub"). fedfleet keeps it
+# beside the SuperLinks, whose registration tunnels trust its ca.crt.
+FLOWER_SIGNING_CA_NAMESPACE = SUPERLINK_NAMESPACE
+# The addon manager's ServiceAccount, which must be granted `get` on the signing CA Secret
+# (api addon/v1alpha1 types_addontemplate.go, SigningCARef: "the user must grant the permission
+# to the addon manager ... addon-manager-controller-sa"); it runs in the hub namespace of the
+# ClusterManager (ocm deploy/cluster-manager: open-cluster-management-hub).
+ADDON_MANAGER_SA = "addon-manager-controller-sa"
+ADDON_MANAGER_NAMESPACE = "open-cluster-management-hub"
+# What OCM does with the credential, each from its code:
+# - the klusterlet writes it into the agent namespace as Secret
+#   "<addon>-<signerName with / -> ->-client-cert" with keys tls.crt and tls.key
+#   (ocm pkg/registration/spoke/addon/configuration.go; register/csr/csr.go TLSCertFile/TLSKeyFile),
+#   and deletes it when the ManagedClusterAddOn goes (registration_controller.go cleanup ->
+#   stopRegistration);
+# - the template agent mounts that Secret into EVERY container of the template's Deployments and
+#   DaemonSets at /managed/<signerName with / -> -> (pkg/addon/templateagent/decorator.go
+#   volumeDecorator, customSignedSecretMountPath, CustomSignedSecretName);
+# - the hub signs for 24 hours (registration.go TemplateCSRSignFunc: CustomSignerWithExpiry(...,
+#   24*time.Hour)), capped at the CA's own expiry (addon-framework pkg/utils/csr_helpers.go
+#   signCSR), with ExtKeyUsage server+client auth; the klusterlet asks again when 20-25% of the
+#   lifetime is left (register/csr/csr.go shouldCreateCSR, jitter(0.2, 0.25)), i.e. after 18-19 h;
+# - the CA key must be RSA: addon-framework DefaultSignerWithExpiry parses it with
+#   x509.ParsePKCS1PrivateKey ("For now only PKCS#1 is supported").
+# The subject OCM puts in the CSR by default (register/csr/csr.go addonX509Subject, DefaultCommonName).
+REGISTRATION_HOURS = 24
+
+
+def registration_secret(signer: str = FLOWER_SIGNER, addon: str = ADDON_NAME) -> str:
+    """The credential Secret the klusterlet writes in the agent namespace (CustomSignedSecretName)."""
+    return f"{addon}-{signer.replace('/', '-')}-client-cert"
+
+
+def registration_mount(signer: str = FLOWER_SIGNER) -> str:
+    """Where the template agent mounts it in every container (customSignedSecretMountPath)."""
+    return f"/managed/{signer.replace('/', '-')}"
+
+
+def registration_volume(signer: str = FLOWER_SIGNER) -> str:
+    """The volume name the template agent gives it (volumeDecorator: cert-<signer, / and . -> ->)."""
+    return "cert-" + signer.replace("/", "-").replace(".", "-")
+
+
+def registration_common_name(cluster: str, addon: str = ADDON_NAME) -> str:
+    return f"system:open-cluster-management:cluster:{cluster}:addon:{addon}:agent:{addon}"
+
+
+# The registration tunnel (issue 17, README "Security"): an stunnel pair pinned to the signing CA.
+# On the hub, in each SuperLink pod, it owns the Fleet API port (9092) and forwards to the
+# SuperLink's Fleet API, which listens on the pod's loopback only; on each cluster, in the SuperNode
+# pod, it listens on the pod's loopback where the SuperNode dials and presents the credential.
+FLEET_INTERNAL_PORT = 9095  # the SuperLink's own Fleet API, 127.0.0.1 inside its pod
+TUNNEL_CONTAINER = "fleet-tunnel"
+TUNNEL_MOUNT = "/etc/fedfleet/tunnel"  # stunnel.conf and run.sh, from a ConfigMap
+REGISTRATION_CA_MOUNT = "/etc/fedfleet/registration"  # ca.crt of the signing CA (hub tunnel)
 
 # --- What fedfleet writes on the objects it ships, for policies and people to match on -----------
 DATA_CLAIM_ANNOTATION = "fedfleet.io/data-claim"  # on FederatedLearning and data-locality ConfigMaps

@@ -28,3 +28,10 @@ FL_CONTROLLER_COMMIT = "f5844b98e8e24a8677ca04a5a4bcff942ccde382"
 FL_CONTROLLER_IMAGE = "quay.io/open-cluster-management/federated-learning-controller:latest"
 # The cert-manager Helm chart the plain Argo CD bootstrap installs (charts.jetstack.io).
 CERT_MANAGER_VERSION = "v1.16.2"
+
+# The registration tunnel (render/tunnel.py): an stunnel image pinned by digest. This digest is the
+# registry's `latest` of ghcr.io/appuio/stunnel-docker as its package page lists it (found by
+# search, not pulled here: an Alpine-based image running stunnel; the bundle overrides its command
+# with `/bin/sh run.sh stunnel.conf`, so it must have /bin/sh and `stunnel` on PATH). Mirror it, or
+# build your own from Alpine's stunnel package, and pin that digest here for production.
+TUNNEL_IMAGE = "ghcr.io/appuio/stunnel-docker@sha256:39df6fe8b5c17f6b2065e777077fe4d4443718aba7205dd939b959650bd33f67"

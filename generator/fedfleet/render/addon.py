@@ -12,7 +12,11 @@ ClusterManagementAddOn and AddOnTemplate `flower-addon`, AddOnDeploymentConfigs 
   (`tls.crt`, `tls.key`, `ca.crt`); the CA reaches managed clusters through an ACM policy
   (render/flower.py), not through a helm `lookup` baked into the AddOnTemplate (addon-template.yaml:88-102);
 - each SuperNode gets a stable `partition-id` (the chart passes only cluster-name and
-  num-partitions, addon-template.yaml:56).
+  num-partitions, addon-template.yaml:56);
+- the template carries a `registration` (CustomSigner, as upstream's otel add-on does:
+  federated-learning-controller/deploy/obs/otel-addon/resources/addon-template.yaml), so every
+  cluster's agent gets its own hub-signed credential, and the SuperNode pod has a tunnel that
+  presents it (render/tunnel.py): only registered clusters reach the SuperLink.
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ from typing import Any
 
 from ..spec.model import Fleet, Hub
 from ..upstream import (
-    ADDON_AGENT_NAMESPACE, ADDON_NAME, ADDON_NAMESPACE, API_ADDON, API_CERT_MANAGER, CLIENTAPPIO_PORT,
-    NODE_CONFIG_MAP, SUPERLINK_NAMESPACE, SUPERNODE, TLS_CA_SECRET, TLS_MOUNT, supernode_args,
+    ADDON_AGENT_NAMESPACE, ADDON_NAME, ADDON_NAMESPACE, API_ADDON, API_CERT_MANAGER, CLIENTAPPIO_PORT, FLOWER_SIGNER,
+    FLOWER_SIGNING_CA, FLOWER_SIGNING_CA_NAMESPACE, NODE_CONFIG_MAP, SUPERLINK_NAMESPACE, SUPERNODE, TLS_CA_SECRET,
+    TLS_MOUNT, TUNNEL_CONTAINER, supernode_args,
 )
+from . import tunnel
 from .common import WAVE_BINDING, WAVE_CONFIG, meta, namespace, obj
 
 _SUPERNODE_LABELS = {"app.kubernetes.io/name": "flower-addon", "app.kubernetes.io/component": "supernode"}
@@ -60,12 +66,19 @@ def _supernode_manifests() -> list[dict[str, Any]]:
                 "template": {
                     "metadata": {"labels": _SUPERNODE_LABELS},
                     "spec": {
-                        "containers": [container],
-                        "volumes": [{"name": "tls-ca", "secret": {"secretName": TLS_CA_SECRET}}],
+                        # The registration credential's volume is not declared here: the template
+                        # agent adds it to every container (ocm templateagent/decorator.go volumeDecorator).
+                        "containers": [container, tunnel.tunnel_container(
+                            "fleet-tunnel", [{"name": "tls-ca", "mountPath": TLS_MOUNT, "readOnly": True}], None)],
+                        "volumes": [{"name": "tls-ca", "secret": {"secretName": TLS_CA_SECRET}},
+                                    {"name": "fleet-tunnel", "configMap": {"name": tunnel.CLIENT_TUNNEL_CONFIG}}],
                     },
                 },
             },
         },
+        {"apiVersion": "v1", "kind": "ConfigMap",
+         "metadata": {"name": tunnel.CLIENT_TUNNEL_CONFIG, "namespace": ADDON_AGENT_NAMESPACE, "labels": _SUPERNODE_LABELS},
+         "data": tunnel.tunnel_files(tunnel.client_config())},
         # The controller's ClientApps dial flower-supernode.flower-addon:9094 (its default
         # spec.client.supernode, federatedlearning_types.go); the chart ships this Service
         # (addon-template.yaml:104-122).
@@ -94,14 +107,27 @@ def tls_issuers() -> list[dict[str, Any]]:
             "privateKey": {"algorithm": "ECDSA", "size": 256},
             "issuerRef": {"group": "cert-manager.io", "kind": "Issuer", "name": SELF_SIGNED_ISSUER}}),
         obj(API_CERT_MANAGER, "Issuer", meta(CA_ISSUER, ns, wave=WAVE_BINDING), spec={"ca": {"secretName": TLS_CA_SECRET}}),
+        *tunnel.signing_ca(),
     ]
+
+
+def registration() -> list[dict[str, Any]]:
+    """AddOnTemplate spec.registration (api addon/v1alpha1 types_addontemplate.go RegistrationSpec,
+    CustomSignerRegistrationConfig): the hub signs each cluster's CSR for FLOWER_SIGNER with the
+    CA in Secret FLOWER_SIGNING_CA_NAMESPACE/FLOWER_SIGNING_CA (ocm pkg/addon/templateagent/
+    registration.go TemplateCSRSignFunc -> CustomSignerWithExpiry). No subject: OCM's default names
+    the cluster (CN system:open-cluster-management:cluster:<cluster>:addon:flower-addon:agent:...)."""
+    return [{"type": "CustomSigner", "customSigner": {
+        "signerName": FLOWER_SIGNER,
+        "signingCA": {"name": FLOWER_SIGNING_CA, "namespace": FLOWER_SIGNING_CA_NAMESPACE}}}]
 
 
 def base_objects() -> dict[str, Any]:
     """bases/flower-addon: identical on every hub (TLS on); a hub without TLS patches the SuperNode."""
     template = obj(
         API_ADDON, "AddOnTemplate", meta(ADDON_NAME, wave=WAVE_CONFIG),
-        spec={"addonName": ADDON_NAME, "agentSpec": {"workload": {"manifests": _supernode_manifests()}}},
+        spec={"addonName": ADDON_NAME, "agentSpec": {"workload": {"manifests": _supernode_manifests()}},
+              "registration": registration()},
     )
     return {
         "namespace.yaml": namespace(SUPERLINK_NAMESPACE),
@@ -149,11 +175,14 @@ def hub_patches(fleet: Fleet, hub: Hub) -> list[dict[str, Any]]:
         return []
     # A hub without TLS (allowed only where the fleet says so, e.g. a dev sandbox) runs the chart's
     # insecure SuperNode; the tls governance plugin reports it.
+    # Without TLS there is no SuperLink certificate for the tunnel either: the SuperNode dials the
+    # SuperLink directly, as upstream's chart does (the registration credential is still issued).
+    containers = "/spec/agentSpec/workload/manifests/1/spec/template/spec/containers"
+    assert _supernode_manifests()[1]["spec"]["template"]["spec"]["containers"][1]["name"] == TUNNEL_CONTAINER
     return [{
         "target": {"kind": "AddOnTemplate", "name": ADDON_NAME},
-        "patch": _json_patch([{"op": "replace",
-                               "path": "/spec/agentSpec/workload/manifests/1/spec/template/spec/containers/0/args",
-                               "value": supernode_args(False)}]),
+        "patch": _json_patch([{"op": "replace", "path": f"{containers}/0/args", "value": supernode_args(False)},
+                              {"op": "remove", "path": f"{containers}/1"}]),
     }]
 
 

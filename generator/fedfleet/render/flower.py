@@ -22,8 +22,10 @@ from ..spec.exposure import Endpoint, endpoint, superlink_name
 from ..spec.model import Fleet, Hub, Job
 from ..upstream import (
     ADDON_AGENT_NAMESPACE, ADDON_NAMESPACE, API_ADDON, API_CERT_MANAGER, API_CLUSTER_V1BETA1, API_POLICY, API_ROUTE,
-    NODE_CONFIG_MAP, SUPERLINK_NAMESPACE, SUPERLINK_PORTS, TLS_CA_SECRET, TLS_MOUNT, superlink_args,
+    FLOWER_SIGNING_CA, FLOWER_SIGNING_CA_NAMESPACE, NODE_CONFIG_MAP, REGISTRATION_CA_MOUNT, SUPERLINK_NAMESPACE,
+    SUPERLINK_PORTS, TLS_CA_SECRET, TLS_MOUNT, superlink_args,
 )
+from . import tunnel
 from ..versions import SUPERLINK_IMAGE, SUPERNODE_IMAGE
 from .addon import CA_ISSUER, install_placement_name
 from .validation import gate_files, gate_rbac, wrap_run
@@ -52,22 +54,43 @@ def _labels(job: Job) -> dict[str, str]:
 
 def _superlink(job: Job, tls: bool) -> list[dict[str, Any]]:
     name, ns, labels = superlink_name(job), SUPERLINK_NAMESPACE, _labels(job)
-    probe = {"tcpSocket": {"port": "fleet"}}
+    ports = [{"name": n, "containerPort": p, "protocol": "TCP"} for n, p in SUPERLINK_PORTS.items()]
+    # superlink.yaml:58-67 probes the Fleet API; with TLS the registration tunnel owns that port
+    # and the SuperLink's Fleet API is on the pod's loopback, so the SuperLink is probed on Control.
+    probe = {"tcpSocket": {"port": "control" if tls else "fleet"}}
     container: dict[str, Any] = {
         "name": "superlink",
         "image": SUPERLINK_IMAGE,
         "args": superlink_args(tls),
-        "ports": [{"name": n, "containerPort": p, "protocol": "TCP"} for n, p in SUPERLINK_PORTS.items()],
-        # superlink.yaml:58-67: TCP probes on the Fleet API.
+        "ports": [p for p in ports if not tls or p["name"] != "fleet"],
         "livenessProbe": {**probe, "initialDelaySeconds": 30, "periodSeconds": 10},
         "readinessProbe": {**probe, "initialDelaySeconds": 5, "periodSeconds": 5},
     }
     pod: dict[str, Any] = {"containers": [container]}
-    if tls:
-        container["volumeMounts"] = [{"name": "tls", "mountPath": TLS_MOUNT, "readOnly": True}]
-        pod["volumes"] = [{"name": "tls", "secret": {"secretName": f"{name}-tls"}}]
     job_labels = {JOB_LABEL: job.name}
+    extra: list[dict[str, Any]] = []
+    if tls:
+        tls_mount = {"name": "tls", "mountPath": TLS_MOUNT, "readOnly": True}
+        container["volumeMounts"] = [tls_mount]
+        # Our bundle owns the SuperLink Deployment (the FL controller creates only the ServerApp,
+        # internal/controller/manifests/flower/serverapp/; the upstream chart's is
+        # flower-addon/charts/flower-addon/templates/superlink.yaml), so the tunnel is a container
+        # of this pod: it alone listens on the Fleet port the Services and the exposure target.
+        pod["containers"].append(tunnel.tunnel_container("fleet-tunnel", [
+            tls_mount, {"name": "registration-ca", "mountPath": REGISTRATION_CA_MOUNT, "readOnly": True}],
+            next(p for p in ports if p["name"] == "fleet")))
+        pod["volumes"] = [
+            {"name": "tls", "secret": {"secretName": f"{name}-tls"}},
+            # Only the signing CA's certificate; its key stays with the addon manager. The Secret is
+            # in flower-system (FLOWER_SIGNING_CA_NAMESPACE), the pod's own namespace.
+            {"name": "registration-ca", "secret": {"secretName": FLOWER_SIGNING_CA,
+                                                    "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+            {"name": "fleet-tunnel", "configMap": {"name": f"{name}-tunnel"}}]
+        assert FLOWER_SIGNING_CA_NAMESPACE == ns
+        extra.append(obj("v1", "ConfigMap", meta(f"{name}-tunnel", ns, wave=WAVE_CONFIG, labels={**labels, **job_labels}),
+                         data=tunnel.tunnel_files(tunnel.hub_config())))
     return [
+        *extra,
         obj("apps/v1", "Deployment", meta(name, ns, wave=WAVE_CONFIG, labels={**labels, **job_labels}), spec={
             "replicas": 1, "selector": {"matchLabels": labels},
             "template": {"metadata": {"labels": labels}, "spec": pod}}),
@@ -117,8 +140,9 @@ def _certificate(job: Job, ep: Endpoint) -> dict[str, Any]:
         "usages": ["server auth", "digital signature", "key encipherment"],
         "issuerRef": {"group": "cert-manager.io", "kind": "Issuer", "name": CA_ISSUER},
     }
-    if ips:
-        spec["ipAddresses"] = ips
+    # 127.0.0.1: the SuperNode's own gRPC TLS dials the registration tunnel in its pod
+    # (upstream.supernode_args); the tunnel itself checks the exposed name above.
+    spec["ipAddresses"] = [*ips, "127.0.0.1"]
     return obj(API_CERT_MANAGER, "Certificate", meta(name, ns, wave=WAVE_BINDING, labels={JOB_LABEL: job.name}), spec=spec)
 
 
@@ -143,6 +167,8 @@ def _addon_install(job: Job, ep: Endpoint, n_partitions: int) -> list[dict[str, 
                 {"name": "SUPERLINK_PORT", "value": str(ep.port)},
                 {"name": "IMAGE", "value": SUPERNODE_IMAGE},
                 {"name": "NUM_PARTITIONS", "value": str(max(n_partitions, 1))},
+                # How the registration tunnel checks the SuperLink's name (render/tunnel.py).
+                *tunnel.client_variables(ep.host),
             ]}),
     ]
 

@@ -19,7 +19,7 @@ ssl_args := [
 	"--ssl-keyfile=/etc/flower/tls/tls.key",
 	"--isolation=process",
 	"--serverappio-api-address=0.0.0.0:9091",
-	"--fleet-api-address=0.0.0.0:9092",
+	"--fleet-api-address=127.0.0.1:9095",
 	"--control-api-address=0.0.0.0:9093",
 ]
 

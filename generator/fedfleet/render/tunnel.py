@@ -1,0 +1,154 @@
+"""Only registered clusters join a Flower federation (issue 17): the add-on's registration
+credential, and the mutual-TLS tunnel pair that demands it.
+
+The flower-addon AddOnTemplate asks OCM for a `CustomSigner` registration (render/addon.py): the
+addon manager signs each cluster's CSR with the signing CA made here (a cert-manager chain on the
+hub: the self-signed bootstrap Issuer -> an isCA Certificate whose Secret is the signing CA; no key
+material in Git), and the klusterlet puts the 24-hour credential into the agent namespace, mounted
+into every container of the SuperNode pod (upstream.py: the OCM code behind each fact).
+
+Flower 1.26.1's Fleet API does not ask for client certificates, and its own SuperNode
+authentication needs every SuperNode's public key registered through the Control API at run time
+(`flower-superlink --enable-supernode-auth`; `--auth-list-public-keys` "is no longer supported",
+flwr/server/app.py), which a GitOps bundle cannot do. So an stunnel pair carries the SuperNode's
+connection:
+
+    SuperNode --gRPC/TLS--> 127.0.0.1:9092 [tunnel, SuperNode pod] ==mTLS==> exposed Fleet port
+      [tunnel, SuperLink pod: requires a client certificate of the signing CA] --> 127.0.0.1:9095 SuperLink
+
+The outer TLS (stunnel) authenticates both ends: the hub tunnel presents the SuperLink's own
+certificate and the cluster tunnel verifies it against the Flower CA and the exposed name (server
+authentication as before); the hub tunnel accepts only certificates issued by the signing CA. The
+inner TLS is Flower's own gRPC TLS from the SuperNode to the SuperLink (stunnel speaks no ALPN, and
+gRPC refuses TLS without `h2`, so stunnel cannot terminate gRPC's TLS itself: tried here, the
+SuperLink closed the connection); the SuperLink's certificate names 127.0.0.1 for that hop.
+
+stunnel reads certificates at start and on SIGHUP only; the klusterlet replaces the credential
+after 18-19 of its 24 hours, so the tunnel's wrapper sends SIGHUP every RELOAD_SECONDS (an
+established connection keeps its session; new ones use the new files).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..upstream import (
+    ADDON_MANAGER_NAMESPACE, ADDON_MANAGER_SA, API_CERT_MANAGER, FLEET_INTERNAL_PORT, FLOWER_SIGNING_CA,
+    FLOWER_SIGNING_CA_NAMESPACE, REGISTRATION_CA_MOUNT, SUPERLINK_PORTS, TLS_MOUNT, TUNNEL_CONTAINER, TUNNEL_MOUNT,
+    registration_mount,
+)
+from ..versions import TUNNEL_IMAGE
+from .common import WAVE_BINDING, meta, obj
+
+RELOAD_SECONDS = 600
+SIGNER_ROLE = "fedfleet-flower-addon-signer"
+CLIENT_TUNNEL_CONFIG = "flower-fleet-tunnel"  # ConfigMap in the AddOnTemplate (agent namespace)
+# ADC variables (render/flower.py) that say how the cluster tunnel checks the exposed name:
+# `checkHost` for a DNS name (and SNI, which a passthrough Route routes on), `checkIP` and no SNI
+# for a NodePort's address (OpenSSL X509_check_host matches DNS names only).
+CHECK_VARIABLE = "SUPERLINK_CHECK"
+SNI_VARIABLE = "SUPERLINK_SNI"
+
+# The wrapper: stunnel in the foreground, SIGHUP every RELOAD_SECONDS so rotated certificates are
+# read, TERM passed on. `$1` is the configuration file.
+RUN_SH = f"""#!/bin/sh
+# fedfleet registration tunnel: stunnel re-reads its certificates on SIGHUP only.
+stunnel "$1" & pid=$!
+trap 'kill -TERM $pid 2>/dev/null' TERM INT
+while kill -0 $pid 2>/dev/null; do
+  sleep {RELOAD_SECONDS} & wait $!
+  kill -HUP $pid 2>/dev/null
+done
+wait $pid
+"""
+
+
+def signing_ca() -> list[dict[str, Any]]:
+    """The registration signing CA on the hub and the addon manager's right to read it.
+
+    cert-manager writes Secret `flower-addon-signer` of type kubernetes.io/tls with tls.crt/tls.key,
+    what the addon manager reads (ocm pkg/addon/templateagent/registration.go CustomSignerWithExpiry:
+    corev1.TLSCertKey, corev1.TLSPrivateKeyKey). RSA, because addon-framework pkg/utils/csr_helpers.go
+    DefaultSignerWithExpiry parses the key with x509.ParsePKCS1PrivateKey. A CA of its own, not the
+    Flower CA: a Flower server certificate must never pass as a registration credential."""
+    ns = FLOWER_SIGNING_CA_NAMESPACE
+    return [
+        obj(API_CERT_MANAGER, "Certificate", meta(FLOWER_SIGNING_CA, ns, wave=WAVE_BINDING), spec={
+            "isCA": True, "commonName": "fedfleet Flower add-on registration CA", "secretName": FLOWER_SIGNING_CA,
+            "duration": "87600h", "renewBefore": "720h",
+            "privateKey": {"algorithm": "RSA", "size": 3072, "encoding": "PKCS1"},
+            "issuerRef": {"group": "cert-manager.io", "kind": "Issuer", "name": "flower-selfsigned"}}),
+        obj("rbac.authorization.k8s.io/v1", "Role", meta(SIGNER_ROLE, ns, wave=WAVE_BINDING), rules=[
+            {"apiGroups": [""], "resources": ["secrets"], "resourceNames": [FLOWER_SIGNING_CA],
+             "verbs": ["get", "list", "watch"]}]),
+        obj("rbac.authorization.k8s.io/v1", "RoleBinding", meta(SIGNER_ROLE, ns, wave=WAVE_BINDING),
+            roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": SIGNER_ROLE},
+            subjects=[{"kind": "ServiceAccount", "name": ADDON_MANAGER_SA, "namespace": ADDON_MANAGER_NAMESPACE}]),
+    ]
+
+
+def hub_config() -> str:
+    """stunnel.conf of the tunnel in a SuperLink pod: TLS with the SuperLink's certificate on the
+    Fleet port, a client certificate of the signing CA required, on to the SuperLink's loopback."""
+    return "\n".join([
+        "; fedfleet registration tunnel, hub side: only clients with a registration credential pass",
+        "foreground = yes", "pid =", "",
+        "[fleet]",
+        f"accept = 0.0.0.0:{SUPERLINK_PORTS['fleet']}",
+        f"connect = 127.0.0.1:{FLEET_INTERNAL_PORT}",
+        f"cert = {TLS_MOUNT}/tls.crt",
+        f"key = {TLS_MOUNT}/tls.key",
+        f"CAfile = {REGISTRATION_CA_MOUNT}/ca.crt",
+        "verifyChain = yes",
+        "requireCert = yes",
+        "sslVersionMin = TLSv1.2",
+        "",
+    ])
+
+
+def client_config() -> str:
+    """stunnel.conf of the tunnel in a SuperNode pod ({{...}}: the addon manager's variables)."""
+    cred = registration_mount()
+    return "\n".join([
+        "; fedfleet registration tunnel, cluster side: presents this cluster's registration credential",
+        "foreground = yes", "pid =", "",
+        "[fleet]",
+        "client = yes",
+        f"accept = 127.0.0.1:{SUPERLINK_PORTS['fleet']}",
+        "connect = {{SUPERLINK_ADDRESS}}:{{SUPERLINK_PORT}}",
+        f"cert = {cred}/tls.crt",
+        f"key = {cred}/tls.key",
+        f"CAfile = {TLS_MOUNT}/ca.crt",
+        "verifyChain = yes",
+        f"{{{{{CHECK_VARIABLE}}}}} = {{{{SUPERLINK_ADDRESS}}}}",
+        f"sni = {{{{{SNI_VARIABLE}}}}}",
+        "sslVersionMin = TLSv1.2",
+        "",
+    ])
+
+
+def tunnel_container(config_volume: str, mounts: list[dict[str, Any]], port: dict[str, Any] | None) -> dict[str, Any]:
+    probe = {"tcpSocket": {"port": port["name"]}} if port else None
+    container: dict[str, Any] = {
+        "name": TUNNEL_CONTAINER,
+        "image": TUNNEL_IMAGE,
+        "command": ["/bin/sh", f"{TUNNEL_MOUNT}/run.sh", f"{TUNNEL_MOUNT}/stunnel.conf"],
+        "volumeMounts": [{"name": config_volume, "mountPath": TUNNEL_MOUNT, "readOnly": True}, *mounts],
+        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}},
+    }
+    if port:
+        container["ports"] = [port]
+        container["readinessProbe"] = {**probe, "initialDelaySeconds": 2, "periodSeconds": 5}
+        container["livenessProbe"] = {**probe, "initialDelaySeconds": 10, "periodSeconds": 10}
+    return container
+
+
+def tunnel_files(config: str) -> dict[str, str]:
+    return {"stunnel.conf": config, "run.sh": RUN_SH}
+
+
+def client_variables(host: str) -> list[dict[str, str]]:
+    """The ADC variables the cluster tunnel's configuration reads for one job's exposed address."""
+    is_ip = host.replace(".", "").isdigit() or ":" in host
+    return [{"name": CHECK_VARIABLE, "value": "checkIP" if is_ip else "checkHost"},
+            {"name": SNI_VARIABLE, "value": "" if is_ip else host}]

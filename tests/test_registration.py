@@ -1,0 +1,132 @@
+"""Issue 17, read without running: the flower-addon AddOnTemplate's CustomSigner registration
+against OCM's AddOnTemplate CRD, the signing CA and the addon manager's right to read it, and the
+registration tunnel on both ends (render/tunnel.py). `tests/test_simulate_registration.py` runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fedfleet import pipeline
+from fedfleet.checks.built import build_and_check
+from fedfleet.checks.crds import SchemaSet
+from fedfleet.render import tunnel
+from fedfleet.upstream import (
+    ADDON_MANAGER_NAMESPACE, ADDON_MANAGER_SA, FLOWER_SIGNER, FLOWER_SIGNING_CA, FLOWER_SIGNING_CA_NAMESPACE,
+    registration_mount, registration_secret,
+)
+
+PATHS = pipeline.Paths(Path("specs"), Path("."))
+# OCM's AddOnTemplate CRD ships in the api Go module (never committed here); read where Go put it.
+API_MODULE = "open-cluster-management.io/api@v1.3.0"
+CRD = "addon/v1alpha1/0000_03_addon.open-cluster-management.io_addontemplates.crd.yaml"
+
+
+def _crd_dir(tmp: Path) -> Path:
+    try:
+        cache = subprocess.run(["go", "env", "GOMODCACHE"], capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        cache = os.environ.get("GOMODCACHE", "")
+    source = Path(cache) / API_MODULE / CRD if cache else None
+    if source is None or not source.is_file():
+        pytest.skip(f"OCM's AddOnTemplate CRD ({API_MODULE}/{CRD}) is not in the Go module cache")
+    (tmp / source.name).write_bytes(source.read_bytes())
+    return tmp
+
+
+def _hub_prod() -> list[dict[str, Any]]:
+    rendered = pipeline.render(PATHS)
+    built = build_and_check(rendered.files, {"overlays/hub-prod": "hub-prod"}, None)
+    return built.objects["overlays/hub-prod"]
+
+
+def _one(objs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    return next(o for o in objs if o["kind"] == kind and o["metadata"]["name"] == name)
+
+
+def test_the_addon_template_with_its_registration_is_valid_against_ocms_crd(fleet_repo: Path, tmp_path: Path) -> None:
+    schemas = SchemaSet.from_directory(_crd_dir(tmp_path))
+    template = _one(_hub_prod(), "AddOnTemplate", "flower-addon")
+    assert template["spec"]["registration"] == [{"type": "CustomSigner", "customSigner": {
+        "signerName": FLOWER_SIGNER, "signingCA": {"name": FLOWER_SIGNING_CA, "namespace": FLOWER_SIGNING_CA_NAMESPACE}}}]
+    findings, checked = schemas.validate([template], "hub-prod")
+    assert checked == 1 and not findings
+    # ... and the schema does check the registration: OCM's signerName pattern refuses this one.
+    broken = {**template, "spec": {**template["spec"], "registration": [
+        {"type": "CustomSigner", "customSigner": {"signerName": "Flower", "signingCA": {"name": FLOWER_SIGNING_CA}}}]}}
+    findings, _ = schemas.validate([broken], "hub-prod")
+    assert any(f.field == "spec.registration.0.customSigner.signerName" for f in findings)
+    missing_ca = {**template, "spec": {**template["spec"], "registration": [
+        {"type": "CustomSigner", "customSigner": {"signerName": FLOWER_SIGNER}}]}}
+    findings, _ = schemas.validate([missing_ca], "hub-prod")
+    assert any("signingCA" in f.message for f in findings)
+
+
+def test_signing_ca_is_a_cert_manager_rsa_ca_the_addon_manager_may_read(fleet_repo: Path) -> None:
+    objs = _hub_prod()
+    ca = _one(objs, "Certificate", FLOWER_SIGNING_CA)
+    assert ca["metadata"]["namespace"] == FLOWER_SIGNING_CA_NAMESPACE
+    assert ca["spec"]["isCA"] is True and ca["spec"]["secretName"] == FLOWER_SIGNING_CA
+    # addon-framework DefaultSignerWithExpiry: x509.ParsePKCS1PrivateKey, RSA only.
+    assert ca["spec"]["privateKey"]["algorithm"] == "RSA"
+    issuer = _one(objs, "Issuer", ca["spec"]["issuerRef"]["name"])
+    assert "selfSigned" in issuer["spec"], "its own root, not the Flower server CA"
+    assert not [o for o in objs if o["kind"] == "Secret" and o["metadata"]["name"] == FLOWER_SIGNING_CA], "no key in Git"
+    role = next(o for o in objs if o["kind"] == "Role" and FLOWER_SIGNING_CA in str(o.get("rules")))
+    assert role["metadata"]["namespace"] == FLOWER_SIGNING_CA_NAMESPACE
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["secrets"], "resourceNames": [FLOWER_SIGNING_CA],
+                              "verbs": ["get", "list", "watch"]}]
+    binding = next(o for o in objs if o["kind"] == "RoleBinding" and o["roleRef"]["name"] == role["metadata"]["name"])
+    assert binding["metadata"]["namespace"] == FLOWER_SIGNING_CA_NAMESPACE
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": ADDON_MANAGER_SA, "namespace": ADDON_MANAGER_NAMESPACE}]
+
+
+def test_the_superlink_fleet_port_belongs_to_the_tunnel_pinned_to_the_registration_ca(fleet_repo: Path) -> None:
+    objs = _hub_prod()
+    link = _one(objs, "Deployment", "superlink-mnist-eu")
+    pod = link["spec"]["template"]["spec"]
+    by_name = {c["name"]: c for c in pod["containers"]}
+    assert "--fleet-api-address=127.0.0.1:9095" in by_name["superlink"]["args"]
+    assert [p["name"] for p in by_name["fleet-tunnel"]["ports"]] == ["fleet"]
+    assert not [p for p in by_name["superlink"]["ports"] if p["name"] == "fleet"]
+    assert "@sha256:" in by_name["fleet-tunnel"]["image"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["registration-ca"]["secret"] == {"secretName": FLOWER_SIGNING_CA,
+                                                     "items": [{"key": "ca.crt", "path": "ca.crt"}]}
+    config = _one(objs, "ConfigMap", volumes["fleet-tunnel"]["configMap"]["name"])["data"]["stunnel.conf"]
+    lines = {l.split("=", 1)[0].strip(): l.split("=", 1)[1].strip() for l in config.splitlines() if "=" in l and not l.startswith(";")}
+    assert lines["accept"] == "0.0.0.0:9092" and lines["connect"] == "127.0.0.1:9095"
+    assert lines["verifyChain"] == "yes" and lines["requireCert"] == "yes"
+    assert lines["CAfile"].startswith(next(m["mountPath"] for m in by_name["fleet-tunnel"]["volumeMounts"]
+                                           if m["name"] == "registration-ca"))
+    assert "client" not in lines
+    # The SuperLink's certificate also names 127.0.0.1, the SuperNode's inner hop.
+    assert "127.0.0.1" in _one(objs, "Certificate", "superlink-mnist-eu")["spec"]["ipAddresses"]
+
+
+def test_the_supernode_dials_its_tunnel_which_presents_the_ocm_mounted_credential(fleet_repo: Path) -> None:
+    objs = _hub_prod()
+    manifests = _one(objs, "AddOnTemplate", "flower-addon")["spec"]["agentSpec"]["workload"]["manifests"]
+    deployment = next(m for m in manifests if m["kind"] == "Deployment")
+    node, tun = deployment["spec"]["template"]["spec"]["containers"]
+    assert "--superlink=127.0.0.1:9092" in node["args"] and tun["name"] == "fleet-tunnel"
+    config = next(m for m in manifests if m["kind"] == "ConfigMap" and m["metadata"]["name"] == tunnel.CLIENT_TUNNEL_CONFIG)
+    text = config["data"]["stunnel.conf"]
+    assert f"cert = {registration_mount()}/tls.crt" in text and f"key = {registration_mount()}/tls.key" in text
+    assert "connect = {{SUPERLINK_ADDRESS}}:{{SUPERLINK_PORT}}" in text and "client = yes" in text
+    # The credential volume is OCM's to add (decorator.go volumeDecorator), not declared here.
+    assert registration_secret() not in str(deployment)
+    adc = _one(objs, "AddOnDeploymentConfig", "flower-addon-mnist-eu")
+    variables = {v["name"]: v["value"] for v in adc["spec"]["customizedVariables"]}
+    assert variables[tunnel.CHECK_VARIABLE] == "checkHost" and variables[tunnel.SNI_VARIABLE] == variables["SUPERLINK_ADDRESS"]
+
+
+def test_registration_names_follow_ocm() -> None:
+    assert registration_secret() == "flower-addon-fedfleet.io-flower-addon-client-cert"
+    assert registration_mount() == "/managed/fedfleet.io-flower-addon"
+    assert tunnel.client_variables("10.0.0.7") == [{"name": tunnel.CHECK_VARIABLE, "value": "checkIP"},
+                                                    {"name": tunnel.SNI_VARIABLE, "value": ""}]
