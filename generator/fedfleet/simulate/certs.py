@@ -158,3 +158,40 @@ class TlsFiles:
     ca: Any
     cert: Any
     key: Any
+
+
+def issue_client(ca: dict[str, bytes], common_name: str, hours: int) -> dict[str, bytes]:
+    """A registration credential as OCM's addon manager signs one for a cluster's CSR: the CA's
+    tls.crt/tls.key sign a leaf for the CSR's subject, server+client auth, `hours` long (capped at
+    the CA's expiry), and the klusterlet stores tls.crt and tls.key (addon-framework
+    pkg/utils/csr_helpers.go signCSR; ocm pkg/registration/register/csr/csr.go)."""
+    ca_cert = x509.load_pem_x509_certificate(ca["tls.crt"])
+    ca_key = serialization.load_pem_private_key(ca["tls.key"], password=None)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    not_after = min(now + datetime.timedelta(hours=hours), ca_cert.not_valid_after_utc)
+    cert = (x509.CertificateBuilder()
+            # OCM's default CN is longer than RFC 5280's 64-character bound, which Go does not enforce.
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name, _validate=False)]))
+            .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(not_after)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))  # type: ignore[arg-type]
+    return {"tls.crt": cert.public_bytes(PEM),
+            "tls.key": key.private_bytes(PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())}
+
+
+def throwaway_ca(common_name: str) -> dict[str, bytes]:
+    """Another fleet's CA (or an attacker's): tls.crt/tls.key of a self-signed CA."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=2))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    return {"tls.crt": cert.public_bytes(PEM),
+            "tls.key": key.private_bytes(PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())}

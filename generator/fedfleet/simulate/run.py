@@ -23,18 +23,19 @@ import tomllib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 from .. import pipeline
 from ..render.flower import APP_DIR, RUN_ANNOTATION
 from ..spec.model import Fleet, Job
 from ..spec.paths import inside_repo
 from ..versions import FLOWER_VERSION
+from . import registration
 from .certs import Chain, TlsFiles
 from .processes import ProcessSet, free_port
 from .shipped import (
     DEFAULT_SUPERLINK, DEFAULT_SUPERNODE, Loopback, Materialiser, Objects, Process, ShippedError,
-    delivered_objects, parse_endpoint, pod_spec, resolve_exposure, resolve_service, substitute_template,
+    delivered_objects, parse_endpoint, pod_spec, resolve_exposure, resolve_service, substitute_template, workload_id,
 )
 
 ROUND_LINE = re.compile(r"fedfleet-round (\{.*\})")
@@ -64,6 +65,9 @@ class SimulationResult:
     processes: list[str] = field(default_factory=list)  # what ran: name and workload
     leftover_processes: list[int] = field(default_factory=list)
     validation: dict[str, Any] | None = None  # the quality gate's result (spec.validation), as gate.py printed it
+    registration: bool = False  # the SuperNodes reached the SuperLink through the registration tunnels
+    intruders: dict[str, dict[str, bool]] = field(default_factory=dict)  # kind -> joined, receivedMessages
+    tunnel_refusals: int = 0  # handshakes the SuperLink's tunnel refused
 
     @property
     def gate_failed(self) -> bool:
@@ -80,6 +84,7 @@ class SimulationResult:
             "centralizedLoss": self.centralized_loss, "ratio": self.ratio, "wallSeconds": self.wall_seconds,
             "tls": self.tls, "flowerVersion": FLOWER_VERSION, "processes": self.processes,
             "leftoverProcesses": self.leftover_processes, "validation": self.validation,
+            "registration": self.registration, "intruders": self.intruders, "tunnelRefusals": self.tunnel_refusals,
         }
 
 
@@ -207,10 +212,12 @@ class Federation:
     run: Process
     rounds: int
     tls: bool
+    tunnels: list[Process] = field(default_factory=list)  # registration tunnels: the SuperLink's first
+    intruders: list[tuple[str, Process]] = field(default_factory=list)  # (kind, SuperNode) of `intruders`
 
 
 def read_federation(objects: list[dict[str, Any]], fleet: Fleet, job: Job, clients: list[str], app_dir: Path,
-                    workdir: Path, rounds: int | None) -> Federation:
+                    workdir: Path, rounds: int | None, intruders: Sequence[str] = ()) -> Federation:
     """Everything the hub and each client cluster would run for `job`, from the built objects."""
     hub = Objects(objects, "hub")
     chain = Chain(lambda kind, ns, name: hub.get(kind, ns, name), list(hub.of("Certificate")), list(hub.of("Secret")))
@@ -256,29 +263,67 @@ def read_federation(objects: list[dict[str, Any]], fleet: Fleet, job: Job, clien
     variables = {v["name"]: str(v["value"]) for v in adc["spec"].get("customizedVariables", [])}
     variables["INSTALL_NAMESPACE"] = adc["spec"].get("agentInstallNamespace", "open-cluster-management-agent-addon")
     sets = {c.name: c.cluster_set for c in fleet.clusters}
+    reg = registration.custom_signer(template)
+    link_wid = workload_id(workload, "hub")
+    # The SuperLink pod's other containers (the registration tunnel) run beside it.
+    hub_tunnels = [m.process(hub, workload, c, f"superlink-{c['name']}") for c in pod_spec(workload)["containers"]
+                   if c is not container]
     supernodes: list[tuple[str, Process]] = []
     clientapps: list[tuple[str, Process]] = []
-    for cluster in clients:
-        where = f"AddOnTemplate {template_name} on {cluster}"
+    tunnels: list[Process] = list(hub_tunnels)
+    intruding: list[tuple[str, Process]] = []
+
+    def check_names(host: str, who: str, argv: list[str]) -> None:
+        _check_san(chain, tls_secret, host, who, argv)
+
+    def cluster_pod(cluster: str, name: str, delivered_from: str, intruder: str | None = None) -> tuple[Process, Objects]:
+        where = f"AddOnTemplate {template_name} on {name}"
         manifests = substitute_template(template["spec"]["agentSpec"]["workload"]["manifests"],
-                                        {**variables, "CLUSTER_NAME": cluster}, where)
-        scope = Objects(manifests + delivered_objects(hub, cluster, sets[cluster], placement, m), f"cluster {cluster}")
+                                        {**variables, "CLUSTER_NAME": name}, where)
+        extra: list[dict[str, Any]] = []
+        if reg is not None:
+            if intruder != "none":
+                registration.decorate(manifests, reg["signerName"])
+                extra.append(registration.credential(hub, m, reg, cluster, variables["INSTALL_NAMESPACE"],
+                                                     foreign=intruder == "foreign"))
+            else:
+                registration.strip_credential(manifests)
+        scope = Objects(manifests + extra + delivered_objects(hub, delivered_from, sets[delivered_from], placement, m),
+                        f"cluster {name}")
         deployments = [d for d in scope.of("Deployment")]
         if not deployments:
             raise ShippedError(f"{where} has no Deployment: no SuperNode")
         node_workload = deployments[0]
-        node = m.process(scope, node_workload, pod_spec(node_workload)["containers"][0], f"supernode-{cluster}")
-        # The SuperNode dials the exposed SuperLink; map that host:port to the SuperLink's loopback port.
+        containers = pod_spec(node_workload)["containers"]
+        node = m.process(scope, node_workload, containers[0], f"supernode-{name}")
+        pod_tunnels = [m.process(scope, node_workload, c, f"supernode-{name}-{c['name']}") for c in containers[1:]]
+        who = f"the SuperNode on {name}"
+        for t in pod_tunnels:
+            registration.point_client_tunnel(t, hub, workload, f"the tunnel of {who}", lambda n: loop.port(link_wid, n),
+                                             lambda host: check_names(host, f"the tunnel of {who}", ["root-certificates"]))
+        tunnels.extend(pod_tunnels)
+        # The SuperNode dials the exposed SuperLink, or (registration tunnel) a loopback port of its
+        # own pod where the tunnel listens; map the exposed host:port to the SuperLink pod's port.
         for i, arg in enumerate(node.argv):
             if arg.startswith("--superlink=") or (i and node.argv[i - 1] == "--superlink"):
                 target = arg.split("=", 1)[1] if arg.startswith("--superlink=") else arg
                 host, _, port = target.rpartition(":")
-                w, _c, number, how = resolve_exposure(hub, host, int(port), f"the SuperNode on {cluster}")
+                if host == "127.0.0.1":
+                    if not any(int(port) in t.ports.values() for t in pod_tunnels):
+                        raise ShippedError(f"{who} dials {target} in its own pod, where no container listens")
+                    check_names("127.0.0.1", who, node.argv)
+                    continue
+                w, _c, number, how = resolve_exposure(hub, host, int(port), who)
                 if w is not workload:
-                    raise ShippedError(f"the SuperNode on {cluster} reaches {w['metadata']['name']} through {how}, not "
+                    raise ShippedError(f"{who} reaches {w['metadata']['name']} through {how}, not "
                                        f"the job's SuperLink {workload['metadata']['name']}")
-                _check_san(chain, tls_secret, host, f"the SuperNode on {cluster}", node.argv)
-                node.argv[i] = ("--superlink=" if arg.startswith("--superlink=") else "") + f"127.0.0.1:{link.ports[number]}"
+                check_names(host, who, node.argv)
+                node.argv[i] = ("--superlink=" if arg.startswith("--superlink=") else "") + f"127.0.0.1:{loop.port(link_wid, number)}"
+        return node, scope
+
+    for cluster in clients:
+        node, scope = cluster_pod(cluster, cluster, cluster)
+        node_workload = next(iter(scope.of("Deployment")))
         supernodes.append((cluster, node))
         # The controller's ClientApp on this cluster (clientapp/manifestworkreplicaset.yaml:33-36).
         parsed_node = parse_endpoint(node_ep)
@@ -291,6 +336,13 @@ def read_federation(objects: list[dict[str, Any]], fleet: Fleet, job: Job, clien
         clientapps.append((cluster, Process(f"clientapp-{cluster}", [
             "flower-superexec", "--insecure", f"--appio-api-address=127.0.0.1:{node.ports[number]}",
             "--plugin-type=clientapp"], {}, f"controller ClientApp on {cluster}")))
+    for kind in intruders:
+        if kind not in registration.INTRUDER_KINDS:
+            raise SimulationError(f"unknown intruder {kind!r} (one of {', '.join(registration.INTRUDER_KINDS)})", 2)
+        # A copy of the first client's set-up (its CA, node config and cluster name in the
+        # credential), without its credential: none at all, or one signed by another CA.
+        node, _scope = cluster_pod(clients[0], f"intruder-{kind}", clients[0], intruder=kind)
+        intruding.append((kind, node))
 
     # The controller's ServerApp (serverapp/serverapp-deployment.yaml:25-28).
     serverapp = Process("serverapp", ["flower-superexec", "--insecure",
@@ -308,7 +360,7 @@ def read_federation(objects: list[dict[str, Any]], fleet: Fleet, job: Job, clien
         run_rounds = rounds
     _point_run_at_superlink(run, hub, chain, tls_secret, link)
     tls = any(a.startswith("--ssl-certfile") for a in link.argv)
-    return Federation(link, supernodes, serverapp, clientapps, run, run_rounds, tls)
+    return Federation(link, supernodes, serverapp, clientapps, run, run_rounds, tls, tunnels, intruding)
 
 
 def _rounds_of(argv: list[str]) -> int:
@@ -356,9 +408,10 @@ def _point_run_at_superlink(run: Process, hub: Objects, chain: Chain, tls_secret
 
 def run_simulation(build: pipeline.Rendered, job_name: str, rounds: int | None = None, timeout: float = 300,
                    progress: Callable[[str], None] | None = None,
-                   objects: list[dict[str, Any]] | None = None) -> SimulationResult:
+                   objects: list[dict[str, Any]] | None = None, intruders: Sequence[str] = ()) -> SimulationResult:
     """Run what the bundle ships for `job_name` on its planned clients. `objects` replaces the
-    built hub overlay (tests break a rendered copy). Raises SimulationError; always tears down."""
+    built hub overlay (tests break a rendered copy); `intruders` adds unregistered SuperNodes
+    (simulate/registration.py) whose fate is reported. Raises SimulationError; always tears down."""
     fleet, plan = build.fleet, build.plan
     job = next((j for j in fleet.jobs if j.name == job_name), None)
     if job is None:
@@ -379,16 +432,30 @@ def run_simulation(build: pipeline.Rendered, job_name: str, rounds: int | None =
     try:
         try:
             fed = read_federation(objects if objects is not None else hub_objects(build, job), fleet, job, clients,
-                                  app_dir, workdir, rounds)
+                                  app_dir, workdir, rounds, intruders)
         except ShippedError as exc:
             raise SimulationError(f"the bundle would not run: {exc}", 1) from None
+        if fed.tunnels and shutil.which("stunnel") is None:
+            raise SimulationError("the bundle's registration tunnels need stunnel, which is not installed here "
+                                  "(Debian: apt-get install -y stunnel4)", 2)
         ran = [f"{p.name}: {' '.join(p.argv[:1] + p.argv[1:])}" for p in _all(fed)]
         _start(procs, fed.superlink, say, "SuperLink", wait=True)
         probe = fed.superlink.probe_ports[0][1] if fed.superlink.probe_ports else 0
         say(f"SuperLink on 127.0.0.1:{probe} ({fed.superlink.workload.split(':', 1)[1]}, "
             f"{'TLS, throwaway cert-manager chain' if fed.tls else 'INSECURE'})")
+        for t in fed.tunnels:
+            _start(procs, t, say, f"tunnel {t.name}", wait=True)
+            for address in registration.loopback_backends(t):
+                if not wait_for_port(int(address.rsplit(":", 1)[1]), procs.started[0][1], 30):
+                    raise SimulationError(f"tunnel {t.name} ({t.workload}) forwards to {address}, where nothing in its "
+                                          "pod listens (the SuperLink's --fleet-api-address is elsewhere)", 1,
+                                          procs.log_tail(fed.superlink.name))
+        if fed.tunnels:
+            say(f"registration tunnels: {len(fed.tunnels)} (stunnel), credentials signed by the bundle's signing CA")
         for cluster, node in fed.supernodes:
             _start(procs, node, say, f"SuperNode {cluster}", wait=True)
+        for kind, node in fed.intruders:
+            _start(procs, node, say, f"intruder SuperNode ({kind})", wait=True)
         for _, clientapp in fed.clientapps:
             _start(procs, clientapp, say, clientapp.name)
         _start(procs, fed.serverapp, say, "ServerApp")
@@ -403,12 +470,17 @@ def run_simulation(build: pipeline.Rendered, job_name: str, rounds: int | None =
         if job.gate and validation is None:
             raise SimulationError("the run Job's quality gate reported no result (no fedfleet-validation line)", 1,
                                   procs.log_tail("flwr-run", 25))
+        intruded = {kind: _intruder_fate((procs.workdir / f"{node.name}.log").read_text(errors="replace"))
+                    for kind, node in fed.intruders}
+        refusals = sum(_refusals((procs.workdir / f"{t.name}.log").read_text(errors="replace")) for t in fed.tunnels
+                       if t.name.startswith("superlink-"))
         leftover = procs.stop()
         c_loss, c_acc = _baseline(app_dir, app, fed.rounds)
         return SimulationResult(
             job=job.name, clients=clients, rounds=rounds_done, federated_accuracy=rounds_done[-1]["accuracy"],
             centralized_accuracy=c_acc, centralized_loss=c_loss, wall_seconds=round(time.monotonic() - started, 2),
-            tls=fed.tls, processes=ran, leftover_processes=leftover, validation=validation)
+            tls=fed.tls, processes=ran, leftover_processes=leftover, validation=validation,
+            registration=bool(fed.tunnels), intruders=intruded, tunnel_refusals=refusals)
     finally:
         leftover = procs.stop()
         signal.signal(signal.SIGTERM, previous)
@@ -418,7 +490,20 @@ def run_simulation(build: pipeline.Rendered, job_name: str, rounds: int | None =
 
 
 def _all(fed: Federation) -> list[Process]:
-    return [fed.superlink, *(p for _, p in fed.supernodes), *(p for _, p in fed.clientapps), fed.serverapp, fed.run]
+    return [fed.superlink, *fed.tunnels, *(p for _, p in fed.supernodes), *(p for _, p in fed.intruders),
+            *(p for _, p in fed.clientapps), fed.serverapp, fed.run]
+
+
+def _intruder_fate(log: str) -> dict[str, bool]:
+    """From a SuperNode's log (flwr 1.26.1 supernode/start_client_internal.py): `SuperNode ID: ...`
+    once the SuperLink registered it, `[RUN ...` for every message (model) it received."""
+    return {"joined": "SuperNode ID:" in log, "receivedMessages": "[RUN " in log}
+
+
+def _refusals(log: str) -> int:
+    """Handshakes the hub tunnel refused (stunnel logs the failed verification or TLS alert)."""
+    return len(re.findall(r"(?i)(certificate verify failed|peer did not return a certificate|"
+                          r"Rejected by CERT|SSL_accept: )", log))
 
 
 def _start(procs: ProcessSet, p: Process, say: Callable[[str], None], label: str, wait: bool = False) -> Any:
