@@ -240,7 +240,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     structured = args.format in STRUCTURED
     try:
         with Progress(enabled=not structured and not _quiet, verbose=args.verbose) as progress:
-            result = run_simulation(rendered, args.job, rounds=args.rounds, timeout=args.timeout, progress=progress.say)
+            result = run_simulation(rendered, args.job, rounds=args.rounds, timeout=args.timeout, progress=progress.say,
+                                    intruders=args.intruder or ())
     except SimulationError as exc:
         if structured:
             emit_json(summary.simulation_failed_json(args.job, exc), args.format, args.output_file)
@@ -251,8 +252,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         emit_json(summary.simulation_json(result), args.format, args.output_file)
     else:
         print_lines(summary.simulation_lines(result))
-    # The quality gate (spec.validation) not met: the pull request lowers the model's quality.
-    return EXIT_FAILED if result.gate_failed else EXIT_OK
+    # The quality gate (spec.validation) not met: the pull request lowers the model's quality; or an
+    # unregistered SuperNode (--intruder) got into the federation.
+    return EXIT_FAILED if result.gate_failed or result.intruder_admitted else EXIT_OK
 
 
 class Progress:
@@ -498,6 +500,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", dest="format", action="store_const", const="json",
                    help="deprecated: use -o json")
     p.add_argument("--timeout", type=float, default=300, help="seconds before the federation is stopped (default 300)")
+    p.add_argument("--intruder", action="append", choices=["none", "foreign"],
+                   help="also start an unregistered SuperNode: with no registration credential (none) or one "
+                        "from another CA (foreign); exit 1 if it joins (repeatable)")
     p.set_defaults(func=cmd_simulate)
 
     p = verb("policy", "governance rules: list them, test their Rego twins")

@@ -83,7 +83,7 @@ def simulation_failed_lines(exc: SimulationError) -> list[Line]:
 
 
 def simulation_json(result: SimulationResult) -> dict[str, Any]:
-    return {"ok": not result.gate_failed, **result.as_dict()}
+    return {"ok": not result.gate_failed and not result.intruder_admitted, **result.as_dict()}
 
 
 def simulation_lines(result: SimulationResult) -> list[Line]:
@@ -92,6 +92,16 @@ def simulation_lines(result: SimulationResult) -> list[Line]:
     lines += [Line(f"  round {r['round']}: loss {r['loss']:.4f}  accuracy {r['accuracy']:.4f}") for r in result.rounds]
     lines.append(Line(f"federated accuracy {result.federated_accuracy:.4f}, centralized {result.centralized_accuracy:.4f}, "
                       f"ratio {result.ratio:.3f}; {result.wall_seconds:.1f} s"))
+    if result.registration:
+        refused = ", ".join(f"{n} {reason}" for reason, n in result.tunnel_refusals.items() if n) or "none"
+        lines.append(Line(f"registration: every SuperNode through the mTLS tunnels with its own credential; "
+                          f"hub tunnel refused: {refused}"))
+    for kind, fate in result.intruders.items():
+        admitted = fate["joined"] or fate["receivedMessages"]
+        lines.append(Line(f"  intruder ({'no credential' if kind == 'none' else 'credential from another CA'}): "
+                          f"{'JOINED' if fate['joined'] else 'refused'}, "
+                          f"{'RECEIVED messages' if fate['receivedMessages'] else 'received no model'}",
+                          "red" if admitted else "green"))
     if result.validation is not None:
         lines += validation_lines(result.validation)
     return lines

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import datetime
 import ipaddress
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -170,9 +171,12 @@ def issue_client(ca: dict[str, bytes], common_name: str, hours: int) -> dict[str
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.timezone.utc)
     not_after = min(now + datetime.timedelta(hours=hours), ca_cert.not_valid_after_utc)
+    with warnings.catch_warnings():
+        # OCM's default CN is longer than RFC 5280's 64-character bound, which Go does not enforce.
+        warnings.simplefilter("ignore", UserWarning)
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name, _validate=False)])
     cert = (x509.CertificateBuilder()
-            # OCM's default CN is longer than RFC 5280's 64-character bound, which Go does not enforce.
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name, _validate=False)]))
+            .subject_name(subject)
             .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(not_after)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

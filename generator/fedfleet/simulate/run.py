@@ -67,11 +67,15 @@ class SimulationResult:
     validation: dict[str, Any] | None = None  # the quality gate's result (spec.validation), as gate.py printed it
     registration: bool = False  # the SuperNodes reached the SuperLink through the registration tunnels
     intruders: dict[str, dict[str, bool]] = field(default_factory=dict)  # kind -> joined, receivedMessages
-    tunnel_refusals: int = 0  # handshakes the SuperLink's tunnel refused
+    tunnel_refusals: dict[str, int] = field(default_factory=dict)  # reason -> handshakes the SuperLink's tunnel refused
 
     @property
     def gate_failed(self) -> bool:
         return self.validation is not None and self.validation.get("verdict") != "passed"
+
+    @property
+    def intruder_admitted(self) -> bool:
+        return any(f["joined"] or f["receivedMessages"] for f in self.intruders.values())
 
     @property
     def ratio(self) -> float:
@@ -472,8 +476,11 @@ def run_simulation(build: pipeline.Rendered, job_name: str, rounds: int | None =
                                   procs.log_tail("flwr-run", 25))
         intruded = {kind: _intruder_fate((procs.workdir / f"{node.name}.log").read_text(errors="replace"))
                     for kind, node in fed.intruders}
-        refusals = sum(_refusals((procs.workdir / f"{t.name}.log").read_text(errors="replace")) for t in fed.tunnels
-                       if t.name.startswith("superlink-"))
+        refusals = {reason: 0 for reason in REFUSALS}
+        for t in fed.tunnels:
+            if t.name.startswith("superlink-"):
+                for reason, n in _refusals((procs.workdir / f"{t.name}.log").read_text(errors="replace")).items():
+                    refusals[reason] += n
         leftover = procs.stop()
         c_loss, c_acc = _baseline(app_dir, app, fed.rounds)
         return SimulationResult(
@@ -500,10 +507,15 @@ def _intruder_fate(log: str) -> dict[str, bool]:
     return {"joined": "SuperNode ID:" in log, "receivedMessages": "[RUN " in log}
 
 
-def _refusals(log: str) -> int:
-    """Handshakes the hub tunnel refused (stunnel logs the failed verification or TLS alert)."""
-    return len(re.findall(r"(?i)(certificate verify failed|peer did not return a certificate|"
-                          r"Rejected by CERT|SSL_accept: )", log))
+REFUSALS = {"no certificate": "peer did not return a certificate",
+            "not signed by the registration CA": "certificate verify failed"}
+
+
+def _refusals(log: str) -> dict[str, int]:
+    """Handshakes the hub tunnel refused, by reason (stunnel's `SSL_accept: ... <OpenSSL reason>`
+    lines, as stunnel 5.68 with OpenSSL 3 writes them)."""
+    lines = [l for l in log.splitlines() if "SSL_accept:" in l]
+    return {reason: sum(needle in l for l in lines) for reason, needle in REFUSALS.items()}
 
 
 def _start(procs: ProcessSet, p: Process, say: Callable[[str], None], label: str, wait: bool = False) -> Any:
