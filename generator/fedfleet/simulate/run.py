@@ -566,7 +566,8 @@ def _follow(procs: ProcessSet, run: Any, timeout: float, say: Callable[[str], No
             raise SimulationError(f"the federation did not finish within {timeout:.0f} s", 1, procs.log_tail("flwr-run", 25))
         procs.remember_descendants()
         for name, proc in procs.started:
-            if name.startswith("supernode") or name == "superlink":
+            # An intruder (--intruder) may come and go: its fate is read from its log, not required.
+            if (name.startswith("supernode") and "-intruder-" not in name) or name.startswith("superlink"):
                 if proc.poll() is not None:
                     raise SimulationError(f"{name} exited early with {proc.returncode}", 1, procs.log_tail(name))
         time.sleep(0.25)
