@@ -130,3 +130,42 @@ def test_registration_names_follow_ocm() -> None:
     assert registration_mount() == "/managed/fedfleet.io-flower-addon"
     assert tunnel.client_variables("10.0.0.7") == [{"name": tunnel.CHECK_VARIABLE, "value": "checkIP"},
                                                     {"name": tunnel.SNI_VARIABLE, "value": ""}]
+
+
+@pytest.mark.skipif(__import__("shutil").which("stunnel") is None, reason="stunnel is not installed (apt-get install -y stunnel4)")
+def test_the_hub_tunnel_keeps_server_authentication_for_doctor_and_refuses_clients_without_a_credential(tmp_path: Path) -> None:
+    """The SuperLink pod's tunnel, from render/tunnel.py's configuration, on loopback: `fedfleet
+    doctor`'s SuperLink probe still verifies the server certificate (TLS 1.3 asks for the client's
+    after the server is authenticated), and the tunnel logs the refused handshake."""
+    import socket
+    import time
+
+    from fedfleet.doctor.tls import probe
+    from fedfleet.simulate.certs import make_tls, throwaway_ca
+    from fedfleet.simulate.processes import ProcessSet, free_port
+    from fedfleet.upstream import REGISTRATION_CA_MOUNT, TLS_MOUNT
+
+    tls = make_tls(tmp_path)
+    (tmp_path / "reg-ca.crt").write_bytes(throwaway_ca("registration")["tls.crt"])
+    port, backend = free_port(), free_port()
+    conf = (tunnel.hub_config().replace("0.0.0.0:9092", f"127.0.0.1:{port}").replace("127.0.0.1:9095", f"127.0.0.1:{backend}")
+            .replace(f"{TLS_MOUNT}/", f"{tmp_path}/").replace(f"{REGISTRATION_CA_MOUNT}/ca.crt", f"{tmp_path}/reg-ca.crt"))
+    (tmp_path / "stunnel.conf").write_text(conf)
+    (tmp_path / "run").mkdir()
+    procs = ProcessSet(tmp_path / "run", dict(os.environ))
+    try:
+        proc = procs.start("tunnel", ["stunnel", str(tmp_path / "stunnel.conf")])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert proc.poll() is None, procs.log_tail("tunnel")
+                time.sleep(0.1)
+        result = probe("localhost", port, tls.ca.read_text(), 5)
+        assert result.ok, result.message
+        time.sleep(0.5)
+        assert "peer did not return a certificate" in (procs.workdir / "tunnel.log").read_text()
+    finally:
+        assert procs.stop() == []
