@@ -4,7 +4,9 @@
 A ```console block directly after a `<!-- sample -->` line is a sample: each `$ fedfleet ...`
 line is run, in order, in a scratch copy of the example fleet (specs/, policies/, examples/),
 and the block is rewritten with what the commands print (stdout and stderr as a terminal shows
-them, colours off). `../shared/crds` in a command means the CRDs beside this repository.
+them, colours off). `../shared/crds` in a command means the CRDs beside this repository. The
+samples see a CRD store as a fresh machine has it: a scratch store filled by `fedfleet crds pull`
+from the Go module proxy alone (so they read the same with or without ../shared).
 Blocks without the marker (edited fleets, live hubs, Flower runs with timings) are left alone.
 
 Usage: scripts/readme-samples.py [--check]   (--check: exit 1 and show what is stale)
@@ -27,11 +29,15 @@ MARKER = "<!-- sample -->"
 FENCE = "```console"
 
 
-def run_block(commands: list[str], scratch: Path) -> list[str]:
+FEDFLEET = shutil.which("fedfleet", path=str(Path(sys.executable).parent)) or "fedfleet"
+
+
+def run_block(commands: list[str], scratch: Path, store: Path) -> list[str]:
     out: list[str] = []
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", "FLWR_TELEMETRY_ENABLED": "0"}
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", "FLWR_TELEMETRY_ENABLED": "0",
+           "FEDFLEET_CRD_STORE": str(store)}
     env.pop("FORCE_COLOR", None)
-    fedfleet = shutil.which("fedfleet", path=str(Path(sys.executable).parent)) or "fedfleet"
+    fedfleet = FEDFLEET
     for command in commands:
         argv = shlex.split(command.split("  #")[0])
         assert argv[0] == "fedfleet", f"a sample runs fedfleet only: {command}"
@@ -49,6 +55,9 @@ def regenerate(text: str) -> str:
     result: list[str] = []
     i = 0
     with tempfile.TemporaryDirectory(prefix="fedfleet-samples-") as tmp:
+        store = Path(tmp) / "crd-store"
+        subprocess.run([FEDFLEET, "crds", "pull", "-q", "--store", str(store)], check=True, stdout=subprocess.DEVNULL,
+                       timeout=1800)
         while i < len(lines):
             result.append(lines[i])
             if lines[i].strip() == MARKER and i + 1 < len(lines) and lines[i + 1].strip() == FENCE:
@@ -59,7 +68,7 @@ def regenerate(text: str) -> str:
                 for part in ("specs", "policies", "examples"):
                     if (REPO / part).is_dir():
                         shutil.copytree(REPO / part, scratch / part)
-                result += [FENCE, *run_block(commands, scratch), "```"]
+                result += [FENCE, *run_block(commands, scratch, store), "```"]
                 i = end + 1
                 continue
             i += 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,20 +12,17 @@ from fedfleet.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_SPECS = REPO / "specs"
-SHARED_CRDS = REPO.parent / "shared" / "crds"
-# Upstream CRDs that ../shared/crds does not carry (cert-manager's Certificate/Issuer, the Argo CD
-# operator's ArgoCD). Upstream files are never committed here; a developer who has them (for
-# example from scripts or a fetched upstream checkout) points FEDFLEET_EXTRA_CRDS at the folder,
-# and the tests that need them skip with one line naming the missing file otherwise.
-EXTRA_CRDS = Path(os.environ["FEDFLEET_EXTRA_CRDS"]) if os.environ.get("FEDFLEET_EXTRA_CRDS") else None
+SHARED_CRDS = REPO.parent / "shared" / "crds"  # cross-checks only: every test skips without it
+_STORE: list[Path] = []  # the session's CRD store, once pulled
 
 
 def extra_crd(file: str) -> Path:
-    """The upstream CRD `file` from ../shared/crds or FEDFLEET_EXTRA_CRDS; skip (one line) without it."""
-    for folder in (SHARED_CRDS, EXTRA_CRDS):
-        if folder is not None and (folder / file).is_file():
+    """The upstream CRD `file` from the session's CRD store (`crds` fixture); skip (one line) when
+    the store lacks it (not on the Go module proxy and no ../shared/crds to take it from)."""
+    for folder in (*_STORE, SHARED_CRDS):
+        if (folder / file).is_file():
             return folder / file
-    pytest.skip(f"upstream CRD {file} is in neither ../shared/crds nor FEDFLEET_EXTRA_CRDS")
+    pytest.skip(f"upstream CRD {file} is not in the CRD store (fedfleet crds pull) nor ../shared/crds")
 
 
 def line_of(text: str | Path, needle: str) -> int:
@@ -69,8 +65,35 @@ def fleet_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+@pytest.fixture(autouse=True, scope="session")
+def crd_store_env(tmp_path_factory: pytest.TempPathFactory):
+    """Every test's CRD store is the session's own folder, never the user's ~/.cache one, filled
+    at the start as a user fills it: `fedfleet crds pull` (the Go module proxy), plus
+    ../shared/crds for the CRDs the proxy does not serve when ../shared is there. Without a Go
+    toolchain it stays empty and the tests that need it (the `crds` fixture) skip."""
+    from fedfleet import crdstore
+
+    store = tmp_path_factory.mktemp("crd-store")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FEDFLEET_CRD_STORE", str(store))
+        if crdstore.find_go() is not None:
+            report = crdstore.pull(store, [SHARED_CRDS] if SHARED_CRDS.is_dir() else [])
+            assert report.ok, [o.as_dict() for o in report.outcomes if o.status in ("refused", "failed")]
+            _STORE[:] = [store]
+        yield store
+
+
 @pytest.fixture(scope="session")
-def crds() -> Path:
-    if not SHARED_CRDS.is_dir():
-        pytest.fail(f"upstream CRDs not found at {SHARED_CRDS}; ../shared must sit beside the repo")
-    return SHARED_CRDS
+def crds(crd_store_env: Path) -> Path:
+    """The session's CRD store (a plain folder of CRD files, so `--crds` takes it too); skips
+    (one line) without a Go toolchain to fill it."""
+    if not _STORE:
+        pytest.skip("no Go toolchain: the CRD store is filled by `go mod download` (fedfleet crds pull)")
+    return crd_store_env
+
+
+def need_crd(crds: Path, file: str) -> Path:
+    """A CRD the store may lack (the proxy does not serve it): skip with one line without it."""
+    if not (crds / file).is_file():
+        pytest.skip(f"upstream CRD {file} is not on the Go module proxy and ../shared/crds is absent")
+    return crds / file

@@ -15,15 +15,22 @@ from pathlib import Path
 
 import pytest
 
+from conftest import need_crd
 from fedfleet import pipeline
 from fedfleet.checks import cache
 from fedfleet.checks.built import build_and_check
+from fedfleet.checks.crds import SchemaSource
 from fedfleet.checks.kustomize import find_kustomize
 
 
 @pytest.fixture
 def rendered(fleet_repo: Path) -> pipeline.Rendered:
     return pipeline.render(pipeline.Paths(specs=fleet_repo / "specs", out=fleet_repo))
+
+
+def _source(rendered: pipeline.Rendered, crd_dir: Path) -> SchemaSource:
+    """The CRDs of one folder (no store), with the example fleet's allowed kinds."""
+    return SchemaSource.resolve([crd_dir], rendered.fleet.allow_unvalidated_kinds, store=False)
 
 
 def _edit(files: dict[str, bytes], path: str, old: bytes, new: bytes) -> dict[str, bytes]:
@@ -36,20 +43,20 @@ def _edit(files: dict[str, bytes], path: str, old: bytes, new: bytes) -> dict[st
 
 def test_second_run_reuses_every_build_with_identical_results(rendered: pipeline.Rendered, tmp_path: Path, crds: Path) -> None:
     store = tmp_path / "cache"
-    cold = build_and_check(rendered.build_inputs, rendered.roots, crds, store)
+    cold = build_and_check(rendered.build_inputs, rendered.roots, _source(rendered, crds), store)
     assert cold.cached == set() and cold.validated_from_cache == set()
-    warm = build_and_check(rendered.build_inputs, rendered.roots, crds, store)
+    warm = build_and_check(rendered.build_inputs, rendered.roots, _source(rendered, crds), store)
     assert warm.cached == set(rendered.roots) and warm.validated_from_cache == set(rendered.roots)
     assert warm.objects == cold.objects
     assert warm.checked == cold.checked
     assert [f.render() for f in warm.crd_findings] == [f.render() for f in cold.crd_findings]
-    uncached = build_and_check(rendered.build_inputs, rendered.roots, crds, None)
+    uncached = build_and_check(rendered.build_inputs, rendered.roots, _source(rendered, crds), None)
     assert uncached.objects == cold.objects and uncached.cached == set()
 
 
 def test_one_byte_of_a_job_file_rebuilds_only_its_overlay(rendered: pipeline.Rendered, tmp_path: Path, crds: Path) -> None:
     store = tmp_path / "cache"
-    build_and_check(rendered.build_inputs, rendered.roots, crds, store)
+    build_and_check(rendered.build_inputs, rendered.roots, _source(rendered, crds), store)
     job_file = next(p for p in sorted(rendered.build_inputs) if p.startswith("overlays/") and "/jobs/" in p)
     overlay = "/".join(job_file.split("/")[:2])
     # one byte: the job's rounds digit in its FederatedLearning
@@ -59,7 +66,7 @@ def test_one_byte_of_a_job_file_rebuilds_only_its_overlay(rendered: pipeline.Ren
     digit = text[at:at + 1]
     changed = dict(rendered.build_inputs)
     changed[job_file] = text[:at] + (b"7" if digit != b"7" else b"8") + text[at + 1:]
-    again = build_and_check(changed, rendered.roots, crds, store)
+    again = build_and_check(changed, rendered.roots, _source(rendered, crds), store)
     assert set(rendered.roots) - again.cached == {overlay}
     assert set(rendered.roots) - again.validated_from_cache == {overlay}
     fl = [o for o in again.objects[overlay] if o["kind"] == "FederatedLearning"
@@ -138,7 +145,8 @@ def test_one_byte_of_a_crd_revalidates_without_rebuilding(rendered: pipeline.Ren
     mine = tmp_path / "crds"
     shutil.copytree(crds, mine)
     store = tmp_path / "cache"
-    cold = build_and_check(rendered.build_inputs, rendered.roots, mine, store)
+    need_crd(mine, "federation-ai.open-cluster-management.io_federatedlearnings.yaml")
+    cold = build_and_check(rendered.build_inputs, rendered.roots, _source(rendered, mine), store)
     assert not [f for f in cold.crd_findings if f.severity.value == "error"]
     # FederatedLearning's CRD: spec.server.rounds becomes a string, one byte ("integer" -> "intege"
     # would be invalid YAML schema); change the type the FL objects are checked against
@@ -149,7 +157,7 @@ def test_one_byte_of_a_crd_revalidates_without_rebuilding(rendered: pipeline.Ren
     at = text.index(needle)
     typed = text.index(b"type: integer", at)
     crd.write_bytes(text[:typed] + b"type: string " + text[typed + len(b"type: integer"):])
-    again = build_and_check(rendered.build_inputs, rendered.roots, mine, store)
+    again = build_and_check(rendered.build_inputs, rendered.roots, _source(rendered, mine), store)
     assert again.cached == set(rendered.roots)  # the builds did not change
     assert again.validated_from_cache == set()  # every validation ran again
     bad = {f.location.file for f in again.crd_findings if f.severity.value == "error" and "rounds" in f.field}

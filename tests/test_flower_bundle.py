@@ -3,32 +3,31 @@ cert-manager's own CRDs, the exposure and federation-membership rules as input e
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import SHARED_CRDS, extra_crd
+from conftest import extra_crd
 from fedfleet import pipeline
 from fedfleet.checks.built import build_and_check
-from fedfleet.checks.crds import SchemaSet
+from fedfleet.checks.crds import SchemaSet, SchemaSource
 from fedfleet.findings import InputError
 
 PATHS = pipeline.Paths(Path("specs"), Path("."))
 
 
 @pytest.fixture(scope="module")
-def crd_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("crds")
-    shutil.copytree(SHARED_CRDS, out, dirs_exist_ok=True)
+def crd_dir(crds: Path) -> Path:
+    """The CRD store (cert-manager's CRDs come from its Go module)."""
     for file in ("cert-manager.io_certificates.yaml", "cert-manager.io_issuers.yaml"):
-        shutil.copy(extra_crd(file), out / file)
-    return out
+        extra_crd(file)
+    return crds
 
 
 def _hub_prod(fleet_repo: Path, crd_dir: Path):  # type: ignore[no-untyped-def]
     rendered = pipeline.render(PATHS)
-    return build_and_check(rendered.files, {"overlays/hub-prod": "hub-prod"}, crd_dir)
+    source = SchemaSource.resolve([crd_dir], rendered.fleet.allow_unvalidated_kinds, store=False)
+    return build_and_check(rendered.files, {"overlays/hub-prod": "hub-prod"}, source)
 
 
 def test_cert_manager_objects_are_valid_against_cert_managers_crds(fleet_repo: Path, crd_dir: Path) -> None:

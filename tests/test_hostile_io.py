@@ -65,7 +65,7 @@ def test_diff_refuses_a_committed_symlink_out(fleet_repo: Path, run, target: str
 
 # --- case 12: an OPA server answering nonsense ------------------------------------------------
 
-def test_malformed_opa_answer_is_one_error_not_one_finding_per_character(fleet_repo: Path, run) -> None:
+def test_malformed_opa_answer_is_one_error_not_one_finding_per_character(fleet_repo: Path, run, crds: Path) -> None:
     run("generate")
     with FakeOpa() as opa:
         opa.override = {"result": "a string"}
@@ -77,7 +77,7 @@ def test_malformed_opa_answer_is_one_error_not_one_finding_per_character(fleet_r
     assert "malformed answer from the OPA server" in message and "result is a str" in message
 
 
-def test_hanging_opa_server_ends_at_the_stated_read_timeout(fleet_repo: Path, run) -> None:
+def test_hanging_opa_server_ends_at_the_stated_read_timeout(fleet_repo: Path, run, crds: Path) -> None:
     run("generate")
     with Silent() as hung:
         started = time.monotonic()

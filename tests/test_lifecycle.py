@@ -7,9 +7,15 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 OPENFL = "specs/jobs/ct-segment-us.yaml"
+
+
+@pytest.fixture(autouse=True)
+def _crd_store(crds: Path) -> None:
+    """check validates against the CRD store by default: these tests need it filled."""
 
 
 def _git(repo: Path, *args: str) -> str:

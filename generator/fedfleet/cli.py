@@ -85,12 +85,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from .checks.built import validate
 
-    report = validate(_paths(args), Path(args.crds) if args.crds else None, use_cache=not args.no_cache)
+    report = validate(_paths(args), [Path(d) for d in args.crds], use_cache=not args.no_cache)
     if args.format in STRUCTURED:
         emit_json(summary.validate_json(report), args.format, args.output_file)
     else:
         print_findings(report.findings, out)
-        print_lines(summary.validate_lines(report, args.crds))
+        print_lines(summary.validate_lines(report))
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
@@ -195,7 +195,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         from .diff import lifecycle_findings
 
         lifecycle = lambda rendered: lifecycle_findings(Path(args.repo), args.base, _paths(args), rendered)  # noqa: E731
-    report = run_checks(_paths(args), Path(args.crds) if args.crds else None, _policy_dir(args), factory,
+    report = run_checks(_paths(args), [Path(d) for d in args.crds], _policy_dir(args), factory,
                         lifecycle=lifecycle, base=args.base or "", use_cache=not args.no_cache)
     _write_output(_yaml_or(render, report, args.format), args.output_file)
     if args.output_file:
@@ -329,6 +329,39 @@ def _hub_clusters(args: argparse.Namespace, semantics: bool = True):  # type: ig
     return fleet, state
 
 
+def cmd_crds_pull(args: argparse.Namespace) -> int:
+    from . import crdstore
+    from .report.crds import pull_json, pull_lines
+
+    sources = [Path(d) for d in args.sources]
+    if not sources and args.no_go:
+        raise InputError([Finding("crd", "nothing to pull from: give --from DIR or drop --no-go")])
+    report = crdstore.pull(Path(args.store) if args.store else None, sources, use_go=not args.no_go)
+    if not report.go and not sources and report.count("pulled", "present") == 0:
+        raise InputError([Finding("crd", "no Go toolchain (go on PATH, /usr/local/go/bin or FEDFLEET_GO) to download "
+                                  "the CRDs' Go modules; install Go, or give --from DIR (a folder or checkout of them)",
+                                  location=Location(str(report.store)))])
+    if args.format in STRUCTURED:
+        emit_json(pull_json(report), args.format, args.output_file)
+    else:
+        print_lines(pull_lines(report))
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_crds_list(args: argparse.Namespace) -> int:
+    from . import crdstore
+    from .report.crds import list_json, list_lines
+
+    store = Path(args.store) if args.store else crdstore.store_dir()
+    entries = crdstore.read_lock()
+    present = {p.name for p in crdstore.installed(store)} if store.is_dir() else set()
+    if args.format in STRUCTURED:
+        emit_json(list_json(entries, store, present), args.format, args.output_file)
+    else:
+        print_lines(list_lines(entries, store, present))
+    return EXIT_OK
+
+
 def cmd_inventory_diff(args: argparse.Namespace) -> int:
     from .inventory.drift import compare
     from .report.inventory import drift_text
@@ -452,10 +485,16 @@ class _Parser(argparse.ArgumentParser):
         parsed, extras = self.parse_known_args(args, namespace)
         if extras:
             path = tuple(v for v in (getattr(parsed, "verb", None), getattr(parsed, "policy_verb", None),
-                                     getattr(parsed, "inventory_verb", None)) if v)
+                                     getattr(parsed, "inventory_verb", None), getattr(parsed, "crds_verb", None)) if v)
             target = self.verb_parsers.get(path, self)
             target.error(f"unrecognized arguments: {' '.join(extras)}")
         return parsed
+
+
+def _crds_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--crds", action="append", default=[], metavar="DIR",
+                   help="also validate against the CRD YAML files in DIR (repeatable); a CRD of the same group, "
+                        "version and kind replaces the CRD store's (default: the store only, see `fedfleet crds`)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -477,7 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verb("validate", "spec checks, real kustomize builds, CRD schema validation")
     _common(p)
-    p.add_argument("--crds", help="directory of upstream CRD YAML files to validate built objects against")
+    _crds_option(p)
     p.add_argument("--no-cache", action="store_true",
                    help="build and validate everything afresh; neither read nor write .fedfleet-cache/")
     p.set_defaults(func=cmd_validate)
@@ -519,7 +558,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verb("check", "every pull-request check in one run, one report")
     _common(p, ("text", "json", "yaml", "junit", "sarif", "markdown"))
-    p.add_argument("--crds", help="directory of upstream CRD YAML files")
+    _crds_option(p)
     p.add_argument("--no-cache", action="store_true",
                    help="build and validate everything afresh; neither read nor write .fedfleet-cache/")
     p.add_argument("--policies", default="policies", help="the fleet repo's Rego directory (default: policies)")
@@ -562,6 +601,26 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--page-size", type=int, default=500, help="items per list call (default 500)")
         _timeouts(q)
         q.set_defaults(func=func)
+
+    p = verb("crds", "the upstream CRDs validate and check use: fill the store from the lock, list it")
+    crds_verbs = p.add_subparsers(dest="crds_verb", metavar="<action>")
+    crds_verbs.required = True
+    q = verb("pull", "copy the locked upstream CRDs into the store (go mod download, or --from DIR), each "
+             "checked against its SHA-256", crds_verbs, ("crds",))
+    q.add_argument("--from", dest="sources", action="append", default=[], metavar="DIR",
+                   help="take the files from DIR first (a folder of CRDs, or a checkout of the upstream "
+                        "repository); repeatable")
+    q.add_argument("--no-go", action="store_true", help="do not run `go mod download` (only --from)")
+    q.add_argument("--store", help="the store directory (default: FEDFLEET_CRD_STORE, else "
+                                   "~/.cache/fedfleet/crds/<lock id>)")
+    _format(q)
+    q.set_defaults(func=cmd_crds_pull)
+    q = verb("list", "every locked CRD: repository, commit, Go module, and whether the store has it",
+             crds_verbs, ("crds",))
+    q.add_argument("--store", help="the store directory (default: FEDFLEET_CRD_STORE, else "
+                                   "~/.cache/fedfleet/crds/<lock id>)")
+    _format(q)
+    q.set_defaults(func=cmd_crds_list)
 
     p = verb("doctor", "is the hub ready for its bundle? each readiness step with a verdict and the fix")
     _common(p)

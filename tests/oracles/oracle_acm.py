@@ -10,7 +10,7 @@
 
 dryrun only knows the API resources of its mappings file; a mappings file replaces its defaults, so
 the defaults of the pinned version (copied by tools/install.sh) are extended with every CRD in
-../shared/crds.
+the CRD store (`fedfleet crds pull`; in the tests the session store of tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from typing import Any, Iterable
 
 import yaml
 
-from oracles.oracle_tools import BIN, REPO, tool
+from fedfleet import crdstore
+from oracles.oracle_tools import BIN, tool
 
-CRDS = REPO.parent / "shared" / "crds"
-# Kinds the bundle renders whose CRD is not in ../shared/crds (README: validate warns about them):
+# Kinds the bundle renders whose CRD the CRD store may lack (CertificatePolicy is not on the Go
+# module proxy; the rest are there after `fedfleet crds pull`, and then come from the store):
 # ocm's addon/v1alpha1 AddOnTemplate (cluster-scoped), config-policy-controller's CertificatePolicy,
 # cert-manager's Issuer and Certificate and OpenShift's Route (the Flower jobs' TLS and exposure).
 NO_CRD_HERE = (
@@ -54,7 +55,8 @@ def api_mappings() -> tuple[dict[str, Any], ...]:
     tool("dryrun")  # installs, and with it the default mappings file
     mappings = yaml.safe_load((BIN.parent / "share" / "dryrun-default-mappings.yaml").read_text())
     known = {(m["group"], m["version"], m["kind"]) for m in mappings}
-    for path in sorted(CRDS.glob("*.yaml")):
+    # the CRD store (the tests' session store: FEDFLEET_CRD_STORE, see tests/conftest.py)
+    for path in sorted(crdstore.store_dir().glob("*.yaml")):
         for crd in yaml.safe_load_all(path.read_text()):
             if not isinstance(crd, dict) or crd.get("kind") != "CustomResourceDefinition":
                 continue

@@ -28,6 +28,7 @@ class ValidationReport:
     built: dict[str, int] = field(default_factory=dict)  # kustomize root -> objects built
     checked: int = 0  # objects validated against a schema
     tool: str = ""
+    schemas: str = ""  # where the CRD schemas came from
 
     @property
     def ok(self) -> bool:
@@ -122,7 +123,7 @@ def _duplicates(root: str, units: list[str], objects_of: Mapping[str, list[dict]
     return out
 
 
-def build_and_check(files: dict[str, bytes], roots: Mapping[str, str], crd_dir: Path | None,
+def build_and_check(files: dict[str, bytes], roots: Mapping[str, str], source: crds.SchemaSource | None,
                     cache_dir: Path | None = None) -> Built:
     """Write the rendered files to a scratch directory, build every root (root -> hub), check
     every object against the CRD schemas.
@@ -145,8 +146,8 @@ def build_and_check(files: dict[str, bytes], roots: Mapping[str, str], crd_dir: 
         identity = cache.tool_identity(tool)
         index = cache.FileIndex.of(files)
         build_keys = {rel: cache.build_key(rel, files, identity, index) for rel in roots}
-        if crd_dir is not None and crd_dir.is_dir():
-            crd_key = cache.crd_identity(crd_dir)
+        if source is not None:
+            crd_key = cache.crd_identity(source)
     objects_of: dict[str, list[dict]] = {}
     for rel in roots:
         key = build_keys.get(rel)
@@ -186,7 +187,7 @@ def build_and_check(files: dict[str, bytes], roots: Mapping[str, str], crd_dir: 
             result.build_findings.extend(failures[rel].findings)
             continue
         objects = objects_of[rel]
-        if crd_dir is None:
+        if source is None:
             continue
         key = build_keys.get(rel)
         vkey = cache.validation_key(key, crd_key) if store is not None and key and crd_key else None
@@ -197,7 +198,7 @@ def build_and_check(files: dict[str, bytes], roots: Mapping[str, str], crd_dir: 
             result.validated_from_cache.add(rel)
             continue
         if schemas is None:  # compiled only when something is validated for real
-            schemas = crds.SchemaSet.from_directory(crd_dir)
+            schemas = source.load()
         found, checked = schemas.validate(objects, rel)
         result.crd_findings.extend(found)
         result.checked += checked
@@ -221,13 +222,15 @@ def default_cache(paths: pipeline.Paths) -> Path:
     return paths.out / cache.CACHE_DIR
 
 
-def validate(paths: pipeline.Paths, crd_dir: Path | None, use_cache: bool = True) -> ValidationReport:
-    """Spec checks, then a real kustomize build of what generate renders, then the CRD schemas and
-    the placeholders (example hosts, unreachable SuperLink addresses, unpinned images)."""
+def validate(paths: pipeline.Paths, crd_dirs: list[Path], use_cache: bool = True) -> ValidationReport:
+    """Spec checks, then a real kustomize build of what generate renders, then the CRD schemas (the
+    CRD store, overridden by `crd_dirs`) and the placeholders (example hosts, unreachable SuperLink
+    addresses, unpinned images)."""
     rendered = pipeline.render(paths)
-    built = build_and_check(rendered.build_inputs, rendered.roots, crd_dir, default_cache(paths) if use_cache else None)
+    source = crds.SchemaSource.resolve(crd_dirs, rendered.fleet.allow_unvalidated_kinds)
+    built = build_and_check(rendered.build_inputs, rendered.roots, source, default_cache(paths) if use_cache else None)
     found = placeholders.spec_findings(rendered.fleet) + placeholders.object_findings(
         rendered.fleet, built.objects, built.hubs)
     return ValidationReport(findings=found + built.build_findings + built.crd_findings,
                             built={root: len(objs) for root, objs in built.objects.items()},
-                            checked=built.checked, tool=built.tool)
+                            checked=built.checked, tool=built.tool, schemas=source.described)

@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import orjson
 import yaml
@@ -50,14 +50,16 @@ def tool_identity(tool: Kustomize) -> str:
     return "\0".join([*tool.argv, real, str(size), str(proc.returncode), proc.stdout, proc.stderr])
 
 
-def crd_identity(crd_dir: Path) -> str:
-    """Every CRD file's path and bytes, the validator's own source and jsonschema's version."""
+def crd_identity(source: "crds.SchemaSource") -> str:
+    """Every CRD file's label and bytes in order, the kinds allowed unvalidated, the validator's
+    own source and jsonschema's version."""
     from . import crds
 
     h = hashlib.sha256(_FORMAT.encode())
-    for path in sorted(p for p in crd_dir.rglob("*") if p.is_file()):
-        h.update(str(path.relative_to(crd_dir)).encode() + b"\0")
+    for path, label in source.files:
+        h.update(label.encode() + b"\0")
         h.update(hashlib.sha256(path.read_bytes()).digest())
+    h.update("\0".join(sorted(source.allowed)).encode() + b"\0")
     h.update(Path(crds.__file__).read_bytes())
     h.update(importlib.metadata.version("jsonschema").encode())
     return h.hexdigest()
@@ -261,3 +263,7 @@ class Cache:
             os.replace(tmp, path)
         except OSError:
             pass  # a read-only or full cache directory only costs speed
+
+
+if TYPE_CHECKING:  # for the annotation only: crds imports nothing of the cache
+    from . import crds

@@ -1,4 +1,4 @@
-"""Validate built objects against upstream CRD schemas from a user-given directory.
+"""Validate built objects against upstream CRD schemas: the CRD store, then user-given directories.
 
 The API server prunes fields a structural schema does not declare; kubectl's strict field
 validation reports them instead. fedfleet does the latter: an object property the schema does not
@@ -14,6 +14,7 @@ from typing import Any, Iterable
 
 import jsonschema
 
+from .. import crdstore
 from ..findings import Finding, InputError, Location, Severity, Subject
 from ..spec.yamlsource import read_documents
 
@@ -26,8 +27,30 @@ _CONTAINERS = {
               "properties": {"name": {"type": "string"}, "image": {"type": "string"},
                              "args": {"type": "array", "items": {"type": "string"}}}},
 }
+# Namespaced RBAC: the fields k8s.io/api rbac/v1 types.go declares without omitempty
+# (PolicyRule.Verbs, RoleRef.APIGroup/Kind/Name, Subject.Kind/Name).
+_RULES = {"type": "array", "items": {"type": "object", "required": ["verbs"], "properties": {
+    "verbs": {"type": "array", "minItems": 1, "items": {"type": "string"}}}}}
+_BINDING = {
+    "type": "object", "required": ["metadata", "roleRef"],
+    "properties": {"metadata": _META,
+                   "roleRef": {"type": "object", "required": ["apiGroup", "kind", "name"],
+                               "properties": {"kind": {"enum": ["Role", "ClusterRole"]}}},
+                   "subjects": {"type": "array", "items": {"type": "object", "required": ["kind", "name"]}}},
+}
 BUILTIN_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
+    ("rbac.authorization.k8s.io/v1", "Role"): {"type": "object", "required": ["metadata"],
+                                               "properties": {"metadata": _META, "rules": _RULES}},
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"): _BINDING,
+    ("v1", "ResourceQuota"): {"type": "object", "required": ["metadata"], "properties": {"metadata": _META}},
+    ("batch/v1", "Job"): {
+        "type": "object", "required": ["metadata", "spec"],
+        "properties": {"metadata": _META, "spec": {"type": "object", "required": ["template"], "properties": {
+            "template": {"type": "object", "required": ["spec"], "properties": {
+                "spec": {"type": "object", "required": ["containers"], "properties": {"containers": _CONTAINERS}}}}}}},
+    },
     ("v1", "Namespace"): {"type": "object", "required": ["metadata"], "properties": {"metadata": _META}},
+    ("v1", "ServiceAccount"): {"type": "object", "required": ["metadata"], "properties": {"metadata": _META}},
     ("v1", "ConfigMap"): {
         "type": "object", "required": ["metadata"],
         "properties": {"metadata": _META, "data": {"type": "object", "additionalProperties": {"type": "string"}}},
@@ -90,6 +113,10 @@ def _strict(schema: Any, close: bool = True) -> Any:
         return schema
     out = {}
     for key, value in schema.items():
+        if key in _COMBINATORS and value is None:
+            # openshift/api's Route CRD says `anyOf: null` (targetPort); the API server reads a
+            # null field as absent, so does this.
+            continue
         if key in _COMBINATORS:
             out[key] = [_strict(v, False) for v in value] if isinstance(value, list) else _strict(value, False)
         elif key == "properties" and isinstance(value, dict):
@@ -102,44 +129,77 @@ def _strict(schema: Any, close: bool = True) -> Any:
     return out
 
 
-@dataclass
-class SchemaSet:
-    """apiVersion + kind -> a compiled validator, from every CRD file in a directory."""
+@dataclass(frozen=True)
+class SchemaSource:
+    """Which CRD files validate, in order (a later file's schema for the same group, version and
+    kind replaces an earlier one: `--crds` overrides the store), and which kinds may lack one.
+    Resolved before anything is compiled, so the build cache can key on it."""
 
-    validators: dict[tuple[str, str], jsonschema.protocols.Validator]
-    sources: dict[tuple[str, str], str]
+    files: tuple[tuple[Path, str], ...]  # (file, label in messages)
+    described: str
+    allowed: frozenset[str] = frozenset()  # "<apiVersion>/<kind>" a fleet lets through unvalidated
+    dirs: tuple[Path, ...] = ()  # the user-given directories, each of which must hold a CRD
 
     @classmethod
-    def from_directory(cls, crd_dir: Path) -> "SchemaSet":
-        if not crd_dir.is_dir():
-            raise InputError([Finding("crd", "CRD directory does not exist", location=Location(str(crd_dir)))])
+    def resolve(cls, crd_dirs: Iterable[Path] = (), allowed: frozenset[str] = frozenset(),
+                store: bool = True) -> "SchemaSource":
+        """The store's verified files, then every YAML file of each directory. No file at all is
+        bad input (exit 2): validation never silently turns itself off."""
+        crd_dirs = list(crd_dirs)
+        files: list[tuple[Path, str]] = []
+        described: list[str] = []
+        if store:
+            present = crdstore.installed()
+            files += [(p, f"store:{p.name}") for p in present]
+            if present:
+                described.append(f"the CRD store ({len(present)} files)")
+        for crd_dir in crd_dirs:
+            if not crd_dir.is_dir():
+                raise InputError([Finding("crd", "CRD directory does not exist", location=Location(str(crd_dir)))])
+            found = sorted(p for p in crd_dir.rglob("*") if p.suffix.lower() in (".yaml", ".yml") and p.is_file())
+            files += [(p, p.name) for p in found]
+            described.append(str(crd_dir))
+        if not files:
+            where = crdstore.store_dir()
+            raise InputError([Finding("crd", f"no CRD schemas: the CRD store is empty; {crdstore.PULL_HINT}",
+                                      location=Location(str(where)))])
+        return cls(tuple(files), " and ".join(described), frozenset(allowed), tuple(crd_dirs))
+
+    def load(self) -> "SchemaSet":
         validators: dict[tuple[str, str], jsonschema.protocols.Validator] = {}
         sources: dict[tuple[str, str], str] = {}
-        for path in sorted(p for p in crd_dir.rglob("*") if p.suffix.lower() in (".yaml", ".yml")):
-            # The spec reader: no alias expansion (a billion-laughs file is one error, not a
-            # MemoryError), the same size, node and depth limits, errors with line and column.
-            docs = [d.data for d in read_documents(path)] if path.is_file() else []
-            for doc in docs:
-                if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
-                    continue
-                spec = doc.get("spec", {})
-                group, kind = spec.get("group", ""), spec.get("names", {}).get("kind", "")
-                for version in spec.get("versions", []):
-                    schema = version.get("schema", {}).get("openAPIV3Schema")
-                    if not schema or not version.get("served", True):
-                        continue
-                    key = (f"{group}/{version['name']}", kind)
-                    validators[key] = jsonschema.Draft4Validator(_strict(copy.deepcopy(schema)))
-                    sources[key] = path.name
-        if not validators:
-            raise InputError([Finding("crd", "no CustomResourceDefinition with a schema found", location=Location(str(crd_dir)))])
+        loaded: dict[Path, list[tuple[str, str]]] = {}
+        for path, label in self.files:
+            loaded[path] = _load_file(path, label, validators, sources)
+        for directory in self.dirs:
+            if not any(keys for p, keys in loaded.items() if directory in p.parents):
+                raise InputError([Finding("crd", "no CustomResourceDefinition with a schema found",
+                                          location=Location(str(directory)))])
         for key, schema in BUILTIN_SCHEMAS.items():
             validators[key] = jsonschema.Draft4Validator(schema)
             sources[key] = "built-in required fields"
-        return cls(validators, sources)
+        return SchemaSet(validators, sources, self.described, self.allowed)
+
+
+@dataclass
+class SchemaSet:
+    """apiVersion + kind -> a compiled validator, from the CRD store and user-given directories."""
+
+    validators: dict[tuple[str, str], jsonschema.protocols.Validator]
+    sources: dict[tuple[str, str], str]
+    described: str = ""  # where the schemas came from, for the report
+    allowed: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_directory(cls, crd_dir: Path) -> "SchemaSet":
+        """One directory's CRDs only (no store): the tests' and tools' way to read a folder."""
+        return SchemaSource.resolve([crd_dir], store=False).load()
 
     def validate(self, objects: Iterable[dict[str, Any]], where: str) -> tuple[list[Finding], int]:
-        """Findings for every invalid object; also returns how many objects were checked."""
+        """Findings for every invalid object; also returns how many objects were checked.
+
+        A kind with no schema is an error (it would reach the cluster unchecked) unless the fleet
+        lists it in `spec.validation.allowUnvalidatedKinds`, then a warning."""
         findings: list[Finding] = []
         checked = 0
         unknown: set[tuple[str, str]] = set()
@@ -158,6 +218,34 @@ class SchemaSet:
                 findings.append(Finding("crd", f"{err.message[:300]} (schema: {self.sources[key]})",
                                         location=Location(where), field=field, subject=subject))
         for api, kind in sorted(unknown):
-            findings.append(Finding("crd", f"no schema for {api} {kind} in the CRD directory; not validated",
-                                    severity=Severity.WARNING, location=Location(where)))
+            if f"{api}/{kind}" in self.allowed:
+                findings.append(Finding("crd", f"no schema for {api} {kind}; not validated (allowed by "
+                                        "spec.validation.allowUnvalidatedKinds)",
+                                        severity=Severity.WARNING, location=Location(where)))
+            else:
+                findings.append(Finding("crd", f"no schema for {api} {kind}: `fedfleet crds pull` (--from DIR), "
+                                        f"--crds DIR, or list \"{api}/{kind}\" in the fleet's "
+                                        "spec.validation.allowUnvalidatedKinds", location=Location(where)))
         return findings, checked
+
+
+def _load_file(path: Path, label: str, validators: dict[tuple[str, str], jsonschema.protocols.Validator],
+               sources: dict[tuple[str, str], str]) -> list[tuple[str, str]]:
+    """Add every served version's schema of every CRD in one file; returns their keys."""
+    # The spec reader: no alias expansion (a billion-laughs file is one error, not a
+    # MemoryError), the same size, node and depth limits, errors with line and column.
+    added: list[tuple[str, str]] = []
+    for doc in (d.data for d in read_documents(path)):
+        if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
+            continue
+        spec = doc.get("spec", {})
+        group, kind = spec.get("group", ""), spec.get("names", {}).get("kind", "")
+        for version in spec.get("versions", []):
+            schema = version.get("schema", {}).get("openAPIV3Schema")
+            if not schema or not version.get("served", True):
+                continue
+            key = (f"{group}/{version['name']}", kind)
+            validators[key] = jsonschema.Draft4Validator(_strict(copy.deepcopy(schema)))
+            sources[key] = label
+            added.append(key)
+    return added

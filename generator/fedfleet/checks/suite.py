@@ -15,7 +15,7 @@ from typing import Callable
 from .. import pipeline, write
 from ..findings import Finding, InputError, Location, Severity, Subject
 from ..results import CheckReport, CheckRun
-from . import conftest, placeholders, rego, waves
+from . import conftest, crds, placeholders, rego, waves
 from .built import build_and_check, default_cache
 
 
@@ -24,7 +24,7 @@ def _timed(run: CheckRun, started: float) -> CheckRun:
     return run
 
 
-def run_checks(paths: pipeline.Paths, crd_dir: Path | None, policy_dir: Path | None,
+def run_checks(paths: pipeline.Paths, crd_dirs: list[Path], policy_dir: Path | None,
                engine_factory: Callable[[], rego.RegoEngine] | None = None,
                lifecycle: Callable[[pipeline.Rendered], list[Finding]] | None = None,
                base: str = "", use_cache: bool = True) -> CheckReport:
@@ -54,15 +54,21 @@ def run_checks(paths: pipeline.Paths, crd_dir: Path | None, policy_dir: Path | N
                                        summary="no drift" if drift.clean else f"{len(drift_findings)} file(s) drifted"), t))
 
     t = time.perf_counter()
-    built = build_and_check(rendered.build_inputs, rendered.roots, crd_dir, default_cache(paths) if use_cache else None)
+    try:  # the CRD store, overridden by --crds; never skipped: no schema at all is bad input
+        source: crds.SchemaSource | None = crds.SchemaSource.resolve(crd_dirs, rendered.fleet.allow_unvalidated_kinds)
+        source_findings: list[Finding] = []
+    except InputError as exc:
+        source, source_findings = None, exc.findings
+        report.bad_input = True
+    built = build_and_check(rendered.build_inputs, rendered.roots, source, default_cache(paths) if use_cache else None)
     reused = f" ({len(built.cached)} unchanged, reused from {default_cache(paths)})" if built.cached else ""
     report.runs.append(_timed(CheckRun(
         "kustomize", "kustomize build of every overlay and bootstrap directory", built.build_findings,
         summary=f"{len(built.units)} kustomizations built with {built.tool}{reused}"
                 + (f" (the {len(built.objects)} Argo CD and bootstrap paths compose them)" if len(built.units) > len(built.objects) else "")), t))
     report.runs.append(CheckRun(
-        "crd", "Built objects valid against the CRD schemas", built.crd_findings, skipped=crd_dir is None,
-        summary=f"{built.checked} objects checked against {crd_dir}" if crd_dir else "no --crds given"))
+        "crd", "Built objects valid against the CRD schemas", source_findings + built.crd_findings,
+        summary=f"{built.checked} objects checked against {source.described}" if source else "no CRD schemas"))
 
     t = time.perf_counter()
     found = placeholders.spec_findings(rendered.fleet) + placeholders.object_findings(

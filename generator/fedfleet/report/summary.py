@@ -41,13 +41,14 @@ def drift_lines(drift: Drift, check: bool) -> list[Line]:
 
 def validate_json(report: ValidationReport) -> dict[str, Any]:
     return {"ok": report.ok, "kustomize": report.tool, "built": report.built, "schemaChecked": report.checked,
+            "schemas": report.schemas,
             "findings": [f.as_dict() for f in report.findings]}
 
 
-def validate_lines(report: ValidationReport, crds: str | None) -> list[Line]:
+def validate_lines(report: ValidationReport) -> list[Line]:
     """After the findings: what was built, and the verdict."""
     lines = [Line(f"built {root}: {count} objects") for root, count in report.built.items()]
-    crd_note = f", {report.checked} objects checked against {crds}" if crds else " (no --crds: schema check skipped)"
+    crd_note = f", {report.checked} objects checked against {report.schemas}"
     verdict = "ok" if report.ok else "FAILED"
     lines.append(Line(f"validate {verdict}: specs valid, {len(report.built)} kustomizations built with {report.tool}{crd_note}",
                       "green" if report.ok else "red"))

@@ -354,4 +354,5 @@ def _build(fleet_doc: Document, inventories: list[Document], job_docs: list[Docu
         spec_dir=spec_dir,
         base_kustomize={name: dict(b.get("kustomize", {})) for name, b in spec.get("bases", {}).items()},
         example=bool(spec.get("example", False)),
+        allow_unvalidated_kinds=frozenset(spec.get("validation", {}).get("allowUnvalidatedKinds", ())),
     )

@@ -184,6 +184,7 @@ class Fleet:
     # spec.example: a template fleet whose hosts and images are placeholders on purpose; the
     # placeholder check reports them as warnings in every environment (checks/placeholders.py).
     example: bool = False
+    allow_unvalidated_kinds: frozenset[str] = frozenset()  # "<apiVersion>/<kind>", validate/check
 
     # Lookups by name; KeyError for an unknown name (validation guarantees every reference
     # between specs resolves, so only user input from the command line can miss).

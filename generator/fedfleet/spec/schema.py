@@ -280,6 +280,12 @@ FLEET = _obj(
                 "bases": _obj({"flower-addon": _obj({"kustomize": KUSTOMIZE}),
                                "governance": _obj({"kustomize": KUSTOMIZE})}),
                 "governance": _obj({"plugins": {"type": "object", "properties": {}, "additionalProperties": False}}),
+                # `validate`/`check`: a built kind without a CRD schema is an error unless listed here
+                # as "<apiVersion>/<kind>"; a listed kind is still validated when a schema exists.
+                "validation": _obj({"allowUnvalidatedKinds": {
+                    "type": "array", "uniqueItems": True,
+                    "items": {"type": "string", "pattern": r"^([a-z0-9]([a-z0-9.-]*[a-z0-9])?/)?v[0-9][a-z0-9]*/[A-Z][A-Za-z0-9]*$"},
+                }}),
             },
             ["repo", "hubs"],
         ),
