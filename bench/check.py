@@ -5,7 +5,7 @@ real CLI as child processes and prints wall and CPU (user+sys) seconds and peak 
 - generate (and the floor measured in the same run: PyYAML's C loader over the same spec bytes
   plus its C dumper over the same rendered objects, in this process);
 - plan -o json (and the size of what it writes);
-- check --crds, cold (empty cache), then again with one job changed (a warm cache);
+- check (against the CRD store: `fedfleet crds pull` first), cold (empty cache), then again with one job changed (a warm cache);
 Optionally writes the figures as JSON (--json) and a plot (--plot, matplotlib).
 
 Run: python bench/check.py [--sizes 2500,10000,40000] [--json out.json] [--plot out.png]
@@ -28,7 +28,6 @@ import yaml
 sys.path.insert(0, str(Path(__file__).parent))
 from synthetic import write_fleet  # noqa: E402
 
-CRDS = Path(__file__).resolve().parents[1].parent / "shared" / "crds"
 FEDFLEET = str(Path(sys.executable).parent / "fedfleet")
 
 
@@ -81,7 +80,7 @@ def measure(clusters: int) -> dict[str, object]:
         gen = run([FEDFLEET, "generate"], root)
         plan_out = root / "plan.json"
         pl = run([FEDFLEET, "plan", "-o", "json"], root, plan_out)
-        crds = ["--crds", str(CRDS)]
+        crds: list[str] = []  # check's default: the CRD store (run `fedfleet crds pull` first)
         c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         cold = run([FEDFLEET, "check", *crds], root)
         c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
