@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import line_of
+from conftest import line_of, need_crd
 from fedfleet.cel import compile_selector, parse_quantity
 
 JOB = "specs/jobs/mnist-eu.yaml"
@@ -157,6 +157,7 @@ def test_a_cel_expression_that_does_not_compile_is_bad_input_at_its_line(fleet_r
 
 
 def test_the_generated_placement_carries_the_cel_selector_verbatim(fleet_repo: Path, run, crds: Path) -> None:
+    need_crd(crds, "federation-ai.open-cluster-management.io_federatedlearnings.yaml")  # the FL CRD's verdict on celSelector is part of the test
     expression = 'quantity(managedCluster.status.allocatable.memory).compareTo(quantity("96Gi")) >= 0'
     _cel(fleet_repo, expression)
     assert run("generate").code == 0

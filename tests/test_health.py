@@ -93,8 +93,9 @@ def test_every_fixture_has_an_expectation_and_every_script_a_fixture() -> None:
 
 def test_fixtures_match_the_upstream_crds(crds: Path) -> None:
     schemas = SchemaSet.from_directory(crds)
+    fl = (crds / "federation-ai.open-cluster-management.io_federatedlearnings.yaml").is_file()  # not on the Go module proxy: from ../shared/crds when it is there
     for name in FILES:
-        items = list(objects(name).values())
+        items = [o for o in objects(name).values() if fl or o["kind"] != "FederatedLearning"]
         findings, checked = schemas.validate(items, name)
         assert checked >= len(items)  # embedded ConfigurationPolicies are checked too
         assert [f.message for f in findings] == []
