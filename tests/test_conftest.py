@@ -34,7 +34,7 @@ warn_team contains {"msg": sprintf("Namespace %s has no team label", [input.meta
 
 
 @pytest.fixture
-def repo(fleet_repo: Path, run) -> Path:
+def repo(fleet_repo: Path, run, crds: Path) -> Path:  # crds: check validates against the CRD store
     shutil.copytree(REPO / "policies", fleet_repo / "policies")
     assert run("generate").code == 0
     return fleet_repo
