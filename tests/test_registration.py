@@ -169,3 +169,20 @@ def test_the_hub_tunnel_keeps_server_authentication_for_doctor_and_refuses_clien
         assert "peer did not return a certificate" in (procs.workdir / "tunnel.log").read_text()
     finally:
         assert procs.stop() == []
+
+
+def test_a_hub_without_tls_runs_no_tunnel_and_its_supernodes_dial_the_superlink(fleet_repo: Path) -> None:
+    fleet = fleet_repo / "specs/fleet.yaml"
+    fleet.write_text(fleet.read_text().replace("    environment: dev\n", "    environment: dev\n    tls: {enabled: false}\n", 1))
+    rendered = pipeline.render(PATHS)
+    dev = build_and_check(rendered.files, {"overlays/hub-dev": "hub-dev"}, None).objects["overlays/hub-dev"]
+    manifests = _one(dev, "AddOnTemplate", "flower-addon")["spec"]["agentSpec"]["workload"]["manifests"]
+    [node] = next(m for m in manifests if m["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"]
+    assert "--insecure" in node["args"] and "--superlink={{SUPERLINK_ADDRESS}}:{{SUPERLINK_PORT}}" in node["args"]
+    link = next(o for o in dev if o["kind"] == "Deployment" and o["metadata"]["name"].startswith("superlink-"))
+    [container] = link["spec"]["template"]["spec"]["containers"]
+    assert "--fleet-api-address=0.0.0.0:9092" in container["args"]
+    # the TLS hub keeps both
+    prod = _hub_prod()
+    manifests = _one(prod, "AddOnTemplate", "flower-addon")["spec"]["agentSpec"]["workload"]["manifests"]
+    assert len(next(m for m in manifests if m["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"]) == 2
