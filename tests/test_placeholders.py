@@ -46,6 +46,26 @@ def test_what_pinned_means(image: str, pinned: bool) -> None:
     assert (unpinned(image) is None) is pinned, unpinned(image)
 
 
+def test_an_example_registry_is_a_placeholder_even_when_pinned() -> None:
+    from fedfleet.checks.placeholders import image_problem
+
+    assert "example.com" in (image_problem(f"registry.example.com/fl/app@{DIGEST}") or "")
+    assert image_problem("registry.acme.io:5000/fl/app:1.0") is None
+
+
+def test_an_example_argocd_destination_is_found_in_the_bootstrap(fleet_repo: Path, run) -> None:
+    _not_an_example(fleet_repo)
+    fleet = fleet_repo / "specs/fleet.yaml"
+    fleet.write_text(fleet.read_text().replace(
+        "argocd: {namespace: argocd, flavour: argocd}",
+        "argocd: {namespace: argocd, flavour: argocd, destinationServer: 'https://hub-dev.test:6443'}"))
+    assert run("generate").code == 0
+    found = _placeholders(json.loads(run("check", "-o", "json").out))
+    dest = [f for f in found if f["field"] == "spec.destination.server"]
+    assert dest and {f["file"] for f in dest} == {"bootstrap/hub-dev"} and all(f["severity"] == "warning" for f in dest)
+    assert ".test, a top-level name reserved" in dest[0]["message"]
+
+
 def _placeholders(report: dict) -> list[dict]:
     return next(c for c in report["checks"] if c["name"] == "placeholders")["findings"]
 

@@ -9,7 +9,8 @@ passes every schema and every build, and fails on the hub. This check finds them
 - the built objects of every overlay and bootstrap directory (what Argo CD applies, user kustomize
   content and patches included), located at the kustomization root: container images anywhere in
   an object (Deployments, Jobs, the AddOnTemplate's manifests, Policy object-templates), Argo CD's
-  kustomize `images:` overrides and repository URLs, the metrics-sidecar annotation, the address a
+  kustomize `images:` overrides, repository URLs and destination servers, the metrics-sidecar
+  annotation, the address a
   Flower add-on config tells SuperNodes to dial (`SUPERLINK_ADDRESS`), and a Flower
   `FederatedLearning` that leaves `spec.server.superlink` to the CRD default.
 
@@ -281,12 +282,18 @@ def object_findings(fleet: Fleet, built: Mapping[str, list[dict]], hubs: Mapping
                 if reason:
                     add(obj, field, reason, _image_fix(obj, field))
             if obj.get("kind") == "Application":
-                source = (obj.get("spec") or {}).get("source") or {}
-                repo = str(source.get("repoURL", ""))
+                spec = obj.get("spec") or {}
+                repo = str((spec.get("source") or {}).get("repoURL", ""))
                 host = url_host(repo)
                 reason = placeholder_host(host) if host and repo != fleet.repo_url else None
                 if reason:
                     add(obj, "spec.source.repoURL", f"repository URL {repo}: {reason}", "name the real repository")
+                server = str((spec.get("destination") or {}).get("server", ""))
+                host = url_host(server)
+                reason = placeholder_host(host) if host else None
+                if reason:
+                    add(obj, "spec.destination.server", f"Argo CD destination {server}: {reason}",
+                        "set argocd.destinationServer to the cluster Argo CD deploys to")
             if obj.get("kind") == "AddOnDeploymentConfig":
                 for i, var in enumerate((obj.get("spec") or {}).get("customizedVariables") or []):
                     name, value = str(var.get("name", "")), str(var.get("value", ""))
