@@ -10,9 +10,8 @@ passes every schema and every build, and fails on the hub. This check finds them
   content and patches included), located at the kustomization root: container images anywhere in
   an object (Deployments, Jobs, the AddOnTemplate's manifests, Policy object-templates), Argo CD's
   kustomize `images:` overrides, repository URLs and destination servers, the metrics-sidecar
-  annotation, the address a
-  Flower add-on config tells SuperNodes to dial (`SUPERLINK_ADDRESS`), and a Flower
-  `FederatedLearning` that leaves `spec.server.superlink` to the CRD default.
+  annotation, the address a Flower add-on config tells SuperNodes to dial (`SUPERLINK_ADDRESS`),
+  and a Flower `FederatedLearning` that leaves `spec.server.superlink` to the CRD default.
 
 Severity follows the hub's `environment`: an error (exit 1) in `prod`, a warning in `dev` and
 `staging`. A fleet-wide value (repository URL, plugin parameters) takes the strictest environment of
