@@ -16,6 +16,13 @@ from test_checks import SARIF_SCHEMA
 DIGEST = "sha256:" + "ab" * 32
 
 
+@pytest.fixture(autouse=True)
+def _store(request: pytest.FixtureRequest) -> None:
+    """check and validate validate against the CRD store: the tests that run them get it filled."""
+    if "fleet_repo" in request.fixturenames:
+        request.getfixturevalue("crds")
+
+
 @pytest.mark.parametrize("host, why", [
     ("git.example.com", "example.com"), ("example.org", "example.org"), ("a.b.example.net", "example.net"),
     ("hub.test", ".test"), ("x.invalid", ".invalid"), ("api.localhost", ".localhost"), ("foo.example", ".example"),
