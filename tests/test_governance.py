@@ -17,7 +17,7 @@ from fedfleet.governance import load_registry
 from fedfleet.governance.wrap import ACM_POLICY_NAME_LIMIT, fit_name
 from plugins import install_module_plugin, pip_install_example
 
-CONCERNS = {"addon", "tls", "data-locality", "observability", "membership", "prerequisites", "validation"}
+CONCERNS = {"addon", "tls", "data-locality", "observability", "membership", "prerequisites", "validation", "registration"}
 PATHS = pipeline.Paths(Path("specs"), Path("."))
 
 

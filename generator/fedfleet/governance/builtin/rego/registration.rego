@@ -1,0 +1,93 @@
+# Rego twin of the `registration` governance plugin (registration.py says what OCM records, with
+# the upstream files):
+# - registration.addon, over ManagedClusterAddOns read from a hub (input.recorded.addons: hub ->
+#   the `flower-addon` ManagedClusterAddOns as the live audit lists them; absent at pull-request
+#   time): every client the plan selects for a Flower job has one, registered for the fleet's
+#   signer, with RegistrationApplied and ClusterCertificateRotated True (what the hub policy
+#   matches);
+# - registration.openfl (a warning): an OpenFL job with TLS on expects an encrypted, authenticated
+#   link to its aggregator, but the FL controller's OpenFL path provisions no certificate and cannot
+#   use the per-cluster registration identity (README, "OpenFL and the per-cluster identity").
+# registration.credential and registration.expiry judge Secrets on the clusters: no twin.
+package fedfleet.registration
+
+import rego.v1
+
+# fedfleet.upstream FLOWER_SIGNER (tests/test_registration.py holds them equal).
+signer := "fedfleet.io/flower-addon"
+
+addon_name := "flower-addon"
+
+recorded(hub, cluster) := [a |
+	some a in input.recorded.addons[hub]
+	a.metadata.name == addon_name
+	a.metadata.namespace == cluster
+]
+
+condition_true(addon, type) if {
+	some c in object.get(addon, ["status", "conditions"], [])
+	c.type == type
+	c.status == "True"
+}
+
+registered(addon) if {
+	some r in object.get(addon, ["status", "registrations"], [])
+	r.signerName == signer
+}
+
+problem(addon) := "has no registration for signer fedfleet.io/flower-addon" if not registered(addon)
+
+else := "has no RegistrationApplied=True condition" if not condition_true(addon, "RegistrationApplied")
+
+else := sprintf("has no ClusterCertificateRotated=True condition (%s)", [rotation_message(addon)]) if {
+	not condition_true(addon, "ClusterCertificateRotated")
+}
+
+rotation_message(addon) := m if {
+	some c in object.get(addon, ["status", "conditions"], [])
+	c.type == "ClusterCertificateRotated"
+	m := object.get(c, "message", "")
+} else := "never reported"
+
+clients(job) := {s.cluster |
+	some p in input.plan.jobs
+	p.job == job.name
+	some s in p.selected
+}
+
+deny contains result if {
+	some job in input.jobs
+	job.framework == "flower"
+	input.recorded.addons[job.hub]
+	some cluster in clients(job)
+	count(recorded(job.hub, cluster)) == 0
+	result := {
+		"rule": "registration.addon",
+		"msg": sprintf("cluster %s of job %s has no flower-addon ManagedClusterAddOn on hub %s: no registration credential", [cluster, job.name, job.hub]),
+		"job": job.name, "hub": job.hub, "field": "spec.placement",
+	}
+}
+
+deny contains result if {
+	some job in input.jobs
+	job.framework == "flower"
+	some cluster in clients(job)
+	some addon in recorded(job.hub, cluster)
+	why := problem(addon)
+	result := {
+		"rule": "registration.addon",
+		"msg": sprintf("the flower-addon of cluster %s (job %s, hub %s) %s", [cluster, job.name, job.hub, why]),
+		"job": job.name, "hub": job.hub, "field": "spec.placement",
+	}
+}
+
+warn contains result if {
+	some job in input.jobs
+	job.framework == "openfl"
+	job.tls
+	result := {
+		"rule": "registration.openfl",
+		"msg": sprintf("OpenFL job %s runs without per-cluster identity or TLS: the FL controller's OpenFL Jobs mount no certificate and the upstream image sets use_tls=false, so its collaborators cannot use the OCM registration credential for mutual TLS", [job.name]),
+		"job": job.name, "hub": job.hub, "field": "spec.framework",
+	}
+}

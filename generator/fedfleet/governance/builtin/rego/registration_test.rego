@@ -1,0 +1,68 @@
+package fedfleet.registration_test
+
+import rego.v1
+
+import data.fedfleet.registration
+
+job := {"name": "j", "hub": "h", "framework": "flower", "tls": true}
+
+plan := {"jobs": [{"job": "j", "hub": "h", "selected": [{"cluster": "c1"}]}]}
+
+good := {"metadata": {"name": "flower-addon", "namespace": "c1"}, "status": {
+	"registrations": [{"signerName": "fedfleet.io/flower-addon", "subject": {"user": "system:open-cluster-management:cluster:c1:addon:flower-addon:agent:flower-addon-agent"}}],
+	"conditions": [
+		{"type": "RegistrationApplied", "status": "True", "reason": "SetPermissionApplied"},
+		{"type": "ClusterCertificateRotated", "status": "True", "reason": "ClientCertificateUpdated"},
+	],
+}}
+
+with_status(s) := object.union(good, {"status": object.union(good.status, s)})
+
+verdict(addons) := d if {
+	d := registration.deny with input as {"jobs": [job], "plan": plan, "recorded": {"addons": {"h": addons}}}
+}
+
+test_registered_client_passes if {
+	count(verdict([good])) == 0
+}
+
+test_nothing_recorded_denies_nothing if {
+	count(registration.deny) == 0 with input as {"jobs": [job], "plan": plan}
+}
+
+test_missing_addon if {
+	some d in verdict([])
+	d.rule == "registration.addon"
+	contains(d.msg, "no flower-addon ManagedClusterAddOn")
+}
+
+test_no_registration if {
+	some d in verdict([with_status({"registrations": []})])
+	contains(d.msg, "no registration for signer")
+}
+
+test_wrong_signer if {
+	some d in verdict([with_status({"registrations": [{"signerName": "other.example.com/flower-addon"}]})])
+	contains(d.msg, "no registration for signer")
+}
+
+test_rotation_failed if {
+	some d in verdict([with_status({"conditions": [
+		{"type": "RegistrationApplied", "status": "True"},
+		{"type": "ClusterCertificateRotated", "status": "False", "message": "Failed to create CSR"},
+	]})])
+	contains(d.msg, "Failed to create CSR")
+}
+
+test_unplanned_cluster_is_not_judged if {
+	count(verdict([good, object.union(with_status({"registrations": []}), {"metadata": {"namespace": "c9"}})])) == 0
+}
+
+test_openfl_with_tls_warns if {
+	some w in registration.warn with input as {"jobs": [object.union(job, {"framework": "openfl"})]}
+	w.rule == "registration.openfl"
+}
+
+test_openfl_without_tls_and_flower_do_not_warn if {
+	count(registration.warn) == 0 with input as {"jobs": [job, {"name": "o", "hub": "h", "framework": "openfl", "tls": false}]}
+}
