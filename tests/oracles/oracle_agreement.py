@@ -25,9 +25,11 @@ The cluster state a case describes:
   the case's `clusters.yaml`.
 
 Rego verdict: NonCompliant when the twin denies with the rule for the hub (a result naming the hub,
-or a job of the hub). ACM verdict: every Policy of the hub's overlay annotated with the rule is
-replicated to each cluster its target selects (hub templates resolved as the propagator would) and
-evaluated there by `dryrun`; NonCompliant when any evaluation is.
+or a job of the hub). Besides the bundle, the twin sees `recorded.addons` (the hub state's
+ManagedClusterAddOns, what the live audit reads), which registration.rego judges.
+ACM verdict: every Policy of the hub's overlay annotated with the rule is replicated to each
+cluster its target selects (hub templates resolved as the propagator would) and evaluated there by
+`dryrun`; NonCompliant when any evaluation is.
 """
 
 from __future__ import annotations
@@ -152,12 +154,21 @@ def rego_verdict(case: Case, prepared: Prepared) -> tuple[str, list[str]]:
     rendered = prepared.rendered
     bundle = {f"{root}/(built)": objs for root, objs in prepared.built.items()}
     modules = [m for m in rego.plugin_modules(rendered.registry.rego_modules()) if not m.name.endswith("_test.rego")]
-    results = rego.EmbeddedEngine().evaluate(modules, rego.build_input(rendered.fleet, rendered.plan, bundle))
+    document = rego.build_input(rendered.fleet, rendered.plan, bundle)
+    # What the live audit reads from the hub and a twin may judge (registration.rego): the
+    # ManagedClusterAddOns of the case's hub state.
+    document["recorded"] = {"addons": {case.hub: [o for o in _hub_objects(case) if o["kind"] == "ManagedClusterAddOn"]}}
+    results = rego.EmbeddedEngine().evaluate(modules, document)
     jobs_of_hub = {j.name for j in rendered.fleet.jobs if j.hub == case.hub}
     denied = [item for sets in results.values() for item in sets.get("deny", [])
               if isinstance(item, dict) and item.get("rule") == case.rule
               and (item.get("hub") == case.hub or item.get("job") in jobs_of_hub)]
     return ("NonCompliant" if denied else "Compliant"), [str(d.get("msg")) for d in denied]
+
+
+def _hub_objects(case: Case) -> list[dict[str, Any]]:
+    """The objects the platform and the case put on the hub (what the overlay applies excluded)."""
+    return _present(_objects(BASELINE / "hub.yaml") + _objects(case.path / "hub.yaml"), HUB_CLUSTER, case.absent)
 
 
 def _targets(rendered: pipeline.Rendered, target: str) -> list[str]:
