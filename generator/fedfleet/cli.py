@@ -306,7 +306,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         from .kube import Timeouts
 
         merge(report, rendered.fleet, read_hub(rendered.fleet, hub, kubeconfig, context,
-                                               Timeouts(args.connect_timeout, args.read_timeout)))
+                                               Timeouts(args.connect_timeout, args.read_timeout)), rendered.plan)
     _write_output(_yaml_or(render, report, args.format), args.output_file)
     if args.output_file:
         note(f"wrote {args.format} audit to {args.output_file}: "

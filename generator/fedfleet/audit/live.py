@@ -11,11 +11,14 @@ Applications are custom resources on the hub:
 and, for what Argo CD shows (audit/health.py), the `Placement`s, `ClusterManagementAddOn`s and
 `ManagedClusterAddOn`s the bundle causes; and, per namespace of a job with a quality gate, the
 ConfigMaps the gate records (label fedfleet.io/validation=result, render/validation.py).
+The `flower-addon` ManagedClusterAddOns also say whether each Flower client holds its per-cluster
+registration credential (`registration_state`, the registration.addon rule).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +32,8 @@ from ..render.flower import run_job_name
 from ..render.health import assess
 from ..render.validation import RESULT_LABEL, result_configmap
 from ..spec.model import Fleet, Hub
-from ..upstream import ADDON_NAME, SUPERLINK_NAMESPACE
+from ..placement import Plan
+from ..upstream import ADDON_NAME, FLOWER_SIGNER, SUPERLINK_NAMESPACE
 from .health import disagreements, verdicts
 from .model import AuditReport, LiveFinding
 
@@ -180,9 +184,10 @@ def read_hub(fleet: Fleet, hub: Hub, kubeconfig: Path, context: str | None, time
     return state
 
 
-def merge(report: AuditReport, fleet: Fleet, state: HubState) -> None:
+def merge(report: AuditReport, fleet: Fleet, state: HubState, plan: Plan | None = None) -> None:
     """Expected (repo) against actual (hub): missing or NonCompliant policies, unsynced
-    Applications, jobs stuck or failed. Adds findings; the report's exit code follows."""
+    Applications, jobs stuck or failed, Flower clients without a registration credential (with
+    the plan). Adds findings; the report's exit code follows."""
     hub = state.hub
     report.live_hubs.append(hub)
     out = report.live_findings
@@ -261,6 +266,7 @@ def merge(report: AuditReport, fleet: Fleet, state: HubState) -> None:
                 text = argo.message  # the validation verdict
             out.append(LiveFinding(hub, "job", job.name, text + (f" (Argo CD: {argo.status})" if argo else "")))
     report.validations += _validations(fleet, state, out)
+    registrations = _registrations(fleet, plan, state, out) if plan is not None else []
     # What Argo CD shows for the placements and add-ons the bundle causes (audit/health.py).
     jobs_here = {(j.namespace, j.name) for j in fleet.jobs_on(hub)}
     caused = [p for p in state.placements
@@ -280,7 +286,58 @@ def merge(report: AuditReport, fleet: Fleet, state: HubState) -> None:
                           "health": a.get("status", {}).get("health", {}).get("status")} for n, a in sorted(apps.items())],
         "jobs": summary,
         "argoHealth": [v.as_dict() for v in everything],
+        "registrations": registrations,
     }
+
+
+# What the klusterlet writes in condition ClusterCertificateRotated after a rotation (ocm
+# pkg/registration/register/csr/csr.go Process: "client certificate rotated starting from %v to %v",
+# Go's time.Time String()).
+_ROTATED = re.compile(r"rotated starting from (.+?) to (.+?)$")
+
+
+def registration_state(addon: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    """A client's registration credential as the hub records it: "" when the flower-addon is
+    registered for FLOWER_SIGNER with RegistrationApplied and ClusterCertificateRotated True, else
+    what is wrong. The same judgement as the `registration.addon` policy and its Rego twin
+    (governance/builtin/registration.py, rego/registration.rego), in their order."""
+    if addon is None:
+        return "has no flower-addon ManagedClusterAddOn: no registration credential", {}
+    status = addon.get("status") or {}
+    signers = [r.get("signerName", "") for r in status.get("registrations") or [] if isinstance(r, dict)]
+    conditions = {c.get("type"): c for c in status.get("conditions") or [] if isinstance(c, dict)}
+    rotated = conditions.get("ClusterCertificateRotated") or {}
+    window = _ROTATED.search(str(rotated.get("message", ""))) if rotated.get("status") == "True" else None
+    facts = {"signers": signers, "registrationApplied": (conditions.get("RegistrationApplied") or {}).get("status"),
+             "rotated": rotated.get("status"), "validFrom": window.group(1) if window else None,
+             "validUntil": window.group(2) if window else None}
+    if FLOWER_SIGNER not in signers:
+        other = f" (registered for {', '.join(signers)})" if signers else ""
+        return f"has no registration for signer {FLOWER_SIGNER}{other}", facts
+    if facts["registrationApplied"] != "True":
+        return "has no RegistrationApplied=True condition", facts
+    if rotated.get("status") != "True":
+        return f"has no ClusterCertificateRotated=True condition ({rotated.get('message') or 'never reported'})", facts
+    return "", facts
+
+
+def _registrations(fleet: Fleet, plan: Plan, state: HubState, out: list[LiveFinding]) -> list[dict[str, Any]]:
+    """Each planned client of each Flower job: its flower-addon's registration as recorded."""
+    addons = {a["metadata"].get("namespace"): a for a in state.addons
+              if a.get("kind", "ManagedClusterAddOn") == "ManagedClusterAddOn" and a["metadata"].get("namespace")
+              and a["metadata"]["name"] == ADDON_NAME}
+    entries = []
+    for job in fleet.jobs_on(state.hub):
+        if job.framework != "flower":
+            continue
+        for cluster in sorted(plan.clusters_of(job.name)):
+            problem, facts = registration_state(addons.get(cluster))
+            entries.append({"job": job.name, "cluster": cluster, "registered": not problem,
+                            **({"problem": problem} if problem else {}), **facts})
+            if problem:
+                out.append(LiveFinding(state.hub, "registration", cluster,
+                                       f"the flower-addon of {cluster} (job {job.name}) {problem}"))
+    return entries
 
 
 def validation_entry(hub: str, job_name: str, gate: dict[str, Any], data: dict[str, str] | None) -> dict[str, Any]:

@@ -66,7 +66,7 @@ class Gap:
 @dataclass(frozen=True)
 class LiveFinding:
     hub: str
-    kind: str  # api | policy | application | job | health (what Argo CD shows, audit/health.py) | validation
+    kind: str  # api | policy | application | job | health (what Argo CD shows, audit/health.py) | validation | registration (a Flower client without its credential)
     name: str
     message: str
 

@@ -13,7 +13,7 @@ package fedfleet.registration
 
 import rego.v1
 
-# fedfleet.upstream FLOWER_SIGNER (tests/test_registration.py holds them equal).
+# fedfleet.upstream FLOWER_SIGNER (tests/test_registration_policy.py holds them equal).
 signer := "fedfleet.io/flower-addon"
 
 addon_name := "flower-addon"
