@@ -28,7 +28,7 @@ from fedfleet.checks.crds import SchemaSet
 from fedfleet.checks.rego import EmbeddedEngine, build_input, plugin_modules
 from fedfleet.governance.builtin import rego_module
 from fedfleet.governance.builtin.registration import credential_secret
-from fedfleet.upstream import FLOWER_SIGNER
+from fedfleet.upstream import FLOWER_SIGNER, FLOWER_SIGNING_CA, registration_secret
 
 GOVERNANCE = Path(__file__).parent / "oracles" / "governance"
 EXPIRY = GOVERNANCE / "registration.expiry"
@@ -49,10 +49,10 @@ def _policy(fleet_repo: Path, name: str) -> dict[str, Any]:
 def test_names_follow_ocm_and_the_rego_twin_uses_the_same_signer() -> None:
     # ocm pkg/registration/spoke/addon/configuration.go: "%s-%s-client-cert", signer "/" -> "-"
     assert credential_secret() == "flower-addon-fedfleet.io-flower-addon-client-cert"
-    assert credential_secret("otel", "open-cluster-management.io/otel-addon") == \
+    assert registration_secret("open-cluster-management.io/otel-addon", "otel") == \
         "otel-open-cluster-management.io-otel-addon-client-cert"
     rego = rego_module("registration")["registration.rego"]
-    assert f'signer := "{FLOWER_SIGNER}"' in rego
+    assert f'signer := "{FLOWER_SIGNER}"' in rego and f'signing_ca := "{FLOWER_SIGNING_CA}"' in rego
 
 
 def test_the_policies_and_their_modes(fleet_repo: Path) -> None:

@@ -53,7 +53,7 @@ from typing import Any, Mapping
 
 from fedfleet.governance import Concern, GovernanceContext, PolicyContent, Target, Template, hookimpl
 from fedfleet.upstream import (
-    ADDON_AGENT_NAMESPACE, ADDON_NAME, API_ADDON, FLOWER_SIGNER,
+    ADDON_AGENT_NAMESPACE, ADDON_NAME, API_ADDON, FLOWER_SIGNER, registration_secret,
 )
 
 from . import rego_module
@@ -62,10 +62,10 @@ DEFAULT_MIN_DURATION = "3h"
 OBSERVES = "it observes what OCM records (status, a Secret the klusterlet writes); enforcing would forge it"
 
 
-def credential_secret(addon: str = ADDON_NAME, signer: str = FLOWER_SIGNER) -> str:
-    """The klusterlet's name for an add-on's CustomSigner credential (ocm
-    pkg/registration/spoke/addon/configuration.go getRegistrationConfigs)."""
-    return f"{addon}-{signer.replace('/', '-')}-client-cert"
+def credential_secret() -> str:
+    """The klusterlet's name for the flower-addon's CustomSigner credential (ocm
+    pkg/registration/spoke/addon/configuration.go getRegistrationConfigs), as upstream.py has it."""
+    return registration_secret(FLOWER_SIGNER, ADDON_NAME)
 
 
 # What the hub records for a cluster whose flower-addon holds a credential of our signer: a

@@ -1,5 +1,7 @@
 # Rego twin of the `registration` governance plugin (registration.py says what OCM records, with
 # the upstream files):
+# - registration.addon, on the bundle: the flower-addon AddOnTemplate of a Flower job's hub asks for
+#   the CustomSigner registration of the fleet's signer and signing CA;
 # - registration.addon, over ManagedClusterAddOns read from a hub (input.recorded.addons: hub ->
 #   the `flower-addon` ManagedClusterAddOns as the live audit lists them; absent at pull-request
 #   time): every client the plan selects for a Flower job has one, registered for the fleet's
@@ -13,7 +15,7 @@ package fedfleet.registration
 
 import rego.v1
 
-# fedfleet.upstream FLOWER_SIGNER (tests/test_registration_policy.py holds them equal).
+# fedfleet.upstream FLOWER_SIGNER and FLOWER_SIGNING_CA (tests/test_registration_policy.py holds them equal).
 signer := "fedfleet.io/flower-addon"
 
 addon_name := "flower-addon"
@@ -88,6 +90,39 @@ warn contains result if {
 	result := {
 		"rule": "registration.openfl",
 		"msg": sprintf("OpenFL job %s runs without per-cluster identity or TLS: the FL controller's OpenFL Jobs mount no certificate and the upstream image sets use_tls=false, so its collaborators cannot use the OCM registration credential for mutual TLS", [job.name]),
+		"job": job.name, "hub": job.hub, "field": "spec.framework",
+	}
+}
+
+# The bundle: the flower-addon AddOnTemplate a Flower job's hub applies asks for the registration
+# (type CustomSigner, the fleet's signer and signing CA, render/addon.py registration()); without it
+# the addon manager records no registration and no client ever gets a credential. A hub without
+# the template at all is addon.controller-available's finding.
+signing_ca := "flower-addon-signer"
+
+# FLOWER_SIGNING_CA_NAMESPACE: without it the addon manager reads a Secret of that name in its own
+# namespace (ocm templateagent/registration.go CustomSignerWithExpiry), not the fleet's CA.
+signing_ca_namespace := "flower-system"
+
+registers(template) if {
+	some r in object.get(template, ["spec", "registration"], [])
+	r.type == "CustomSigner"
+	r.customSigner.signerName == signer
+	r.customSigner.signingCA.name == signing_ca
+	object.get(r.customSigner.signingCA, "namespace", "") == signing_ca_namespace
+}
+
+deny contains result if {
+	some job in input.jobs
+	job.framework == "flower"
+	some o in input.objects
+	o.hub == job.hub
+	o.object.kind == "AddOnTemplate"
+	o.object.metadata.name == addon_name
+	not registers(o.object)
+	result := {
+		"rule": "registration.addon",
+		"msg": sprintf("the flower-addon AddOnTemplate of hub %s asks for no CustomSigner registration for signer %s with signing CA %s/%s: no cluster of job %s gets the fleet's per-cluster credential", [job.hub, signer, signing_ca_namespace, signing_ca, job.name]),
 		"job": job.name, "hub": job.hub, "field": "spec.framework",
 	}
 }

@@ -66,3 +66,33 @@ test_openfl_with_tls_warns if {
 test_openfl_without_tls_and_flower_do_not_warn if {
 	count(registration.warn) == 0 with input as {"jobs": [job, {"name": "o", "hub": "h", "framework": "openfl", "tls": false}]}
 }
+
+template(registration) := {"hub": "h", "object": {"kind": "AddOnTemplate", "metadata": {"name": "flower-addon"}, "spec": {"addonName": "flower-addon", "registration": registration}}}
+
+ours := {"type": "CustomSigner", "customSigner": {"signerName": "fedfleet.io/flower-addon", "signingCA": {"name": "flower-addon-signer", "namespace": "flower-system"}}}
+
+bundle_verdict(objects) := d if {
+	d := registration.deny with input as {"jobs": [job], "plan": plan, "objects": objects}
+}
+
+test_template_with_the_registration_passes if {
+	count(bundle_verdict([template([ours])])) == 0
+}
+
+test_template_without_registration if {
+	some d in bundle_verdict([template([])])
+	d.rule == "registration.addon"
+	contains(d.msg, "asks for no CustomSigner registration")
+}
+
+test_template_with_another_signer if {
+	count(bundle_verdict([template([json.patch(ours, [{"op": "replace", "path": "/customSigner/signerName", "value": "other.example.com/flower-addon"}])])])) == 1
+}
+
+test_template_signing_ca_in_the_addon_managers_namespace if {
+	count(bundle_verdict([template([json.remove(ours, ["customSigner/signingCA/namespace"])])])) == 1
+}
+
+test_no_template_is_addon_plugins_finding if {
+	count(bundle_verdict([])) == 0
+}
