@@ -32,6 +32,10 @@ from oracles.oracle_tools import BIN, tool
 # ocm's addon/v1alpha1 AddOnTemplate (cluster-scoped), config-policy-controller's CertificatePolicy,
 # cert-manager's Issuer and Certificate and OpenShift's Route (the Flower jobs' TLS and exposure).
 NO_CRD_HERE = (
+    # the FL controller's CRD is not on the Go module proxy: without ../shared/crds the store lacks
+    # it (names from config/crd/bases/federation-ai.open-cluster-management.io_federatedlearnings.yaml)
+    {"group": "federation-ai.open-cluster-management.io", "version": "v1alpha1", "kind": "FederatedLearning",
+     "plural": "federatedlearnings", "singular": "federatedlearning", "scope": "namespace"},
     {"group": "cert-manager.io", "version": "v1", "kind": "Certificate",
      "plural": "certificates", "singular": "certificate", "scope": "namespace"},
     {"group": "cert-manager.io", "version": "v1", "kind": "Issuer",
