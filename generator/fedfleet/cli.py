@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Sequence
 import yaml
 from rich.console import Console
 
-from . import __version__, pipeline
+from . import __version__, extras, pipeline
 from .report import summary
 from .report.summary import Line
 from .findings import Finding, InputError, Location, Severity
@@ -646,8 +646,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     _consoles()
     _quiet = bool(getattr(args, "quiet", False))
     func: Callable[[argparse.Namespace], int] = args.func
+    need = extras.needed(args)
+    if need and extras.missing(need[0]):
+        return _missing_extra(args, extras.hint(*need))
     try:
         return func(args)
+    except ModuleNotFoundError as exc:
+        # A module of an extra that is not installed, on a path `extras.needed` does not foresee:
+        # the same one-line hint rather than a traceback. Any other missing module is a bug.
+        extra = extras.extra_of(exc.name or "")
+        if extra is None or not extras.missing(extra):
+            raise
+        return _missing_extra(args, extras.hint(extra, f"fedfleet {args.verb}"))
     except InputError as exc:
         if getattr(args, "format", "text") in STRUCTURED:
             # A machine asked: the findings are the answer, on stdout, and stderr stays empty.
@@ -661,6 +671,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted", style="red")
         return 130
+
+
+def _missing_extra(args: argparse.Namespace, message: str) -> int:
+    """Exit 2 with one line (a usage problem of this install), or the JSON error document."""
+    fmt = getattr(args, "format", "text")
+    if fmt in STRUCTURED:
+        sys.stdout.write(dump({"ok": False, "exitCode": EXIT_INPUT,
+                               "findings": [Finding("install", message).as_dict()]}, fmt))
+    else:
+        err.print(message, style="red", markup=False)
+    return EXIT_INPUT
 
 
 if __name__ == "__main__":  # pragma: no cover
