@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tomllib
@@ -21,11 +22,13 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+import yaml
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from fedfleet import extras
+from fedfleet.cli import build_parser
 
 REPO = Path(__file__).resolve().parents[1]
 BLOCKER = Path(__file__).parent / "fixtures" / "slim"
@@ -170,3 +173,36 @@ def test_with_the_extras_installed_no_hint(fleet_repo: Path, tmp_path: Path) -> 
     done = subprocess.run([str(FEDFLEET), "simulate", "no-such-job", "-o", "json"], cwd=fleet_repo,
                           capture_output=True, text=True, timeout=300)
     assert "extra" not in done.stdout and "no-such-job" in done.stdout, done.stdout
+
+
+def test_the_sample_workflow_installs_the_base_package_from_the_repository() -> None:
+    """examples/ci: fedfleet from its Git repository (a PEP 508 direct reference), no extras for the
+    checks; the live extra only in the step that reads a hub; every verb it runs is covered."""
+    workflow = yaml.safe_load((REPO / "examples/ci/fleet-pull-request.yaml").read_text(encoding="utf-8"))
+    [job] = workflow["jobs"].values()
+    source = job["env"]["FEDFLEET"]
+    assert source.startswith("git+https://") and "@" in source.removeprefix("git+https://")
+    installs: list[tuple[Requirement, str]] = []  # (what pip installs, the step's later commands)
+    def lines(script: str) -> list[str]:
+        return script.replace("\\\n", " ").splitlines()
+
+    for step in job["steps"]:
+        script = step.get("run", "")
+        for line in lines(script):
+            words = shlex.split(line.replace("${FEDFLEET}", source))
+            if words[:4] == ["python", "-m", "pip", "install"]:
+                installs.append((Requirement(words[4]), script))
+    [(base, _), (live, live_step)] = installs
+    assert (base.name, base.extras, base.url) == ("fedfleet", set(), source)
+    assert (live.name, live.extras, live.url) == ("fedfleet", {"live"}, source)
+    assert "fedfleet inventory diff" in live_step
+    # the other fedfleet commands run on the base install: none of them needs an extra
+    parser = build_parser()
+    checked = 0
+    for step in job["steps"]:
+        for line in lines(step.get("run", "")):
+            words = shlex.split(line, comments=True)
+            if words[:1] == ["fedfleet"] and step.get("run") != live_step:
+                assert extras.needed(parser.parse_args(words[1:])) is None, line
+                checked += 1
+    assert checked >= 3  # check (sarif, markdown) and diff
