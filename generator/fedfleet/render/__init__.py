@@ -65,6 +65,7 @@ def render_bundle(fleet: Fleet, plan: Plan | Planner, extras: OverlayExtras | No
         ["namespace.yaml"], _user(fleet.base_kustomize.get("governance", {}), {"namespace.yaml"},
                                   fleet.origin, ("spec", "bases", "governance", "kustomize")))]
 
+    overlay_kinds: dict[str, set[tuple[str, str]]] = {}
     for hub in sorted(fleet.hubs, key=lambda h: h.name):
         root = overlay_root(hub.name)
         files: dict[str, list[dict[str, Any]]] = {
@@ -86,7 +87,7 @@ def render_bundle(fleet: Fleet, plan: Plan | Planner, extras: OverlayExtras | No
             files.update(extras(fleet, hub.name))
         # The kinds Argo CD will sync from this overlay: the bases' and the overlay's own files
         # (kustomize patches and labels add no kind), for the bootstrap's RBAC and project.
-        overlay_kinds = bootstrap.kinds_of(o for docs in files.values() for o in docs)
+        overlay_kinds[hub.name] = bootstrap.kinds_of(o for docs in files.values() for o in docs)
         hub_labels = [{"pairs": {"fedfleet.io/hub": hub.name, "fedfleet.io/environment": hub.environment},
                        "includeSelectors": False}]
         bases = ["flower-addon", "governance"]
@@ -112,18 +113,32 @@ def render_bundle(fleet: Fleet, plan: Plan | Planner, extras: OverlayExtras | No
         for rel, docs in files.items():
             bundle[f"{root}/{rel}"] = docs
 
-        overlay_kinds |= bootstrap.kinds_of(o for rel, docs in bundle.items() if rel.startswith("bases/")
-                                            and not rel.endswith("kustomization.yaml") for o in docs)
+        overlay_kinds[hub.name] |= bootstrap.kinds_of(o for rel, docs in bundle.items() if rel.startswith("bases/")
+                                                      and not rel.endswith("kustomization.yaml") for o in docs)
+
+    appset = fleet.application_set
+    for hub in sorted(fleet.hubs, key=lambda h: h.name):
         boot = bootstrap_root(hub.name)
-        project = argocd.project(fleet, hub, bootstrap.cluster_kinds(hub, overlay_kinds))
         boot_files: dict[str, list[dict[str, Any]]] = {
-            "argocd-rbac.yaml": bootstrap.rbac(hub, overlay_kinds),
-            "application.yaml": [argocd.application(fleet, hub)],
+            "argocd-rbac.yaml": bootstrap.rbac(hub, overlay_kinds[hub.name]),
             argocd.HEALTH_CHECKS_FILE: [argocd.health_checks(hub)],
             **bootstrap.prerequisites(fleet, hub, argocd.project_name(hub)),
         }
-        if argocd.generates_project(hub):
-            boot_files["appproject.yaml"] = [project]
+        # The hubs whose overlay Application this hub's Argo CD holds: its own, or with the
+        # ApplicationSet form the members' (for the holder) and none (for another member).
+        held = [hub]
+        if appset is not None and hub.name in appset.hubs:
+            held = [fleet.hub(name) for name in appset.hubs] if hub.name == appset.holder else []
+        if appset is not None and hub.name == appset.holder:
+            boot_files[argocd.APPLICATION_SET_FILE] = [argocd.application_set(fleet, appset)]
+        elif held:
+            boot_files["application.yaml"] = [argocd.application(fleet, hub)]
+        # The generated project, where this hub's own bootstrap Applications or a held overlay
+        # Application uses it: every such destination and cluster-scoped kind allowed.
+        on_project = [h for h in held if argocd.generates_project(h)]
+        if argocd.generates_project(hub) or on_project:
+            kinds = set().union(*(overlay_kinds[h.name] for h in [hub, *on_project]))
+            boot_files["appproject.yaml"] = [argocd.project(fleet, hub, bootstrap.cluster_kinds(hub, kinds), on_project)]
         for rel, docs in boot_files.items():
             bundle[f"{boot}/{rel}"] = docs
         bundle[f"{boot}/kustomization.yaml"] = [kustomization(sorted(boot_files))]

@@ -3,10 +3,11 @@ health checks (render/health/) installed the way the hub's Argo CD flavour takes
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from typing import Any
+from typing import Any, Iterable
 
-from ..spec.model import Fleet, Hub
+from ..spec.model import ApplicationSet, Fleet, Hub
 from ..upstream import API_ARGO, API_ARGOCD_OPERATOR, CERT_MANAGER_CHART_REPO, FL_CONTROLLER_REPO
 from . import health
 from .common import meta, obj
@@ -32,16 +33,20 @@ def generates_project(hub: Hub) -> bool:
     return not hub.argocd_project
 
 
-def project(fleet: Fleet, hub: Hub, cluster_kinds: list[tuple[str, str]]) -> dict[str, Any]:
+def project(fleet: Fleet, hub: Hub, cluster_kinds: list[tuple[str, str]],
+            also: Iterable[Hub] = ()) -> dict[str, Any]:
     """The project allows the cluster-scoped kinds Argo CD syncs for this hub (render/bootstrap.py
     cluster_kinds, derived from the overlay) and nothing else, so a stray object in Git cannot be
-    synced to a hub by accident; the sources are the fleet repository and the pinned upstreams."""
+    synced to a hub by accident; the sources are the fleet repository and the pinned upstreams.
+    `also`: the other hubs whose overlay Applications this hub's Argo CD holds (the ApplicationSet
+    form); their destinations are allowed too, and `cluster_kinds` covers their overlays."""
+    others = sorted({h.destination_server for h in also} - {hub.destination_server})
     return obj(
         API_ARGO, "AppProject", meta(PROJECT, hub.argocd_namespace, wave=WAVE_RBAC),
         spec={
-            "description": f"fedfleet-managed federated learning on {hub.name}",
+            "description": f"fedfleet-managed federated learning on {', '.join([hub.name, *sorted(h.name for h in also if h.name != hub.name)])}",
             "sourceRepos": sorted({fleet.repo_url, *bootstrap_sources(hub)}),
-            "destinations": [{"server": hub.destination_server, "namespace": "*"}],
+            "destinations": [{"server": server, "namespace": "*"} for server in [hub.destination_server, *others]],
             "clusterResourceWhitelist": [{"group": g, "kind": k} for g, k in cluster_kinds],
             "namespaceResourceWhitelist": [{"group": "*", "kind": "*"}],
         },
@@ -64,6 +69,65 @@ def application(fleet: Fleet, hub: Hub) -> dict[str, Any]:
                        "path": f"overlays/{hub.name}"},
             "destination": {"server": hub.destination_server},
             "syncPolicy": sync_policy(hub),
+        },
+    )
+
+
+# The ApplicationSet form (issue 14.4). One ApplicationSet, held by one hub's Argo CD, generates
+# exactly the Applications `application()` renders per hub. Read in argo-cd v3.5.1:
+# - applicationset/generators/list.go ListGenerator.GenerateParams: with goTemplate each element
+#   is the parameter map as written (nested values kept), no "values." flattening;
+# - applicationset/controllers/template/template.go GenerateApplications: per element,
+#   utils.Render.RenderTemplateParams over the template, then templatePatch, then
+#   `app.Namespace = applicationSetInfo.Namespace` (every Application in the ApplicationSet's
+#   namespace, spec/semantic.py requires the members to share it);
+# - applicationset/utils/utils.go RenderTemplateParams: each string of the template is a Go
+#   text/template (sprig functions, goTemplateOptions as template Options); and unless the
+#   ApplicationSet's syncPolicy.preserveResourcesOnDeletion is true it adds the
+#   resources-finalizer.argocd.argoproj.io finalizer, which today's Applications do not carry
+#   (deleting one leaves the hub's objects): hence preserveResourcesOnDeletion: true;
+# - applicationset/controllers/template/patch.go applyTemplatePatch: the rendered templatePatch
+#   is a strategic merge patch on the Application, and `project` is reset to the template's
+#   afterwards: so the project is a per-element value in the template, never patched.
+# Per-hub strings (name, labels, path, project, targetRevision, destination) are per-element values
+# in the template; the syncPolicy, a structure whose keys a hub may drop, comes whole from its
+# element through templatePatch (the template has none). missingkey=error makes a missing element
+# key a render error instead of an empty string.
+APPLICATION_SET_FILE = "applicationset.yaml"
+_ELEMENT = {"name": "{{.hub}}", "environment": "{{.environment}}", "argocd_project": "{{.project}}",
+            "argocd_target_revision": "{{.targetRevision}}", "destination_server": "{{.destinationServer}}"}
+TEMPLATE_PATCH = "spec:\n  syncPolicy: {{ toJson .syncPolicy }}\n"
+
+
+def _literal(text: str) -> str:
+    """A fixed string inside a Go template: "{{" would open an action, so it is printed by one."""
+    return text.replace("{{", '{{ "{{" }}')
+
+
+def element(fleet: Fleet, hub: Hub) -> dict[str, Any]:
+    """The list generator's element for a hub: what differs between the hubs' Applications."""
+    app = application(fleet, hub)
+    return {"hub": hub.name, "environment": hub.environment, "project": app["spec"]["project"],
+            "targetRevision": app["spec"]["source"]["targetRevision"],
+            "destinationServer": hub.destination_server, "syncPolicy": app["spec"]["syncPolicy"]}
+
+
+def application_set(fleet: Fleet, appset: ApplicationSet) -> dict[str, Any]:
+    holder = fleet.hub(appset.holder)
+    # The template is application() itself, for a hub whose per-hub fields are the element's keys:
+    # whatever the per-hub Application gains later, the template gains too.
+    symbolic = dataclasses.replace(holder, **_ELEMENT, argocd_sync_policy={})
+    template = application(dataclasses.replace(fleet, repo_url=_literal(fleet.repo_url)), symbolic)
+    del template["metadata"]["namespace"], template["spec"]["syncPolicy"]
+    return obj(
+        API_ARGO, "ApplicationSet", meta(appset.name, holder.argocd_namespace, wave=WAVE_OVERLAY),
+        spec={
+            "goTemplate": True,
+            "goTemplateOptions": ["missingkey=error"],
+            "generators": [{"list": {"elements": [element(fleet, fleet.hub(name)) for name in sorted(appset.hubs)]}}],
+            "template": {"metadata": template["metadata"], "spec": template["spec"]},
+            "templatePatch": TEMPLATE_PATCH,
+            "syncPolicy": {"preserveResourcesOnDeletion": True},
         },
     )
 

@@ -16,7 +16,7 @@ from ..findings import Finding, InputError, Location
 from ..upstream import FL_CONTROLLER_NAMESPACE
 from ..versions import FL_CONTROLLER_IMAGE
 from . import contract, semantic
-from .model import Cluster, ClusterSet, Fleet, Hub, Job, Origin, Taint
+from .model import ApplicationSet, Cluster, ClusterSet, Fleet, Hub, Job, Origin, Taint
 from .schema import kind_schemas
 from .yamlsource import Document, PathKey, dotted, read_documents
 
@@ -28,6 +28,7 @@ MAX_FINDINGS_PER_FILE = 20
 MAX_COUNTED_PER_FILE = 10_000
 DEFAULT_GOVERNANCE_NAMESPACE = "fl-governance"
 DEFAULT_ARGOCD_NAMESPACE = "openshift-gitops"
+DEFAULT_APPLICATION_SET = "fedfleet-hubs"
 # ACM documents Argo CD as OpenShift GitOps, whose operator installs the ArgoCD CR
 # `openshift-gitops` in the namespace of the same name.
 DEFAULT_ARGOCD_FLAVOUR = "openshift-gitops"
@@ -355,4 +356,15 @@ def _build(fleet_doc: Document, inventories: list[Document], job_docs: list[Docu
         base_kustomize={name: dict(b.get("kustomize", {})) for name, b in spec.get("bases", {}).items()},
         example=bool(spec.get("example", False)),
         allow_unvalidated_kinds=frozenset(spec.get("validation", {}).get("allowUnvalidatedKinds", ())),
+        application_set=_application_set(fleet_doc, spec, hubs),
     )
+
+
+def _application_set(fleet_doc: Document, spec: dict[str, Any], hubs: list[Hub]) -> ApplicationSet | None:
+    """The ApplicationSet form: every hub unless `hubs` says; held by `hub`, else the first of them."""
+    raw = spec.get("applicationSet")
+    if raw is None:
+        return None
+    members = tuple(raw.get("hubs") or [h.name for h in hubs])
+    return ApplicationSet(name=raw.get("name", DEFAULT_APPLICATION_SET), holder=raw.get("hub", members[0]),
+                          hubs=members, origin=Origin(fleet_doc, ("spec", "applicationSet")))

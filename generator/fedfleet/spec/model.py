@@ -166,6 +166,17 @@ class Job:
 
 
 @dataclass(frozen=True)
+class ApplicationSet:
+    """One Argo CD ApplicationSet, held by `holder`'s Argo CD, in place of the per-hub Applications
+    of `hubs` (the holder among them)."""
+
+    name: str
+    holder: str
+    hubs: tuple[str, ...]
+    origin: Origin = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
 class Fleet:
     name: str
     repo_url: str
@@ -185,6 +196,7 @@ class Fleet:
     # placeholder check reports them as warnings in every environment (checks/placeholders.py).
     example: bool = False
     allow_unvalidated_kinds: frozenset[str] = frozenset()  # "<apiVersion>/<kind>", validate/check
+    application_set: ApplicationSet | None = None  # None: one Application per hub
 
     # Lookups by name; KeyError for an unknown name (validation guarantees every reference
     # between specs resolves, so only user input from the command line can miss).

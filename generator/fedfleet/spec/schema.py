@@ -286,6 +286,13 @@ FLEET = _obj(
                     "type": "array", "uniqueItems": True,
                     "items": {"type": "string", "pattern": r"^([a-z0-9]([a-z0-9.-]*[a-z0-9])?/)?v[0-9][a-z0-9]*/[A-Z][A-Za-z0-9]*$"},
                 }}),
+                # One Argo CD ApplicationSet instead of one Application per hub (render/argocd.py
+                # application_set): held by `hub`'s Argo CD, generating the Applications of `hubs`.
+                "applicationSet": _obj({
+                    "name": _name(),
+                    "hub": _name(),
+                    "hubs": {"type": "array", "items": _name(), "minItems": 1, "uniqueItems": True},
+                }),
             },
             ["repo", "hubs"],
         ),

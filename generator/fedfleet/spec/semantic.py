@@ -11,7 +11,7 @@ from typing import Any, Callable, Mapping
 
 from ..findings import Finding, Subject
 from .exposure import unreachable_reason
-from .model import Cluster, Fleet, Hub, Job, Origin
+from .model import ApplicationSet, Cluster, Fleet, Hub, Job, Origin
 from .paths import inside_repo
 from .yamlsource import dotted
 
@@ -99,7 +99,45 @@ def check(fleet: Fleet) -> list[Finding]:
             if count > 1:
                 err(o, ("spec", "server", "listeners"), f"listener name {li_name!r} is used {count} times", subject)
     _superlink_exposure(fleet, err)
+    if fleet.application_set is not None:
+        _application_set(fleet, fleet.application_set, hubs, err)
     return out
+
+
+def _application_set(fleet: Fleet, appset: ApplicationSet, hubs: Mapping[str, Hub], err) -> None:  # type: ignore[no-untyped-def]
+    """The ApplicationSet form must give the same Applications as the per-hub form. The
+    applicationset-controller creates every Application in the ApplicationSet's own namespace
+    (argo-cd applicationset/controllers/template/template.go GenerateApplications:
+    `app.Namespace = applicationSetInfo.Namespace`), so every member hub must name the holder's
+    Argo CD namespace; and one Argo CD deploying two overlays to one destination would make them
+    fight over the same cluster, so each member needs a destination of its own (the hub's API
+    server as the holder's Argo CD knows it, argocd.destinationServer)."""
+    o = appset.origin
+    for i, name in enumerate(appset.hubs):
+        if name not in hubs:
+            err(o, ("hubs", i), f"applicationSet names hub {name!r}, which the fleet does not declare")
+    if appset.holder not in hubs:
+        err(o, ("hub",), f"applicationSet is held by hub {appset.holder!r}, which the fleet does not declare")
+        return
+    if appset.holder not in appset.hubs:
+        err(o, ("hub",), f"the holder {appset.holder!r} is not one of the applicationSet's hubs "
+            f"({', '.join(appset.hubs)}); its own Application would have nowhere to come from")
+    holder = hubs[appset.holder]
+    destinations: dict[str, str] = {}
+    for name in appset.hubs:
+        hub = hubs.get(name)
+        if hub is None:
+            continue
+        if hub.argocd_namespace != holder.argocd_namespace:
+            err(hub.origin, ("argocd", "namespace"),
+                f"hub {name!r} is in applicationSet {appset.name!r}, whose Applications live in the namespace of "
+                f"{holder.name!r}'s Argo CD ({holder.argocd_namespace!r}), not {hub.argocd_namespace!r}")
+        if hub.destination_server in destinations:
+            err(hub.origin, ("argocd", "destinationServer"),
+                f"hubs {destinations[hub.destination_server]!r} and {name!r} of applicationSet {appset.name!r} both "
+                f"deploy to {hub.destination_server}; set argocd.destinationServer to each hub's API server as "
+                f"{holder.name!r}'s Argo CD knows it")
+        destinations.setdefault(hub.destination_server, name)
 
 
 def _kustomize_paths(origin: Origin, content: Mapping[str, Any], directory: str, err) -> None:  # type: ignore[no-untyped-def]
