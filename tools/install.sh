@@ -5,6 +5,7 @@
 #   dryrun-crds     the same CLI, its fake cluster able to list custom resources (tools/dryrun/dryrun-crds)
 #   hubtemplates    the propagator's hub-template resolution       (tools/hubtemplates, our harness)
 #   PolicyGenerator the Policy Generator kustomize plugin          (tools/policygen, a `tool` pin)
+#   appset          Argo CD's ApplicationSet rendering            (tools/appset, our harness over argo-cd)
 # Every version is pinned in the go.mod/go.sum of its module under tools/. A binary is rebuilt only
 # when its module's files change (a stamp of their SHA-256 sits beside it).
 # Without a Go toolchain it says so in one line and exits 0: the oracle tests then skip.
@@ -24,6 +25,7 @@ fi
 mkdir -p "$bin"
 export GOFLAGS="-mod=readonly" # go.sum is the pin: never resolve anew
 export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+APPSET_TOOLCHAIN="go1.27.4"
 
 # module dir, then the binaries it provides, then the build target
 build() {
@@ -54,3 +56,7 @@ mkdir -p "$bin/../share"
 cp -f "$(cd "$root/tools/dryrun" && go list -m -f '{{.Dir}}' open-cluster-management.io/config-policy-controller)/pkg/mappings/default-mappings.yaml" \
     "$bin/../share/dryrun-default-mappings.yaml"
 build policygen tool PolicyGenerator
+# argo-cd v3.6.1 declares go 1.27.0: Go fetches that toolchain from the module proxy (golang.org/toolchain)
+# for this one build; an older release cannot be built from the proxy (v3.4/v3.5 require their in-repo
+# gitops-engine at a version the proxy does not serve).
+GOTOOLCHAIN="$APPSET_TOOLCHAIN" build appset . appset
