@@ -113,3 +113,17 @@ def test_unknown_hubs_are_refused(fleet_repo: Path, run) -> None:
     messages = sorted(f["message"] for f in findings)
     assert any("'hub-stage'" in m for m in messages) and any("'hub-qa'" in m for m in messages), messages
     assert {f["line"] for f in findings} == {line_of(fleet_repo / "specs/fleet.yaml", "applicationSet:")}
+
+
+def test_the_holder_renders_the_project_a_member_uses(fleet_repo: Path, run) -> None:
+    """The holder names an existing project, a member uses fedfleet's: the holder's Argo CD still
+    needs fedfleet's project, for that member's destination only."""
+    use_application_set(fleet_repo)
+    edit(fleet_repo, "    superlink: {exposure: Route", "    argocd: {project: platform-fl}\n    superlink: {exposure: Route")
+    assert run("generate").code == 0
+    [project] = docs(fleet_repo / "bootstrap/hub-prod/appproject.yaml")
+    assert project["spec"]["destinations"] == [{"server": "https://api.hub-dev.example.com:6443", "namespace": "*"}]
+    assert project["spec"]["description"].endswith("on hub-dev")
+    [appset] = docs(fleet_repo / "bootstrap/hub-prod/applicationset.yaml")
+    assert {e["hub"]: e["project"] for e in appset["spec"]["generators"][0]["list"]["elements"]} == \
+        {"hub-dev": "fedfleet", "hub-prod": "platform-fl"}

@@ -38,15 +38,18 @@ def project(fleet: Fleet, hub: Hub, cluster_kinds: list[tuple[str, str]],
     """The project allows the cluster-scoped kinds Argo CD syncs for this hub (render/bootstrap.py
     cluster_kinds, derived from the overlay) and nothing else, so a stray object in Git cannot be
     synced to a hub by accident; the sources are the fleet repository and the pinned upstreams.
-    `also`: the other hubs whose overlay Applications this hub's Argo CD holds (the ApplicationSet
-    form); their destinations are allowed too, and `cluster_kinds` covers their overlays."""
-    others = sorted({h.destination_server for h in also} - {hub.destination_server})
+    `also`: the hubs whose overlay Applications this hub's Argo CD holds under this project (the
+    ApplicationSet form); their destinations are allowed too, and `cluster_kinds` covers their
+    overlays. The hub's own destination only when its own Applications use the project."""
+    users = [*([hub] if generates_project(hub) else []), *sorted((h for h in also if h.name != hub.name),
+                                                                 key=lambda h: h.name)]
+    servers = list(dict.fromkeys(h.destination_server for h in users))
     return obj(
         API_ARGO, "AppProject", meta(PROJECT, hub.argocd_namespace, wave=WAVE_RBAC),
         spec={
-            "description": f"fedfleet-managed federated learning on {', '.join([hub.name, *sorted(h.name for h in also if h.name != hub.name)])}",
+            "description": f"fedfleet-managed federated learning on {', '.join(h.name for h in users)}",
             "sourceRepos": sorted({fleet.repo_url, *bootstrap_sources(hub)}),
-            "destinations": [{"server": server, "namespace": "*"} for server in [hub.destination_server, *others]],
+            "destinations": [{"server": server, "namespace": "*"} for server in servers],
             "clusterResourceWhitelist": [{"group": g, "kind": k} for g, k in cluster_kinds],
             "namespaceResourceWhitelist": [{"group": "*", "kind": "*"}],
         },
