@@ -380,7 +380,7 @@ def test_flower_version_is_pinned_in_one_place(example) -> None:
     assert f"flwr=={FLOWER_VERSION}" in app["project"]["dependencies"]
     assert flwr.__version__ == FLOWER_VERSION, "the installed flwr is the pinned one"
     project = tomllib.loads((REPO / "pyproject.toml").read_text())
-    assert f"flwr=={FLOWER_VERSION}" in project["project"]["dependencies"]
+    assert f"flwr=={FLOWER_VERSION}" in project["project"]["optional-dependencies"]["simulate"], "the simulate extra"
     _, objects = example
     images = {c["image"] for o in objects if o["kind"] == "Deployment" for c in o["spec"]["template"]["spec"]["containers"]}
     images |= {c["image"] for c in _supernode(objects)["spec"]["template"]["spec"]["containers"]}
