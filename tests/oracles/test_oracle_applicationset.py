@@ -70,7 +70,7 @@ def _many(text: str) -> str:
         + (f", targetRevision: release-{i}" if i % 2 else "") + (", project: team-x" if i % 4 == 0 else "")
         + f", syncPolicy: {variant}}}\n"
         for i, variant in enumerate(variants))
-    text = _members(text).replace("  clusterSets:\n", hubs + "  clusterSets:\n", 1)
+    text = _members(text).replace("  - name: hub-prod\n", hubs + "  - name: hub-prod\n", 1)
     return text.replace("url: https://git.example.com/platform/fleet.git",
                         "url: 'https://git.example.com/platform/{{fleet}}.git'")
 
