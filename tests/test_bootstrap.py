@@ -32,6 +32,9 @@ BUILTIN = {
     ("rbac.authorization.k8s.io", "RoleBinding"): ("rolebindings", "Namespaced"),
     ("rbac.authorization.k8s.io", "ClusterRole"): ("clusterroles", "Cluster"),
     ("rbac.authorization.k8s.io", "ClusterRoleBinding"): ("clusterrolebindings", "Cluster"),
+    # kubernetes pkg/apis/admissionregistration (kubectl api-resources: cluster-scoped)
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"): ("validatingadmissionpolicies", "Cluster"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"): ("validatingadmissionpolicybindings", "Cluster"),
     ("addon.open-cluster-management.io", "AddOnTemplate"): ("addontemplates", "Cluster"),
     ("cert-manager.io", "Issuer"): ("issuers", "Namespaced"),
     ("cert-manager.io", "Certificate"): ("certificates", "Namespaced"),

@@ -76,6 +76,21 @@ BUILTIN_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
                        "roleRef": {"type": "object", "required": ["apiGroup", "kind", "name"]},
                        "subjects": {"type": "array", "items": {"type": "object", "required": ["kind", "name"]}}},
     },
+    # admissionregistration.k8s.io/v1 types.go: ValidatingAdmissionPolicySpec (validations[].expression
+    # required; matchConstraints required by the API server's validation), ...BindingSpec (policyName).
+    ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy"): {
+        "type": "object", "required": ["metadata", "spec"],
+        "properties": {"metadata": _META, "spec": {"type": "object", "required": ["matchConstraints"], "properties": {
+            "failurePolicy": {"enum": ["Fail", "Ignore"]},
+            "validations": {"type": "array", "items": {"type": "object", "required": ["expression"]}},
+            "variables": {"type": "array", "items": {"type": "object", "required": ["name", "expression"]}},
+            "matchConditions": {"type": "array", "items": {"type": "object", "required": ["name", "expression"]}}}}},
+    },
+    ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding"): {
+        "type": "object", "required": ["metadata", "spec"],
+        "properties": {"metadata": _META, "spec": {"type": "object", "required": ["policyName", "validationActions"], "properties": {
+            "validationActions": {"type": "array", "minItems": 1, "items": {"enum": ["Deny", "Warn", "Audit"]}}}}},
+    },
     ("apps/v1", "Deployment"): {
         "type": "object", "required": ["metadata", "spec"],
         "properties": {"metadata": _META, "spec": {"type": "object", "required": ["selector", "template"], "properties": {

@@ -133,6 +133,8 @@ def base_objects() -> dict[str, Any]:
         "namespace.yaml": namespace(SUPERLINK_NAMESPACE),
         "addon-template.yaml": template,
         "tls-issuers.yaml": tls_issuers(),
+        # Only a cluster's own klusterlet may ask for its registration credential (render/tunnel.py).
+        "registration-admission.yaml": tunnel.csr_admission(),
     }
 
 

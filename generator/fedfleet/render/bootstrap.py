@@ -61,7 +61,8 @@ CERT_MANAGER_KINDS = [
 ]
 CLUSTER_SCOPED = {"Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding",
                   "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "ManagedClusterSet",
-                  "ClusterManagementAddOn", "AddOnTemplate", "ClusterManager"}
+                  "ClusterManagementAddOn", "AddOnTemplate", "ClusterManager",
+                  "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
 
 
 def plural(kind: str) -> str:

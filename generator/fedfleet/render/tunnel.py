@@ -33,7 +33,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..upstream import (
-    ADDON_MANAGER_NAMESPACE, ADDON_MANAGER_SA, API_CERT_MANAGER, FLEET_INTERNAL_PORT, FLOWER_SIGNING_CA,
+    ADDON_MANAGER_NAMESPACE, ADDON_MANAGER_SA, ADDON_NAME, FLOWER_SIGNER, API_CERT_MANAGER, FLEET_INTERNAL_PORT, FLOWER_SIGNING_CA,
     FLOWER_SIGNING_CA_NAMESPACE, REGISTRATION_CA_MOUNT, SUPERLINK_PORTS, TLS_MOUNT, TUNNEL_CONTAINER, TUNNEL_MOUNT,
     registration_mount,
 )
@@ -85,6 +85,73 @@ def signing_ca() -> list[dict[str, Any]]:
             roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": SIGNER_ROLE},
             subjects=[{"kind": "ServiceAccount", "name": ADDON_MANAGER_SA, "namespace": ADDON_MANAGER_NAMESPACE}]),
     ]
+
+
+# --- Who may ask for a registration credential (review finding 1) ------------------------------
+# OCM approves every CSR for a CustomSigner unconditionally (ocm 00f84c3
+# pkg/addon/templateagent/registration.go: TemplateCSRApproveCheckFunc -> CustomerSignerCSRApprover
+# returns true); addon-framework v1.3.0 pkg/addonmanager/controllers/certificate/csrapprove.go and
+# csrsign.go only check the name prefix "addon", the requester-written labels
+# open-cluster-management.io/addon-name and /cluster-name, and that the ManagedClusterAddOn exists;
+# pkg/utils/csr_helpers.go signCSR copies the requested subject. Every accepted cluster may create
+# CSRs (ocm pkg/registration/hub/manifests/rbac/managedcluster-clusterrole.yaml). So without this
+# policy cluster A's agent could label a CSR with cluster B and get a credential for B.
+CSR_POLICY = "fedfleet-flower-registration-csr"
+CLUSTER_LABEL = "open-cluster-management.io/cluster-name"  # api cluster/v1 ClusterNameLabelKey
+ADDON_LABEL = "open-cluster-management.io/addon-name"  # api addon/v1beta1 AddonLabelKey
+# addon-framework v1.3.0 pkg/utils/csr_helpers.go DefaultCSRApprover: a CSR that came through the
+# gRPC registration driver is created by this ServiceAccount, and the agent it acts for is in the
+# annotation (api operator/v1 types_clustermanager.go CSRUsernameAnnotation), written by the gRPC server.
+GRPC_SERVER_USER = "system:serviceaccount:open-cluster-management-hub:grpc-server-sa"
+CSR_USER_ANNOTATION = "open-cluster-management.io/csr-user"
+
+
+def csr_admission() -> list[dict[str, Any]]:
+    """A ValidatingAdmissionPolicy (admissionregistration.k8s.io/v1) and its binding: a CSR for
+    FLOWER_SIGNER must be requested by the klusterlet of the cluster its cluster-name label names.
+
+    The klusterlet's registration agent talks to the hub as `system:open-cluster-management:<cluster>:
+    <agent id>` (ocm pkg/registration/register/csr/approve_reconciler.go: "Expected format:
+    system:open-cluster-management:clusterName:agentName"); addon-framework's DefaultCSRApprover
+    checks the same prefix (without the trailing colon, which here keeps cluster `a` from passing
+    as `ab`). `object.spec.username` is the API server's record of the creator (kubernetes
+    pkg/registry/certificates/certificates/strategy.go PrepareForCreate overwrites it from the
+    request's user, and it is immutable), so the rule holds on UPDATE too, where labels could
+    otherwise be rewritten after creation (the approver and signer read them later).
+
+    Not enforced here: the subject inside `spec.request`. Kubernetes' CEL has no x509/PEM library
+    (k8s.io/apiserver pkg/cel/library: lists, regex, urls, quantity, ip, cidr, format, semver,
+    authz), so a cluster's own agent can still ask for a certificate whose CN names another
+    cluster; README "Security" states that residual risk."""
+    label = f"object.metadata.labels[{CLUSTER_LABEL!r}]"
+    requester = (f"object.spec.username == {GRPC_SERVER_USER!r} ? "
+                 f"(has(object.metadata.annotations) && {CSR_USER_ANNOTATION!r} in object.metadata.annotations ? "
+                 f"object.metadata.annotations[{CSR_USER_ANNOTATION!r}] : '') : object.spec.username")
+    policy = obj("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", meta(CSR_POLICY, wave=WAVE_BINDING), spec={
+        "failurePolicy": "Fail",
+        "matchConstraints": {"resourceRules": [{
+            "apiGroups": ["certificates.k8s.io"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+            "resources": ["certificatesigningrequests"]}]},
+        # Only this fleet's signer: every other CSR (kubelets, other add-ons) is untouched.
+        "matchConditions": [{"name": "flower-registration-signer", "expression": f"object.spec.signerName == {FLOWER_SIGNER!r}"}],
+        "variables": [
+            {"name": "requester", "expression": requester},
+            {"name": "cluster", "expression": f"has(object.metadata.labels) && {CLUSTER_LABEL!r} in object.metadata.labels ? {label} : ''"},
+        ],
+        "validations": [
+            {"expression": "variables.cluster != '' && variables.requester.startsWith("
+                           "'system:open-cluster-management:' + variables.cluster + ':')",
+             "messageExpression": f"'a CSR for {FLOWER_SIGNER} must come from the klusterlet of cluster ' + variables.cluster "
+                                  "+ ' (system:open-cluster-management:<cluster>:...), not ' + variables.requester",
+             "reason": "Forbidden"},
+            {"expression": f"has(object.metadata.labels) && {ADDON_LABEL!r} in object.metadata.labels && "
+                           f"object.metadata.labels[{ADDON_LABEL!r}] == {ADDON_NAME!r}",
+             "message": f"a CSR for {FLOWER_SIGNER} must carry label {ADDON_LABEL}={ADDON_NAME}", "reason": "Forbidden"},
+        ],
+    })
+    binding = obj("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding", meta(CSR_POLICY, wave=WAVE_BINDING),
+                  spec={"policyName": CSR_POLICY, "validationActions": ["Deny"]})
+    return [policy, binding]
 
 
 def hub_config() -> str:
