@@ -50,6 +50,12 @@ NO_CRD_HERE = (
     # the prerequisites plugin checks the hub's ClusterManager feature gates.
     {"group": "operator.open-cluster-management.io", "version": "v1", "kind": "ClusterManager",
      "plural": "clustermanagers", "singular": "clustermanager", "scope": "root"},
+    # Built-in kinds the dryrun's default mappings lack: the flower-addon base's admission policy
+    # for registration CSRs (render/tunnel.py csr_admission), cluster-scoped.
+    {"group": "admissionregistration.k8s.io", "version": "v1", "kind": "ValidatingAdmissionPolicy",
+     "plural": "validatingadmissionpolicies", "singular": "validatingadmissionpolicy", "scope": "root"},
+    {"group": "admissionregistration.k8s.io", "version": "v1", "kind": "ValidatingAdmissionPolicyBinding",
+     "plural": "validatingadmissionpolicybindings", "singular": "validatingadmissionpolicybinding", "scope": "root"},
 )
 
 
