@@ -17,7 +17,7 @@ from fedfleet.checks.crds import SchemaSet
 from fedfleet.render import tunnel
 from fedfleet.upstream import (
     ADDON_MANAGER_NAMESPACE, ADDON_MANAGER_SA, FLOWER_SIGNER, FLOWER_SIGNING_CA, FLOWER_SIGNING_CA_NAMESPACE,
-    registration_mount, registration_secret,
+    registration_common_name, registration_mount, registration_secret,
 )
 
 PATHS = pipeline.Paths(Path("specs"), Path("."))
@@ -104,6 +104,16 @@ def test_the_superlink_fleet_port_belongs_to_the_tunnel_pinned_to_the_registrati
     assert lines["CAfile"].startswith(next(m["mountPath"] for m in by_name["fleet-tunnel"]["volumeMounts"]
                                            if m["name"] == "registration-ca"))
     assert "client" not in lines
+    # Pinned to the job's clusters (review finding 2): one checkHost per planned cluster, by the CN
+    # OCM's agent asks for; another job's SuperLink names other clusters.
+    checks = [l.split("=", 1)[1].strip() for l in config.splitlines() if l.startswith("checkHost")]
+    planned = sorted(pipeline.render(PATHS).planner.job("mnist-eu").cluster_names)
+    assert planned and checks == [registration_common_name(c) for c in planned]
+    # ... and the other hub's job names its own clusters only.
+    dev = build_and_check(pipeline.render(PATHS).files, {"overlays/hub-dev": "hub-dev"}, None).objects["overlays/hub-dev"]
+    other = next(o for o in dev if o["kind"] == "ConfigMap" and o["metadata"]["name"].endswith("-tunnel"))["data"]["stunnel.conf"]
+    other_checks = [l.split("=", 1)[1].strip() for l in other.splitlines() if l.startswith("checkHost")]
+    assert other_checks and set(checks).isdisjoint(other_checks)
     # The SuperLink's certificate also names 127.0.0.1, the SuperNode's inner hop.
     assert "127.0.0.1" in _one(objs, "Certificate", "superlink-mnist-eu")["spec"]["ipAddresses"]
 
@@ -148,7 +158,7 @@ def test_the_hub_tunnel_keeps_server_authentication_for_doctor_and_refuses_clien
     tls = make_tls(tmp_path)
     (tmp_path / "reg-ca.crt").write_bytes(throwaway_ca("registration")["tls.crt"])
     port, backend = free_port(), free_port()
-    conf = (tunnel.hub_config().replace("0.0.0.0:9092", f"127.0.0.1:{port}").replace("127.0.0.1:9095", f"127.0.0.1:{backend}")
+    conf = (tunnel.hub_config(["eu-hosp-1"]).replace("0.0.0.0:9092", f"127.0.0.1:{port}").replace("127.0.0.1:9095", f"127.0.0.1:{backend}")
             .replace(f"{TLS_MOUNT}/", f"{tmp_path}/").replace(f"{REGISTRATION_CA_MOUNT}/ca.crt", f"{tmp_path}/reg-ca.crt"))
     (tmp_path / "stunnel.conf").write_text(conf)
     (tmp_path / "run").mkdir()
@@ -186,3 +196,77 @@ def test_a_hub_without_tls_runs_no_tunnel_and_its_supernodes_dial_the_superlink(
     prod = _hub_prod()
     manifests = _one(prod, "AddOnTemplate", "flower-addon")["spec"]["agentSpec"]["workload"]["manifests"]
     assert len(next(m for m in manifests if m["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"]) == 2
+
+
+def test_a_job_without_planned_clusters_refuses_every_credential() -> None:
+    conf = tunnel.hub_config([])
+    assert [l for l in conf.splitlines() if l.startswith("checkHost")] == [f"checkHost = {tunnel.NO_CLUSTER}"]
+
+
+@pytest.mark.skipif(__import__("shutil").which("stunnel") is None, reason="stunnel is not installed (apt-get install -y stunnel4)")
+def test_the_hub_tunnel_admits_its_jobs_clusters_credential_and_refuses_another_clusters(tmp_path: Path) -> None:
+    """Review finding 2 with real stunnel and OpenSSL: X509_check_host's CN fallback matches the CN
+    OCM issues (no DNS SAN), so a valid credential of a cluster outside the job is refused."""
+    import socket
+    import ssl
+    import threading
+    import time
+
+    from fedfleet.simulate.certs import issue_client, make_tls, throwaway_ca
+    from fedfleet.simulate.processes import ProcessSet, free_port
+    from fedfleet.upstream import REGISTRATION_CA_MOUNT, TLS_MOUNT, registration_groups
+
+    tls = make_tls(tmp_path)
+    reg_ca = throwaway_ca("registration")
+    (tmp_path / "reg-ca.crt").write_bytes(reg_ca["tls.crt"])
+    port, backend = free_port(), free_port()
+    conf = (tunnel.hub_config(["eu-hosp-1", "eu-hosp-3"]).replace("0.0.0.0:9092", f"127.0.0.1:{port}")
+            .replace("127.0.0.1:9095", f"127.0.0.1:{backend}").replace(f"{TLS_MOUNT}/", f"{tmp_path}/")
+            .replace(f"{REGISTRATION_CA_MOUNT}/ca.crt", f"{tmp_path}/reg-ca.crt"))
+    (tmp_path / "stunnel.conf").write_text(conf)
+    server = socket.create_server(("127.0.0.1", backend))
+    server.settimeout(20)
+
+    def serve() -> None:
+        try:
+            while True:
+                conn, _ = server.accept()
+                conn.sendall(b"model")
+                conn.close()
+        except OSError:
+            return
+    threading.Thread(target=serve, daemon=True).start()
+
+    def attempt(cluster: str) -> bytes:
+        cred = issue_client(reg_ca, registration_common_name(cluster), 24, tuple(registration_groups(cluster)))
+        (tmp_path / f"{cluster}.crt").write_bytes(cred["tls.crt"])
+        (tmp_path / f"{cluster}.key").write_bytes(cred["tls.key"])
+        ctx = ssl.create_default_context(cafile=str(tls.ca))
+        ctx.load_cert_chain(tmp_path / f"{cluster}.crt", tmp_path / f"{cluster}.key")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, \
+                    ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                return s.recv(16)
+        except (ssl.SSLError, OSError):
+            return b""
+
+    (tmp_path / "run").mkdir()
+    procs = ProcessSet(tmp_path / "run", dict(os.environ))
+    try:
+        proc = procs.start("tunnel", ["stunnel", str(tmp_path / "stunnel.conf")])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert proc.poll() is None, procs.log_tail("tunnel")
+                time.sleep(0.1)
+        assert attempt("eu-hosp-1") == b"model"
+        assert attempt("eu-hosp-2") == b"", "a registered cluster of another job"
+        time.sleep(0.5)
+        log = (procs.workdir / "tunnel.log").read_text()
+        assert "CERT: Subject checks failed" in log and "cluster:eu-hosp-2:" in log
+    finally:
+        server.close()
+        assert procs.stop() == []

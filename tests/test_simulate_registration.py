@@ -30,7 +30,7 @@ def test_registered_clusters_train_and_intruders_are_refused_and_get_no_model(ex
     build, objects = example
     before = flower_processes()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    result = run_simulation(build, "mnist-eu", rounds=2, objects=objects, intruders=["none", "foreign"])
+    result = run_simulation(build, "mnist-eu", rounds=2, objects=objects, intruders=["none", "foreign", "other-job"])
     ran = {line.split(":", 1)[0]: line for line in result.processes}
     # The registered clusters trained, through their tunnels: each SuperNode dials its own pod's tunnel.
     assert result.registration and [r["round"] for r in result.rounds] == [0, 1, 2]
@@ -39,12 +39,16 @@ def test_registered_clusters_train_and_intruders_are_refused_and_get_no_model(ex
     assert "/bin/sh" in ran["superlink-fleet-tunnel"] and "supernode-eu-hosp-1-fleet-tunnel" in ran
     # The intruders (a registered cluster's CA and node config; no credential, or one of another CA
     # naming a registered cluster) never got a node id and never received a message.
+    # other-job: a cluster of the fleet outside this job, with a valid credential of the bundle's
+    # signing CA (review finding 2: every job's tunnel trusts that CA; its checkHost lines do not).
     assert result.intruders == {"none": {"joined": False, "receivedMessages": False},
-                                "foreign": {"joined": False, "receivedMessages": False}}
+                                "foreign": {"joined": False, "receivedMessages": False},
+                                "other-job": {"joined": False, "receivedMessages": False}}
     assert not result.intruder_admitted
     # ... because the SuperLink's tunnel refused their handshakes, each for its reason.
     assert result.tunnel_refusals["no certificate"] > 0
     assert result.tunnel_refusals["not signed by the registration CA"] > 0
+    assert result.tunnel_refusals["not a cluster of this job"] > 0
     assert flower_processes() - before == set(), "every process, stunnel included, is gone"
     assert not list(tmp_path.glob("fedfleet-simulate-*"))
 

@@ -539,9 +539,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", dest="format", action="store_const", const="json",
                    help="deprecated: use -o json")
     p.add_argument("--timeout", type=float, default=300, help="seconds before the federation is stopped (default 300)")
-    p.add_argument("--intruder", action="append", choices=["none", "foreign"],
-                   help="also start an unregistered SuperNode: with no registration credential (none) or one "
-                        "from another CA (foreign); exit 1 if it joins (repeatable)")
+    p.add_argument("--intruder", action="append", choices=["none", "foreign", "other-job"],
+                   help="also start an unregistered SuperNode: with no registration credential (none), one "
+                        "from another CA (foreign), or a valid one of a cluster outside the job (other-job); "
+                        "exit 1 if it joins (repeatable)")
     p.set_defaults(func=cmd_simulate)
 
     p = verb("policy", "governance rules: list them, test their Rego twins")

@@ -220,7 +220,14 @@ def registration_volume(signer: str = FLOWER_SIGNER) -> str:
 
 
 def registration_common_name(cluster: str, addon: str = ADDON_NAME) -> str:
+    """The CN of the default subject (addon-framework pkg/agent/interface.go DefaultUser; the template
+    agent's agentName is the addon name, ocm pkg/addon/templateagent/template_agent.go)."""
     return f"system:open-cluster-management:cluster:{cluster}:addon:{addon}:agent:{addon}"
+
+
+def registration_groups(cluster: str, addon: str = ADDON_NAME) -> list[str]:
+    """The organizations of the default subject (addon-framework pkg/agent/interface.go DefaultGroups)."""
+    return [f"system:open-cluster-management:cluster:{cluster}:addon:{addon}", f"system:open-cluster-management:addon:{addon}"]
 
 
 # The registration tunnel (issue 17, README "Security"): an stunnel pair pinned to the signing CA.

@@ -52,7 +52,7 @@ def _labels(job: Job) -> dict[str, str]:
     return {"app.kubernetes.io/name": "flower-superlink", "app.kubernetes.io/instance": superlink_name(job)}
 
 
-def _superlink(job: Job, tls: bool) -> list[dict[str, Any]]:
+def _superlink(job: Job, tls: bool, clusters: list[str]) -> list[dict[str, Any]]:
     name, ns, labels = superlink_name(job), SUPERLINK_NAMESPACE, _labels(job)
     ports = [{"name": n, "containerPort": p, "protocol": "TCP"} for n, p in SUPERLINK_PORTS.items()]
     # superlink.yaml:58-67 probes the Fleet API; with TLS the registration tunnel owns that port
@@ -88,7 +88,7 @@ def _superlink(job: Job, tls: bool) -> list[dict[str, Any]]:
             {"name": "fleet-tunnel", "configMap": {"name": f"{name}-tunnel"}}]
         assert FLOWER_SIGNING_CA_NAMESPACE == ns
         extra.append(obj("v1", "ConfigMap", meta(f"{name}-tunnel", ns, wave=WAVE_CONFIG, labels={**labels, **job_labels}),
-                         data=tunnel.tunnel_files(tunnel.hub_config())))
+                         data=tunnel.tunnel_files(tunnel.hub_config(clusters))))
     return [
         *extra,
         obj("apps/v1", "Deployment", meta(name, ns, wave=WAVE_CONFIG, labels={**labels, **job_labels}), spec={
@@ -308,7 +308,7 @@ def job_objects(fleet: Fleet, hub: Hub, plan: Plan | Planner, job: Job) -> list[
     out: list[dict[str, Any]] = []
     if hub.tls_enabled:
         out.append(_certificate(job, ep))
-    out += _superlink(job, hub.tls_enabled)
+    out += _superlink(job, hub.tls_enabled, sorted(ids))
     out.append(_exposure(job, ep))
     out += _addon_install(job, ep, len(ids))
     out += _node_policy(fleet, job, ids)

@@ -99,7 +99,8 @@ def simulation_lines(result: SimulationResult) -> list[Line]:
                           f"hub tunnel refused: {refused}"))
     for kind, fate in result.intruders.items():
         admitted = fate["joined"] or fate["receivedMessages"]
-        lines.append(Line(f"  intruder ({'no credential' if kind == 'none' else 'credential from another CA'}): "
+        what = {"none": "no credential", "foreign": "credential from another CA"}.get(kind, "another job's cluster")
+        lines.append(Line(f"  intruder ({what}): "
                           f"{'JOINED' if fate['joined'] else 'refused'}, "
                           f"{'RECEIVED messages' if fate['receivedMessages'] else 'received no model'}",
                           "red" if admitted else "green"))

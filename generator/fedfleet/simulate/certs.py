@@ -161,7 +161,7 @@ class TlsFiles:
     key: Any
 
 
-def issue_client(ca: dict[str, bytes], common_name: str, hours: int) -> dict[str, bytes]:
+def issue_client(ca: dict[str, bytes], common_name: str, hours: int, organizations: tuple[str, ...] = ()) -> dict[str, bytes]:
     """A registration credential as OCM's addon manager signs one for a cluster's CSR: the CA's
     tls.crt/tls.key sign a leaf for the CSR's subject, server+client auth, `hours` long (capped at
     the CA's expiry), and the klusterlet stores tls.crt and tls.key (addon-framework
@@ -174,7 +174,9 @@ def issue_client(ca: dict[str, bytes], common_name: str, hours: int) -> dict[str
     with warnings.catch_warnings():
         # OCM's default CN is longer than RFC 5280's 64-character bound, which Go does not enforce.
         warnings.simplefilter("ignore", UserWarning)
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name, _validate=False)])
+        # Go's pkix.Name.ToRDNSequence puts O before CN, as OCM's CSR has them (csr.go addonX509Subject).
+        subject = x509.Name([*(x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in organizations),
+                             x509.NameAttribute(NameOID.COMMON_NAME, common_name, _validate=False)])
     cert = (x509.CertificateBuilder()
             .subject_name(subject)
             .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())

@@ -20,12 +20,15 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..upstream import ADDON_MANAGER_NAMESPACE, REGISTRATION_HOURS, registration_common_name, registration_mount, \
+from ..upstream import ADDON_MANAGER_NAMESPACE, REGISTRATION_HOURS, registration_common_name, registration_groups, \
+    registration_mount, \
     registration_secret, registration_volume
 from .certs import issue_client, throwaway_ca
 from .shipped import Materialiser, Objects, Process, ShippedError, pod_spec, resolve_exposure
 
-INTRUDER_KINDS = ("none", "foreign")
+# none: no credential; foreign: one of another CA; other-job: a valid one (the bundle's signing CA)
+# of a registered cluster that is not one of this job's.
+INTRUDER_KINDS = ("none", "foreign", "other-job")
 _CONNECT = re.compile(r"^([ \t]*connect[ \t]*=[ \t]*)(\S+)[ \t]*$", re.M)
 _CHECK = re.compile(r"^[ \t]*(checkHost|checkIP)[ \t]*=[ \t]*(\S+)[ \t]*$", re.M)
 _CREDENTIAL_LINE = re.compile(r"^[ \t]*(cert|key)[ \t]*=.*\n", re.M)
@@ -63,7 +66,8 @@ def credential(hub: Objects, m: Materialiser, reg: dict[str, Any], cluster: str,
         m.secret(hub, ca_ns, ref["name"], f"the addon manager signing for {reg['signerName']}")
     if not foreign and ("tls.crt" not in ca or "tls.key" not in ca):
         raise ShippedError(f"signing CA Secret {ca_ns}/{ref['name']} lacks tls.crt/tls.key, which the addon manager reads")
-    data = issue_client(ca, registration_common_name(cluster), REGISTRATION_HOURS)
+    # The subject OCM's agent asks for by default, which the signer copies (csr_helpers.go signCSR).
+    data = issue_client(ca, registration_common_name(cluster), REGISTRATION_HOURS, tuple(registration_groups(cluster)))
     return {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
             "metadata": {"name": registration_secret(reg["signerName"]), "namespace": namespace},
             "data": {k: base64.b64encode(v).decode() for k, v in data.items()}}

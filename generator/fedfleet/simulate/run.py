@@ -345,7 +345,10 @@ def read_federation(objects: list[dict[str, Any]], fleet: Fleet, job: Job, clien
             raise SimulationError(f"unknown intruder {kind!r} (one of {', '.join(registration.INTRUDER_KINDS)})", 2)
         # A copy of the first client's set-up (its CA, node config and cluster name in the
         # credential), without its credential: none at all, or one signed by another CA.
-        node, _scope = cluster_pod(clients[0], f"intruder-{kind}", clients[0], intruder=kind)
+        # other-job: the credential of a cluster of the fleet outside this job (right CA, wrong cluster).
+        outsider = next((c.name for c in fleet.clusters if c.name not in clients), "registered-elsewhere")
+        node, _scope = cluster_pod(outsider if kind == "other-job" else clients[0], f"intruder-{kind}", clients[0],
+                                   intruder=kind)
         intruding.append((kind, node))
 
     # The controller's ServerApp (serverapp/serverapp-deployment.yaml:25-28).
@@ -508,13 +511,16 @@ def _intruder_fate(log: str) -> dict[str, bool]:
 
 
 REFUSALS = {"no certificate": "peer did not return a certificate",
-            "not signed by the registration CA": "certificate verify failed"}
+            "not signed by the registration CA": "CERT: Pre-verification error",
+            # the hub tunnel's checkHost lines (render/tunnel.py hub_config): not one of the job's clusters
+            "not a cluster of this job": "CERT: Subject checks failed"}
 
 
 def _refusals(log: str) -> dict[str, int]:
-    """Handshakes the hub tunnel refused, by reason (stunnel's `SSL_accept: ... <OpenSSL reason>`
-    lines, as stunnel 5.68 with OpenSSL 3 writes them)."""
-    lines = [l for l in log.splitlines() if "SSL_accept:" in l]
+    """Handshakes the hub tunnel refused, by reason (stunnel 5.68 with OpenSSL 3: `SSL_accept: ...
+    peer did not return a certificate`, or its certificate check's `CERT: ...` warning, one per
+    refused handshake: a chain that does not verify, or a subject no checkHost line names)."""
+    lines = log.splitlines()
     return {reason: sum(needle in l for l in lines) for reason, needle in REFUSALS.items()}
 
 
