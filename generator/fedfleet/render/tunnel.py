@@ -49,17 +49,29 @@ CLIENT_TUNNEL_CONFIG = "flower-fleet-tunnel"  # ConfigMap in the AddOnTemplate (
 CHECK_VARIABLE = "SUPERLINK_CHECK"
 SNI_VARIABLE = "SUPERLINK_SNI"
 
-# The wrapper: stunnel in the foreground, SIGHUP every RELOAD_SECONDS so rotated certificates are
-# read, TERM passed on. `$1` is the configuration file.
+STEP_SECONDS = 2
+PID_FILE = "${TMPDIR:-/tmp}/fedfleet-tunnel.pid"  # for the cluster tunnel's exec liveness probe
+# The wrapper (review finding 3): stunnel in the background, SIGHUP every RELOAD_SECONDS so rotated
+# certificates are read. TERM/INT (the kubelet stops the container) stop stunnel and end the
+# wrapper at once (the old loop only killed stunnel and waited out a 600 s sleep until the
+# grace period's SIGKILL). It sleeps in STEP_SECONDS steps, so a stunnel that died is noticed
+# within seconds and the container exits non-zero: the kubelet restarts it (restartPolicy Always)
+# and the restart count shows it. `$1` is the configuration file.
 RUN_SH = f"""#!/bin/sh
 # fedfleet registration tunnel: stunnel re-reads its certificates on SIGHUP only.
 stunnel "$1" & pid=$!
-trap 'kill -TERM $pid 2>/dev/null' TERM INT
+echo $pid 2>/dev/null > "{PID_FILE}"
+trap 'kill -TERM $pid 2>/dev/null; wait $pid; exit 0' TERM INT
+n=0
 while kill -0 $pid 2>/dev/null; do
-  sleep {RELOAD_SECONDS} & wait $!
-  kill -HUP $pid 2>/dev/null
+  sleep {STEP_SECONDS} & wait $!
+  n=$((n + {STEP_SECONDS}))
+  if [ $n -ge {RELOAD_SECONDS} ]; then n=0; kill -HUP $pid 2>/dev/null; fi
 done
-wait $pid
+wait $pid; rc=$?
+echo "fedfleet tunnel: stunnel exited with status $rc" >&2
+[ $rc -eq 0 ] && rc=1
+exit $rc
 """
 
 
@@ -214,6 +226,12 @@ def client_config() -> str:
 
 
 def tunnel_container(config_volume: str, mounts: list[dict[str, Any]], port: dict[str, Any] | None) -> dict[str, Any]:
+    """The tunnel container. With a `port` (hub end) the kubelet probes it over TCP. The cluster
+    end listens on the pod's loopback only (any pod of the cluster could otherwise borrow the
+    cluster's credential), which a kubelet tcpSocket probe cannot reach (it dials the pod IP), so
+    its liveness probe asks the shell whether the stunnel the wrapper started still runs (only
+    /bin/sh builtins: the image's other tools are not known here); the wrapper itself exits
+    within STEP_SECONDS when stunnel dies."""
     probe = {"tcpSocket": {"port": port["name"]}} if port else None
     container: dict[str, Any] = {
         "name": TUNNEL_CONTAINER,
@@ -226,6 +244,9 @@ def tunnel_container(config_volume: str, mounts: list[dict[str, Any]], port: dic
         container["ports"] = [port]
         container["readinessProbe"] = {**probe, "initialDelaySeconds": 2, "periodSeconds": 5}
         container["livenessProbe"] = {**probe, "initialDelaySeconds": 10, "periodSeconds": 10}
+    else:
+        container["livenessProbe"] = {"exec": {"command": ["/bin/sh", "-c", f'read pid < "{PID_FILE}" && kill -0 "$pid"']},
+                                      "initialDelaySeconds": 10, "periodSeconds": 10}
     return container
 
 
