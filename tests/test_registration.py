@@ -73,6 +73,8 @@ def test_signing_ca_is_a_cert_manager_rsa_ca_the_addon_manager_may_read(fleet_re
     assert ca["spec"]["isCA"] is True and ca["spec"]["secretName"] == FLOWER_SIGNING_CA
     # addon-framework DefaultSignerWithExpiry: x509.ParsePKCS1PrivateKey, RSA only.
     assert ca["spec"]["privateKey"]["algorithm"] == "RSA"
+    # A renewal must keep the key (cert-manager >= v1.18 defaults to Always): review finding 4.
+    assert ca["spec"]["privateKey"]["rotationPolicy"] == "Never"
     issuer = _one(objs, "Issuer", ca["spec"]["issuerRef"]["name"])
     assert "selfSigned" in issuer["spec"], "its own root, not the Flower server CA"
     assert not [o for o in objs if o["kind"] == "Secret" and o["metadata"]["name"] == FLOWER_SIGNING_CA], "no key in Git"

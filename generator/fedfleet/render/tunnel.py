@@ -82,13 +82,20 @@ def signing_ca() -> list[dict[str, Any]]:
     what the addon manager reads (ocm pkg/addon/templateagent/registration.go CustomSignerWithExpiry:
     corev1.TLSCertKey, corev1.TLSPrivateKeyKey). RSA, because addon-framework pkg/utils/csr_helpers.go
     DefaultSignerWithExpiry parses the key with x509.ParsePKCS1PrivateKey. A CA of its own, not the
-    Flower CA: a Flower server certificate must never pass as a registration credential."""
+    Flower CA: a Flower server certificate must never pass as a registration credential.
+
+    privateKey.rotationPolicy Never, explicitly (review finding 4): cert-manager's default became
+    Always in v1.18.0 (the Certificate CRD's own description, CRD store
+    cert-manager.io_certificates.yaml). A renewal with a new key would make every hub tunnel refuse
+    every credential the old key signed once it reloads, locking every cluster out until the
+    klusterlet's next renewal (up to ~19 h); with Never the renewed CA keeps its key and old
+    credentials still chain to it."""
     ns = FLOWER_SIGNING_CA_NAMESPACE
     return [
         obj(API_CERT_MANAGER, "Certificate", meta(FLOWER_SIGNING_CA, ns, wave=WAVE_BINDING), spec={
             "isCA": True, "commonName": "fedfleet Flower add-on registration CA", "secretName": FLOWER_SIGNING_CA,
             "duration": "87600h", "renewBefore": "720h",
-            "privateKey": {"algorithm": "RSA", "size": 3072, "encoding": "PKCS1"},
+            "privateKey": {"algorithm": "RSA", "size": 3072, "encoding": "PKCS1", "rotationPolicy": "Never"},
             "issuerRef": {"group": "cert-manager.io", "kind": "Issuer", "name": "flower-selfsigned"}}),
         obj("rbac.authorization.k8s.io/v1", "Role", meta(SIGNER_ROLE, ns, wave=WAVE_BINDING), rules=[
             {"apiGroups": [""], "resources": ["secrets"], "resourceNames": [FLOWER_SIGNING_CA],
