@@ -62,7 +62,7 @@ def test_a_hub_tunnel_that_does_not_ask_for_credentials_lets_an_intruder_in(exam
     edited = copy.deepcopy(objects)
     cm = _find(edited, "ConfigMap", "superlink-mnist-eu-tunnel")
     cm["data"]["stunnel.conf"] = "\n".join(l for l in cm["data"]["stunnel.conf"].splitlines()
-                                           if not l.startswith(("verifyChain", "requireCert", "CAfile")))
+                                           if not l.startswith(("verifyChain", "requireCert", "CAfile", "checkHost")))
     before = flower_processes()
     result = run_simulation(build, "mnist-eu", rounds=1, objects=edited, intruders=["none"])
     assert result.intruders["none"] == {"joined": True, "receivedMessages": True}
