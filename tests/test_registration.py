@@ -272,3 +272,16 @@ def test_the_hub_tunnel_admits_its_jobs_clusters_credential_and_refuses_another_
     finally:
         server.close()
         assert procs.stop() == []
+
+
+def test_the_otel_signing_ca_the_otel_template_names_is_issued_on_the_hub(fleet_repo: Path) -> None:
+    """Review finding 7: the otel-addon AddOnTemplate names Secret otel-signer; the bundle issues it."""
+    objs = _hub_prod()
+    template = _one(objs, "AddOnTemplate", "otel-addon")
+    ref = template["spec"]["registration"][0]["customSigner"]["signingCA"]
+    ca = next(o for o in objs if o["kind"] == "Certificate" and o["spec"]["secretName"] == ref["name"])
+    assert ca["metadata"]["namespace"] == ref["namespace"] and ca["spec"]["isCA"] is True
+    assert ca["spec"]["privateKey"]["algorithm"] == "RSA" and ca["spec"]["privateKey"]["rotationPolicy"] == "Never"
+    issuer = next(o for o in objs if o["kind"] == "Issuer" and o["metadata"]["name"] == ca["spec"]["issuerRef"]["name"]
+                  and o["metadata"]["namespace"] == ref["namespace"])
+    assert "selfSigned" in issuer["spec"]

@@ -3,7 +3,7 @@
 Follows upstream addon-contrib federated-learning-controller/deploy/obs/otel-addon/ (f5844b98):
 ClusterManagementAddOn `otel` installed by Placement `otel-addon`, AddOnTemplate `otel-addon` with
 the CustomSigner registration (signer `open-cluster-management.io/otel-addon`, signing CA Secret
-`otel-signer` in open-cluster-management-hub, readable by the add-on manager through Role and
+`otel-signer` in open-cluster-management-hub, issued here by cert-manager, readable by the add-on manager through Role and
 RoleBinding `otel-addon-manager`), AddOnDeploymentConfig `otel-config` with the remote-write
 endpoint. The agent workload is upstream's OpenTelemetry collector: OTLP gRPC 4317 and HTTP 4318
 receivers, Prometheus remote write with the registration's client certificate.
@@ -36,12 +36,13 @@ import yaml
 
 from ..spec.model import Fleet, Hub
 from ..upstream import (
-    API_ADDON, API_CLUSTER_V1BETA1, API_CLUSTER_V1BETA2, CLUSTER_SET_LABEL, OTEL_ADDON, OTEL_AGENT_NAMESPACE,
+    API_ADDON, API_CERT_MANAGER, API_CLUSTER_V1BETA1, API_CLUSTER_V1BETA2, CLUSTER_SET_LABEL, OTEL_ADDON, OTEL_AGENT_NAMESPACE,
     OTEL_COLLECTOR, OTEL_CONFIG, OTEL_GRPC_PORT, OTEL_HUB_NAMESPACE, OTEL_NAMESPACE, OTEL_SERVICE, OTEL_SIGNER,
     OTEL_SIGNING_CA, OTEL_TEMPLATE,
 )
 from .common import WAVE_BINDING, WAVE_CONFIG, meta, namespace, obj
 
+SELF_SIGNED_ISSUER = "otel-selfsigned"  # bootstraps the otel signing CA in OTEL_HUB_NAMESPACE
 COLLECTOR_IMAGE = "otel/opentelemetry-collector-contrib:0.128.0"  # upstream's pin
 DEFAULT_REMOTE_WRITE = "https://hub-control-plane:30090/api/v1/write"  # upstream's default
 GLOBAL_SET = "global"
@@ -154,6 +155,17 @@ def hub_objects(fleet: Fleet, hub: Hub) -> list[dict[str, Any]]:
                     "configs": [{"group": "addon.open-cluster-management.io", "resource": "addontemplates",
                                  "name": OTEL_TEMPLATE}]}]},
             }),
+        # The signing CA itself (review finding 7): upstream's deploy/obs makes Secret otel-signer
+        # with a script; without it the addon manager cannot sign any otel CSR
+        # (ocm pkg/addon/templateagent/registration.go CustomSignerWithExpiry: "failed to get
+        # custom signer ca"). A cert-manager self-signed CA as for the Flower add-on
+        # (render/tunnel.py signing_ca: RSA PKCS#1, the key kept on renewal), no key in Git.
+        obj(API_CERT_MANAGER, "Issuer", meta(SELF_SIGNED_ISSUER, OTEL_HUB_NAMESPACE, wave=WAVE_BINDING), spec={"selfSigned": {}}),
+        obj(API_CERT_MANAGER, "Certificate", meta(OTEL_SIGNING_CA, OTEL_HUB_NAMESPACE, wave=WAVE_BINDING), spec={
+            "isCA": True, "commonName": "fedfleet otel add-on registration CA", "secretName": OTEL_SIGNING_CA,
+            "duration": "87600h", "renewBefore": "720h",
+            "privateKey": {"algorithm": "RSA", "size": 3072, "encoding": "PKCS1", "rotationPolicy": "Never"},
+            "issuerRef": {"group": "cert-manager.io", "kind": "Issuer", "name": SELF_SIGNED_ISSUER}}),
         # The add-on manager reads the signing CA (upstream addonmanager.role/rolebinding.yaml).
         obj("rbac.authorization.k8s.io/v1", "Role", meta("otel-addon-manager", OTEL_HUB_NAMESPACE, wave=WAVE_CONFIG),
             rules=[{"apiGroups": [""], "resources": ["secrets"], "resourceNames": [OTEL_SIGNING_CA],
