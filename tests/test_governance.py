@@ -202,6 +202,27 @@ def test_rego_ssl_arguments_are_the_rendered_ones() -> None:
     assert [line.strip().strip(",").strip('"') for line in block.strip().splitlines()] == superlink_args(True)
 
 
+def test_rego_tunnel_configuration_is_the_rendered_one() -> None:
+    """The Rego twin rebuilds the hub tunnel's stunnel.conf around the checkHost lines (review
+    finding 6): its head, tail, command and empty-plan name are render/tunnel.py's."""
+    import json
+
+    from fedfleet.render import tunnel
+    source = load_registry().rego_modules()["tls"]["tls.rego"]
+
+    def rego_list(name: str) -> list[str]:
+        text = source.split(f"{name} := ", 1)[1]
+        text = text[:text.index("\n]") + 2] if text.startswith("[\n") else text.split("\n", 1)[0]
+        return json.loads(text.replace(",\n]", "\n]"))
+    text = tunnel.hub_config(["c1"])
+    head, check, tail = text.partition("checkHost = " + tunnel.registration_common_name("c1") + "\n")
+    assert check
+    assert rego_list("hub_conf_head") == head.split("\n")[:-1]
+    assert rego_list("hub_conf_tail") == tail.split("\n") and tail.split("\n") == ["sslVersionMin = TLSv1.2", ""]
+    assert json.loads(source.split("tunnel_command := ", 1)[1].split("\n", 1)[0]) == tunnel.TUNNEL_COMMAND
+    assert f'no_cluster := "{tunnel.NO_CLUSTER}"' in source
+
+
 def test_certificate_policy_checks_duration_and_the_superlink_names(fleet_repo: Path) -> None:
     b = pipeline.render(PATHS)
     policy = next(d for d in b.bundle["overlays/hub-prod/governance/tls.yaml"] if d["metadata"]["name"] == "tls-certificates")

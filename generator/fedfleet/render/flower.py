@@ -85,9 +85,9 @@ def _superlink(job: Job, tls: bool, clusters: list[str]) -> list[dict[str, Any]]
             # in flower-system (FLOWER_SIGNING_CA_NAMESPACE), the pod's own namespace.
             {"name": "registration-ca", "secret": {"secretName": FLOWER_SIGNING_CA,
                                                     "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
-            {"name": "fleet-tunnel", "configMap": {"name": f"{name}-tunnel"}}]
+            {"name": "fleet-tunnel", "configMap": {"name": tunnel.hub_config_map(name)}}]
         assert FLOWER_SIGNING_CA_NAMESPACE == ns
-        extra.append(obj("v1", "ConfigMap", meta(f"{name}-tunnel", ns, wave=WAVE_CONFIG, labels={**labels, **job_labels}),
+        extra.append(obj("v1", "ConfigMap", meta(tunnel.hub_config_map(name), ns, wave=WAVE_CONFIG, labels={**labels, **job_labels}),
                          data=tunnel.tunnel_files(tunnel.hub_config(clusters))))
     return [
         *extra,

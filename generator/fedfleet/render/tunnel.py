@@ -232,6 +232,14 @@ def client_config() -> str:
     ])
 
 
+TUNNEL_COMMAND = ["/bin/sh", f"{TUNNEL_MOUNT}/run.sh", f"{TUNNEL_MOUNT}/stunnel.conf"]
+
+
+def hub_config_map(superlink: str) -> str:
+    """The ConfigMap with the hub tunnel's stunnel.conf and run.sh, beside SuperLink `superlink`."""
+    return f"{superlink}-tunnel"
+
+
 def tunnel_container(config_volume: str, mounts: list[dict[str, Any]], port: dict[str, Any] | None) -> dict[str, Any]:
     """The tunnel container. With a `port` (hub end) the kubelet probes it over TCP. The cluster
     end listens on the pod's loopback only (any pod of the cluster could otherwise borrow the
@@ -243,7 +251,7 @@ def tunnel_container(config_volume: str, mounts: list[dict[str, Any]], port: dic
     container: dict[str, Any] = {
         "name": TUNNEL_CONTAINER,
         "image": TUNNEL_IMAGE,
-        "command": ["/bin/sh", f"{TUNNEL_MOUNT}/run.sh", f"{TUNNEL_MOUNT}/stunnel.conf"],
+        "command": TUNNEL_COMMAND,
         "volumeMounts": [{"name": config_volume, "mountPath": TUNNEL_MOUNT, "readOnly": True}, *mounts],
         "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}},
     }

@@ -30,8 +30,9 @@ from typing import Any, Mapping
 from fedfleet.governance import Concern, GovernanceContext, PolicyContent, Target, Template, hookimpl
 from fedfleet.upstream import (
     ADDON_AGENT_NAMESPACE, API_FL, LISTENER_TYPES, SECRET_TYPE_TLS, SUPERLINK_NAMESPACE, TLS_ANNOTATION, TLS_CA_SECRET,
-    superlink_args, superlink_host, superlink_name,
+    TUNNEL_CONTAINER, superlink_args, superlink_host, superlink_name,
 )
+from fedfleet.render import tunnel
 
 from . import rego_module
 
@@ -120,13 +121,28 @@ def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
         )]
     flower = [j for j in context.jobs if j.framework == "flower"]
     # One SuperLink per Flower job (render/flower.py), each with its container named "superlink".
-    superlinks = [{
-        "complianceType": "musthave",
-        "objectDefinition": {"apiVersion": "apps/v1", "kind": "Deployment",
-                             "metadata": {"name": superlink_name(j.name), "namespace": SUPERLINK_NAMESPACE},
-                             "spec": {"template": {"spec": {"containers": [
-                                 {"name": "superlink", "args": superlink_args(True)}]}}}},
-    } for j in flower]
+    # Review finding 6: the registration tunnel is what refuses unregistered clients, so the rule
+    # also holds its container (running the wrapper on its configuration) and its configuration,
+    # the ConfigMap superlink-<job>-tunnel, to what the bundle renders: requireCert, verifyChain,
+    # CAfile of the signing CA and one checkHost per planned cluster (render/tunnel.py
+    # hub_config). A musthave compares a ConfigMap's data value as a whole string, so the text is
+    # held exactly; enforced, it puts it back.
+    superlinks = []
+    for j in flower:
+        clusters = sorted(context.plan.job(j.name).cluster_names)
+        superlinks += [{
+            "complianceType": "musthave",
+            "objectDefinition": {"apiVersion": "apps/v1", "kind": "Deployment",
+                                 "metadata": {"name": superlink_name(j.name), "namespace": SUPERLINK_NAMESPACE},
+                                 "spec": {"template": {"spec": {"containers": [
+                                     {"name": "superlink", "args": superlink_args(True)},
+                                     {"name": TUNNEL_CONTAINER, "command": tunnel.TUNNEL_COMMAND}]}}}},
+        }, {
+            "complianceType": "musthave",
+            "objectDefinition": {"apiVersion": "v1", "kind": "ConfigMap",
+                                 "metadata": {"name": tunnel.hub_config_map(superlink_name(j.name)), "namespace": SUPERLINK_NAMESPACE},
+                                 "data": {"stunnel.conf": tunnel.hub_config(clusters)}},
+        }]
     insecure_superlink = {
         "complianceType": "mustnothave",
         "objectDefinition": {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"namespace": SUPERLINK_NAMESPACE},
@@ -143,7 +159,9 @@ def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
         # The one TLS check that can enforce: musthave merges the --ssl-* arguments in.
         PolicyContent(
             name="superlink", rule="tls.superlink", target=Target("hub"),
-            description="Every Flower job's SuperLink runs with TLS (--ssl-ca-certfile, --ssl-certfile, --ssl-keyfile)",
+            description="Every Flower job's SuperLink runs with TLS (--ssl-ca-certfile, --ssl-certfile, --ssl-keyfile) "
+                        "behind its registration tunnel, whose configuration requires a credential of the signing CA "
+                        "naming one of the job's clusters",
             templates=(Template("ConfigurationPolicy", {"object-templates": superlinks}),),
         ),
     ]

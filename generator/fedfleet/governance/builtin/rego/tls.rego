@@ -1,7 +1,10 @@
 # Rego twin of the `tls` governance plugin, rule by rule, on each hub's own TLS setting:
 # - tls.jobs: on a TLS hub no job turns TLS off; everywhere, listener types follow the environment;
 # - tls.superlink: on a TLS hub each Flower job's SuperLink (superlink-<job>) container has every
-#   --ssl-* argument (the policy's musthave: a subset of its arguments, any order);
+#   --ssl-* argument (the policy's musthave: a subset of its arguments, any order), the pod has the
+#   registration tunnel container running the wrapper, and ConfigMap superlink-<job>-tunnel holds
+#   exactly the tunnel configuration fedfleet renders for the job's planned clusters (requireCert,
+#   verifyChain, the signing CA's CAfile, one checkHost per cluster: render/tunnel.py hub_config);
 # - tls.no-insecure: on a TLS hub no SuperLink container in flower-system has --insecure among its
 #   arguments, whatever else it has (the policy's unnamed mustnothave).
 # tls.secrets, tls.certificates and tls.client-ca have no twin: Secrets and certificates exist
@@ -22,6 +25,44 @@ ssl_args := [
 	"--fleet-api-address=127.0.0.1:9095",
 	"--control-api-address=0.0.0.0:9093",
 ]
+
+# fedfleet.render.tunnel.TUNNEL_COMMAND and hub_config (the lines around the checkHost lines, and
+# the name checked when no cluster is planned); tests/test_governance.py holds them equal.
+tunnel_command := ["/bin/sh", "/etc/fedfleet/tunnel/run.sh", "/etc/fedfleet/tunnel/stunnel.conf"]
+
+hub_conf_head := [
+	"; fedfleet registration tunnel, hub side: only clients with a registration credential pass",
+	"foreground = yes",
+	"pid =",
+	"",
+	"[fleet]",
+	"accept = 0.0.0.0:9092",
+	"connect = 127.0.0.1:9095",
+	"cert = /etc/flower/tls/tls.crt",
+	"key = /etc/flower/tls/tls.key",
+	"CAfile = /etc/fedfleet/registration/ca.crt",
+	"verifyChain = yes",
+	"requireCert = yes",
+	"; the job's clusters, by the CN of their registration credential",
+]
+
+hub_conf_tail := ["sslVersionMin = TLSv1.2", ""]
+
+no_cluster := "no-cluster-is-planned-for-this-job.invalid"
+
+planned(job) := sort([s.cluster |
+	some pj in input.plan.jobs
+	pj.job == job.name
+	some s in pj.selected
+])
+
+check_lines(job) := [sprintf("checkHost = system:open-cluster-management:cluster:%s:addon:flower-addon:agent:flower-addon", [c]) |
+	some c in planned(job)
+]
+
+hub_conf(job) := concat("\n", array.concat(array.concat(hub_conf_head, check_lines(job)), hub_conf_tail)) if count(planned(job)) > 0
+
+hub_conf(job) := concat("\n", array.concat(array.concat(hub_conf_head, [concat(" = ", ["checkHost", no_cluster])]), hub_conf_tail)) if count(planned(job)) == 0
 
 # The hubs whose overlay carries the TLS policies: TLS on, and a job to serve.
 tls_hubs := {h.name |
@@ -72,6 +113,52 @@ deny contains result if {
 	result := {
 		"rule": "tls.superlink",
 		"msg": sprintf("the SuperLink %s of job %s on hub %s, which runs TLS, lacks an argument of %v", [name, job.name, job.hub, ssl_args]),
+		"job": job.name, "hub": job.hub,
+	}
+}
+
+has_tunnel(hub, name) if {
+	some o in superlinks
+	o.hub == hub
+	o.object.metadata.name == name
+	some c in o.object.spec.template.spec.containers
+	c.name == "fleet-tunnel"
+	every part in tunnel_command {
+		part in c.command
+	}
+}
+
+has_tunnel_config(job, name) if {
+	some o in input.objects
+	o.hub == job.hub
+	o.object.kind == "ConfigMap"
+	o.object.metadata.namespace == "flower-system"
+	o.object.metadata.name == concat("", [name, "-tunnel"])
+	o.object.data["stunnel.conf"] == hub_conf(job)
+}
+
+deny contains result if {
+	some job in input.jobs
+	job.framework == "flower"
+	job.hub in tls_hubs
+	name := concat("", ["superlink-", job.name])
+	not has_tunnel(job.hub, name)
+	result := {
+		"rule": "tls.superlink",
+		"msg": sprintf("the SuperLink %s of job %s on hub %s, which runs TLS, has no registration tunnel container (fleet-tunnel running %v)", [name, job.name, job.hub, tunnel_command]),
+		"job": job.name, "hub": job.hub,
+	}
+}
+
+deny contains result if {
+	some job in input.jobs
+	job.framework == "flower"
+	job.hub in tls_hubs
+	name := concat("", ["superlink-", job.name])
+	not has_tunnel_config(job, name)
+	result := {
+		"rule": "tls.superlink",
+		"msg": sprintf("ConfigMap %s-tunnel of job %s on hub %s is not the registration tunnel's configuration (requireCert, verifyChain, the signing CA, one checkHost per planned cluster)", [name, job.name, job.hub]),
 		"job": job.name, "hub": job.hub,
 	}
 }

@@ -18,9 +18,22 @@ fleet(hub_tls) := {"hubs": [{"name": "h", "tls": hub_tls}]}
 
 job := {"name": "j", "hub": "h", "framework": "flower", "environment": "prod", "tls": true, "listeners": [{"name": "s", "type": "Route"}]}
 
-superlink(args) := {"hub": "h", "object": {"kind": "Deployment", "metadata": {"name": "superlink-j", "namespace": "flower-system"}, "spec": {"template": {"spec": {"containers": [{"name": "superlink", "args": args}]}}}}}
+tunnel := {"name": "fleet-tunnel", "command": ["/bin/sh", "/etc/fedfleet/tunnel/run.sh", "/etc/fedfleet/tunnel/stunnel.conf"]}
 
-on(hub_tls, jobs, objects) := {"fleet": fleet(hub_tls), "jobs": jobs, "objects": objects}
+superlink_with(args, extra) := {"hub": "h", "object": {"kind": "Deployment", "metadata": {"name": "superlink-j", "namespace": "flower-system"}, "spec": {"template": {"spec": {"containers": array.concat([{"name": "superlink", "args": args}], extra)}}}}}
+
+superlink(args) := superlink_with(args, [tunnel])
+
+# What render/tunnel.py hub_config writes for job j with the one planned cluster c1.
+conf_c1 := "; fedfleet registration tunnel, hub side: only clients with a registration credential pass\nforeground = yes\npid =\n\n[fleet]\naccept = 0.0.0.0:9092\nconnect = 127.0.0.1:9095\ncert = /etc/flower/tls/tls.crt\nkey = /etc/flower/tls/tls.key\nCAfile = /etc/fedfleet/registration/ca.crt\nverifyChain = yes\nrequireCert = yes\n; the job's clusters, by the CN of their registration credential\ncheckHost = system:open-cluster-management:cluster:c1:addon:flower-addon:agent:flower-addon\nsslVersionMin = TLSv1.2\n"
+
+tunnel_config(text) := {"hub": "h", "object": {"kind": "ConfigMap", "metadata": {"name": "superlink-j-tunnel", "namespace": "flower-system"}, "data": {"stunnel.conf": text}}}
+
+plan := {"jobs": [{"job": "j", "selected": [{"cluster": "c1"}]}]}
+
+on_with(hub_tls, jobs, objects) := {"fleet": fleet(hub_tls), "jobs": jobs, "objects": objects, "plan": plan}
+
+on(hub_tls, jobs, objects) := on_with(hub_tls, jobs, array.concat(objects, [tunnel_config(conf_c1)]))
 
 test_tls_on_passes if {
 	count(tls.deny) == 0 with input as on(true, [job], [superlink(ssl)])
@@ -68,4 +81,30 @@ test_parameters_override_forbidden_types if {
 	params := {"tls": {"forbiddenListenerTypes": {"dev": ["NodePort"]}}}
 	dev := object.union(job, {"environment": "dev", "listeners": [{"name": "s", "type": "NodePort"}]})
 	count(tls.deny) == 1 with input as object.union(on(true, [dev], [superlink(ssl)]), {"parameters": params})
+}
+
+test_tunnel_config_of_the_jobs_clusters_passes if {
+	count(tls.deny) == 0 with input as on_with(true, [job], [superlink(ssl), tunnel_config(conf_c1)])
+}
+
+test_tunnel_config_without_require_cert_fails if {
+	some d in tls.deny with input as on_with(true, [job], [superlink(ssl), tunnel_config(replace(conf_c1, "requireCert = yes\n", ""))])
+	d.rule == "tls.superlink"
+	contains(d.msg, "ConfigMap superlink-j-tunnel")
+}
+
+test_tunnel_config_naming_another_cluster_fails if {
+	some d in tls.deny with input as on_with(true, [job], [superlink(ssl), tunnel_config(replace(conf_c1, ":cluster:c1:", ":cluster:c2:"))])
+	d.rule == "tls.superlink"
+}
+
+test_missing_tunnel_config_fails if {
+	some d in tls.deny with input as on_with(true, [job], [superlink(ssl)])
+	d.rule == "tls.superlink"
+}
+
+test_missing_tunnel_container_fails if {
+	some d in tls.deny with input as on(true, [job], [superlink_with(ssl, [])])
+	d.rule == "tls.superlink"
+	contains(d.msg, "no registration tunnel container")
 }
