@@ -215,7 +215,8 @@ def test_rego_tunnel_configuration_is_the_rendered_one() -> None:
         text = text[:text.index("\n]") + 2] if text.startswith("[\n") else text.split("\n", 1)[0]
         return json.loads(text.replace(",\n]", "\n]"))
     text = tunnel.hub_config(["c1"])
-    head, check, tail = text.partition("checkHost = " + tunnel.registration_common_name("c1") + "\n")
+    from fedfleet.upstream import registration_common_name
+    head, check, tail = text.partition("checkHost = " + registration_common_name("c1") + "\n")
     assert check
     assert rego_list("hub_conf_head") == head.split("\n")[:-1]
     assert rego_list("hub_conf_tail") == tail.split("\n") and tail.split("\n") == ["sslVersionMin = TLSv1.2", ""]

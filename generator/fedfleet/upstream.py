@@ -239,6 +239,55 @@ TUNNEL_CONTAINER = "fleet-tunnel"
 TUNNEL_MOUNT = "/etc/fedfleet/tunnel"  # stunnel.conf and run.sh, from a ConfigMap
 REGISTRATION_CA_MOUNT = "/etc/fedfleet/registration"  # ca.crt of the signing CA (hub tunnel)
 
+# The hub end of the tunnel as fedfleet renders it (render/tunnel.py builds the pod around it); here,
+# beside superlink_args, because the `tls` governance plugin holds the SuperLink to the same text.
+TUNNEL_COMMAND = ["/bin/sh", f"{TUNNEL_MOUNT}/run.sh", f"{TUNNEL_MOUNT}/stunnel.conf"]
+
+
+def hub_config_map(superlink: str) -> str:
+    """The ConfigMap with the hub tunnel's stunnel.conf and run.sh, beside SuperLink `superlink`."""
+    return f"{superlink}-tunnel"
+
+
+# What the hub tunnel accepts when a job has no planned cluster: a name no credential carries
+# (".invalid" is reserved, RFC 2606), so the tunnel still checks and refuses everyone.
+NO_CLUSTER = "no-cluster-is-planned-for-this-job.invalid"
+
+
+def hub_config(clusters: list[str]) -> str:
+    """stunnel.conf of the tunnel in a SuperLink pod: TLS with the SuperLink's certificate on the
+    Fleet port, a client certificate of the signing CA required, naming one of the job's clusters
+    (review finding 2: every job's tunnel trusts the same CA, so without this a credential of any
+    cluster opened every SuperLink), on to the SuperLink's loopback.
+
+    One `checkHost` per planned cluster, the CN OCM's agent asks for by default (addon-framework
+    v1.3.0 pkg/agent/interface.go DefaultUser; ocm pkg/addon/templateagent/registration.go
+    TemplateCSRConfigurationsFunc), which addon-framework's signer copies into the certificate
+    (pkg/utils/csr_helpers.go signCSR). stunnel passes each to OpenSSL X509_check_host, which,
+    with no DNS SAN in the certificate (OCM's CSR has none), compares the subject CN; tried with
+    stunnel 5.68 / OpenSSL 3.0 (tests/test_registration.py): that CN matches, another cluster's
+    is "CERT: Subject checks failed". Clusters come from the plan at generate time: a cluster the
+    placement adds later is refused until the bundle is regenerated."""
+    checks = [f"checkHost = {registration_common_name(c)}" for c in sorted(clusters)] or [f"checkHost = {NO_CLUSTER}"]
+    return "\n".join([
+        "; fedfleet registration tunnel, hub side: only clients with a registration credential pass",
+        "foreground = yes", "pid =", "",
+        "[fleet]",
+        f"accept = 0.0.0.0:{SUPERLINK_PORTS['fleet']}",
+        f"connect = 127.0.0.1:{FLEET_INTERNAL_PORT}",
+        f"cert = {TLS_MOUNT}/tls.crt",
+        f"key = {TLS_MOUNT}/tls.key",
+        f"CAfile = {REGISTRATION_CA_MOUNT}/ca.crt",
+        "verifyChain = yes",
+        "requireCert = yes",
+        "; the job's clusters, by the CN of their registration credential",
+        *checks,
+        "sslVersionMin = TLSv1.2",
+        "",
+    ])
+
+
+
 # --- What fedfleet writes on the objects it ships, for policies and people to match on -----------
 DATA_CLAIM_ANNOTATION = "fedfleet.io/data-claim"  # on FederatedLearning and data-locality ConfigMaps
 TLS_ANNOTATION = "fedfleet.io/tls"  # enabled | disabled, on FederatedLearning

@@ -32,10 +32,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..upstream import (
-    ADDON_MANAGER_NAMESPACE, ADDON_MANAGER_SA, ADDON_NAME, FLOWER_SIGNER, API_CERT_MANAGER, FLEET_INTERNAL_PORT, FLOWER_SIGNING_CA,
-    FLOWER_SIGNING_CA_NAMESPACE, REGISTRATION_CA_MOUNT, SUPERLINK_PORTS, TLS_MOUNT, TUNNEL_CONTAINER, TUNNEL_MOUNT,
-    registration_common_name, registration_mount,
+from ..upstream import (  # NO_CLUSTER, TUNNEL_COMMAND, hub_config, hub_config_map: re-exported
+    ADDON_MANAGER_NAMESPACE, ADDON_MANAGER_SA, ADDON_NAME, API_CERT_MANAGER, FLOWER_SIGNER,
+    FLOWER_SIGNING_CA, FLOWER_SIGNING_CA_NAMESPACE, NO_CLUSTER, SUPERLINK_PORTS, TLS_MOUNT, TUNNEL_COMMAND,
+    TUNNEL_CONTAINER, TUNNEL_MOUNT, hub_config, hub_config_map, registration_mount,
 )
 from ..versions import TUNNEL_IMAGE
 from .common import WAVE_BINDING, meta, obj
@@ -173,44 +173,6 @@ def csr_admission() -> list[dict[str, Any]]:
     return [policy, binding]
 
 
-# What the hub tunnel accepts when a job has no planned cluster: a name no credential carries
-# (".invalid" is reserved, RFC 2606), so the tunnel still checks and refuses everyone.
-NO_CLUSTER = "no-cluster-is-planned-for-this-job.invalid"
-
-
-def hub_config(clusters: list[str]) -> str:
-    """stunnel.conf of the tunnel in a SuperLink pod: TLS with the SuperLink's certificate on the
-    Fleet port, a client certificate of the signing CA required, naming one of the job's clusters
-    (review finding 2: every job's tunnel trusts the same CA, so without this a credential of any
-    cluster opened every SuperLink), on to the SuperLink's loopback.
-
-    One `checkHost` per planned cluster, the CN OCM's agent asks for by default (addon-framework
-    v1.3.0 pkg/agent/interface.go DefaultUser; ocm pkg/addon/templateagent/registration.go
-    TemplateCSRConfigurationsFunc), which addon-framework's signer copies into the certificate
-    (pkg/utils/csr_helpers.go signCSR). stunnel passes each to OpenSSL X509_check_host, which,
-    with no DNS SAN in the certificate (OCM's CSR has none), compares the subject CN; tried with
-    stunnel 5.68 / OpenSSL 3.0 (tests/test_registration.py): that CN matches, another cluster's
-    is "CERT: Subject checks failed". Clusters come from the plan at generate time: a cluster the
-    placement adds later is refused until the bundle is regenerated."""
-    checks = [f"checkHost = {registration_common_name(c)}" for c in sorted(clusters)] or [f"checkHost = {NO_CLUSTER}"]
-    return "\n".join([
-        "; fedfleet registration tunnel, hub side: only clients with a registration credential pass",
-        "foreground = yes", "pid =", "",
-        "[fleet]",
-        f"accept = 0.0.0.0:{SUPERLINK_PORTS['fleet']}",
-        f"connect = 127.0.0.1:{FLEET_INTERNAL_PORT}",
-        f"cert = {TLS_MOUNT}/tls.crt",
-        f"key = {TLS_MOUNT}/tls.key",
-        f"CAfile = {REGISTRATION_CA_MOUNT}/ca.crt",
-        "verifyChain = yes",
-        "requireCert = yes",
-        "; the job's clusters, by the CN of their registration credential",
-        *checks,
-        "sslVersionMin = TLSv1.2",
-        "",
-    ])
-
-
 def client_config() -> str:
     """stunnel.conf of the tunnel in a SuperNode pod ({{...}}: the addon manager's variables)."""
     cred = registration_mount()
@@ -230,14 +192,6 @@ def client_config() -> str:
         "sslVersionMin = TLSv1.2",
         "",
     ])
-
-
-TUNNEL_COMMAND = ["/bin/sh", f"{TUNNEL_MOUNT}/run.sh", f"{TUNNEL_MOUNT}/stunnel.conf"]
-
-
-def hub_config_map(superlink: str) -> str:
-    """The ConfigMap with the hub tunnel's stunnel.conf and run.sh, beside SuperLink `superlink`."""
-    return f"{superlink}-tunnel"
 
 
 def tunnel_container(config_volume: str, mounts: list[dict[str, Any]], port: dict[str, Any] | None) -> dict[str, Any]:

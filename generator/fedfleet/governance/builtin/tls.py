@@ -30,9 +30,8 @@ from typing import Any, Mapping
 from fedfleet.governance import Concern, GovernanceContext, PolicyContent, Target, Template, hookimpl
 from fedfleet.upstream import (
     ADDON_AGENT_NAMESPACE, API_FL, LISTENER_TYPES, SECRET_TYPE_TLS, SUPERLINK_NAMESPACE, TLS_ANNOTATION, TLS_CA_SECRET,
-    TUNNEL_CONTAINER, superlink_args, superlink_host, superlink_name,
+    TUNNEL_COMMAND, TUNNEL_CONTAINER, hub_config, hub_config_map, superlink_args, superlink_host, superlink_name,
 )
-from fedfleet.render import tunnel
 
 from . import rego_module
 
@@ -136,12 +135,12 @@ def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
                                  "metadata": {"name": superlink_name(j.name), "namespace": SUPERLINK_NAMESPACE},
                                  "spec": {"template": {"spec": {"containers": [
                                      {"name": "superlink", "args": superlink_args(True)},
-                                     {"name": TUNNEL_CONTAINER, "command": tunnel.TUNNEL_COMMAND}]}}}},
+                                     {"name": TUNNEL_CONTAINER, "command": TUNNEL_COMMAND}]}}}},
         }, {
             "complianceType": "musthave",
             "objectDefinition": {"apiVersion": "v1", "kind": "ConfigMap",
-                                 "metadata": {"name": tunnel.hub_config_map(superlink_name(j.name)), "namespace": SUPERLINK_NAMESPACE},
-                                 "data": {"stunnel.conf": tunnel.hub_config(clusters)}},
+                                 "metadata": {"name": hub_config_map(superlink_name(j.name)), "namespace": SUPERLINK_NAMESPACE},
+                                 "data": {"stunnel.conf": hub_config(clusters)}},
         }]
     insecure_superlink = {
         "complianceType": "mustnothave",
