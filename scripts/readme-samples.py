@@ -7,7 +7,16 @@ and the block is rewritten with what the commands print (stdout and stderr as a 
 them, colours off). `../shared/crds` in a command means the CRDs beside this repository. The
 samples see a CRD store as a fresh machine has it: a scratch store filled by `fedfleet crds pull`
 from the Go module proxy alone (so they read the same with or without ../shared).
-Blocks without the marker (edited fleets, live hubs, Flower runs with timings) are left alone.
+Blocks without the marker (live hubs, Flower runs with timings) are left alone.
+
+The marker may carry options, shell-quoted, applied in order before/after the commands:
+  edit FILE OLD NEW   replace the line OLD (stripped, exactly one) of FILE in the scratch fleet by
+                      NEW (same indentation) before the block's commands run: an edited fleet
+  only REGEX          keep only output lines matching REGEX (the `$` lines always stay); each run
+                      of dropped lines becomes one `...`, so a long report shows its stable part
+  head N              keep the first N output lines, then `...`
+A ```markdown block may follow the marker too: it holds one command's output, without `$` lines;
+the command is the marker's `run '...'` option.
 
 Usage: scripts/readme-samples.py [--check]   (--check: exit 1 and show what is stale)
 """
@@ -16,6 +25,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -25,11 +35,30 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
-MARKER = "<!-- sample -->"
 FENCE = "```console"
 
 
 FEDFLEET = shutil.which("fedfleet", path=str(Path(sys.executable).parent)) or "fedfleet"
+
+
+def edit(scratch: Path, file: str, old: str, new: str) -> None:
+    path = scratch / file
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    hits = [i for i, line in enumerate(lines) if line.strip() == old]
+    assert len(hits) == 1, f"sample edit: {old!r} is on {len(hits)} lines of {file}, not one"
+    line = lines[hits[0]]
+    lines[hits[0]] = line[:len(line) - len(line.lstrip())] + new + "\n"
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+def keep_only(lines: list[str], pattern: str) -> list[str]:
+    kept: list[str] = []
+    for line in lines:
+        if line.startswith("$ ") or re.search(pattern, line):
+            kept.append(line)
+        elif not kept or kept[-1] != "...":
+            kept.append("...")
+    return kept
 
 
 def run_block(commands: list[str], scratch: Path, store: Path) -> list[str]:
@@ -60,7 +89,10 @@ def regenerate(text: str) -> str:
                        timeout=1800)
         while i < len(lines):
             result.append(lines[i])
-            if lines[i].strip() == MARKER and i + 1 < len(lines) and lines[i + 1].strip() == FENCE:
+            marker = re.fullmatch(r"<!-- sample(?: (.*))? -->", lines[i].strip())
+            fence = lines[i + 1].strip() if marker and i + 1 < len(lines) else ""
+            if marker and fence in (FENCE, "```markdown"):
+                options = shlex.split(marker.group(1) or "")
                 end = lines.index("```", i + 2)
                 commands = [l[2:] for l in lines[i + 2:end] if l.startswith("$ ")]
                 scratch = Path(tmp) / f"fleet-{i}"
@@ -68,7 +100,27 @@ def regenerate(text: str) -> str:
                 for part in ("specs", "policies", "examples"):
                     if (REPO / part).is_dir():
                         shutil.copytree(REPO / part, scratch / part)
-                result += [FENCE, *run_block(commands, scratch, store), "```"]
+                pattern, head = "", 0
+                while options:
+                    word = options.pop(0)
+                    if word == "edit":
+                        edit(scratch, options.pop(0), options.pop(0), options.pop(0))
+                    elif word == "only":
+                        pattern = options.pop(0)
+                    elif word == "head":
+                        head = int(options.pop(0))
+                    elif word == "run":
+                        commands = [options.pop(0)]
+                    else:
+                        raise SystemExit(f"README.md:{i + 1}: unknown sample option {word!r}")
+                out = run_block(commands, scratch, store)
+                if fence != FENCE:  # a markdown block: the report itself, no `$` line
+                    out = out[1:]
+                if pattern:
+                    out = keep_only(out, pattern)
+                if head and len(out) > head:
+                    out = [*out[:head], "..."]
+                result += [fence, *out, "```"]
                 i = end + 1
                 continue
             i += 1
