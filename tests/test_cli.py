@@ -116,6 +116,21 @@ def test_plan_of_an_unknown_job_names_the_jobs_that_exist(fleet_repo: Path, run)
     assert "ct-segment-us, digits-dev, mnist-eu" in result.err
 
 
+def test_simulate_of_an_unknown_job_is_bad_input_like_plan(fleet_repo: Path, run) -> None:
+    text = run("simulate", "no-such-job")
+    assert text.code == 2 and text.out == ""
+    assert "simulate: no job named 'no-such-job'" in text.err and "ct-segment-us, digits-dev, mnist-eu" in text.err
+    as_json = run("simulate", "no-such-job", "-o", "json")
+    assert as_json.code == 2 and as_json.err == ""
+    document = json.loads(as_json.out)
+    assert document["ok"] is False and document["exitCode"] == 2 and set(document) == {"ok", "exitCode", "findings"}
+    [finding] = document["findings"]
+    assert finding["check"] == "simulate" and "the jobs are: ct-segment-us, digits-dev, mnist-eu" in finding["message"]
+    # another bad input of simulate (an OpenFL job) takes the same shape
+    openfl = json.loads(run("simulate", "ct-segment-us", "-o", "json").out)
+    assert openfl["exitCode"] == 2 and "simulate runs Flower jobs" in openfl["findings"][0]["message"]
+
+
 def _cli(cwd: Path, env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "fedfleet.cli", *argv], cwd=cwd, capture_output=True, text=True,
                           env={**{k: v for k, v in os.environ.items() if k != "NO_COLOR"}, **env}, timeout=120)

@@ -94,18 +94,22 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
+def _require_jobs(verb: str, fleet: pipeline.Fleet, wanted: Sequence[str], specs: str) -> None:
+    """Bad input (exit 2) naming the jobs that exist when a job asked for is not in the specs."""
+    names = sorted(job.name for job in fleet.jobs)
+    unknown = [j for j in wanted if j not in names]
+    if unknown:
+        known = ", ".join(names) or "none"
+        raise InputError([Finding(verb, f"no job named {j!r} in {specs}; the jobs are: {known}") for j in unknown])
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from .placement import plan
     from .report import plan as plan_report
 
     _check_output(args.output_file)
     fleet = pipeline.load(_paths(args))
-    names = sorted(job.name for job in fleet.jobs)
-    unknown = [j for j in args.jobs if j not in names]
-    if unknown:
-        known = ", ".join(names) or "none"
-        raise InputError([Finding("plan", f"no job named {j!r} in {args.specs}; the jobs are: {known}")
-                          for j in unknown])
+    _require_jobs("plan", fleet, args.jobs, args.specs)
     result = plan(fleet, args.jobs)
     if args.explain:
         try:
@@ -237,12 +241,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     _check_output(args.output_file)
     rendered = pipeline.render(_paths(args))
+    _require_jobs("simulate", rendered.fleet, [args.job], args.specs)
     structured = args.format in STRUCTURED
     try:
         with Progress(enabled=not structured and not _quiet, verbose=args.verbose) as progress:
             result = run_simulation(rendered, args.job, rounds=args.rounds, timeout=args.timeout, progress=progress.say,
                                     intruders=args.intruder or ())
     except SimulationError as exc:
+        if exc.code == EXIT_INPUT:  # bad input (not a Flower job, no app...): the documented shape
+            raise InputError([Finding("simulate", f"{exc}{': ' + exc.details if exc.details else ''}")]) from None
         if structured:
             emit_json(summary.simulation_failed_json(args.job, exc), args.format, args.output_file)
         else:
