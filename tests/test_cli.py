@@ -131,6 +131,28 @@ def test_simulate_of_an_unknown_job_is_bad_input_like_plan(fleet_repo: Path, run
     assert openfl["exitCode"] == 2 and "simulate runs Flower jobs" in openfl["findings"][0]["message"]
 
 
+KUBECONFIG_OF_NO_HUB = """apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://api.elsewhere.invalid:6443"}}]
+contexts: [{name: elsewhere, context: {cluster: c, user: u}}]
+current-context: elsewhere
+users: [{name: u, user: {}}]
+"""
+
+
+@pytest.mark.parametrize("verb", [("doctor",), ("inventory", "pull"), ("audit",)], ids=" ".join)
+def test_a_kubeconfig_of_no_hub_is_labelled_with_the_verb_that_ran(fleet_repo: Path, run, tmp_path: Path, verb) -> None:
+    """pick_hub is shared (audit/live.py); its errors name the verb the user ran, not `audit`."""
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(KUBECONFIG_OF_NO_HUB)
+    result = run(*verb, "--kubeconfig", str(kubeconfig))
+    assert result.code == 2
+    assert f"error: {verb[0]}: context 'elsewhere' (server https://api.elsewhere.invalid:6443) matches no hub" in result.err
+    named = run(*verb, "--kubeconfig", str(kubeconfig), "--hub", "nohub")
+    assert named.code == 2
+    assert f"error: {verb[0]}: the fleet has no hub 'nohub'; the hubs are: hub-dev, hub-prod" in named.err
+
+
 def _cli(cwd: Path, env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "fedfleet.cli", *argv], cwd=cwd, capture_output=True, text=True,
                           env={**{k: v for k, v in os.environ.items() if k != "NO_COLOR"}, **env}, timeout=120)

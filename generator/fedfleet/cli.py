@@ -330,7 +330,7 @@ def _hub_clusters(args: argparse.Namespace, semantics: bool = True):  # type: ig
     kubeconfig = Path(args.kubeconfig)
     if not kubeconfig.is_file():
         raise InputError([Finding("inventory", "kubeconfig not found", location=Location(args.kubeconfig))])
-    hub, context = pick_hub(fleet, kubeconfig, args.context, args.hub)
+    hub, context = pick_hub(fleet, kubeconfig, args.context, args.hub, "inventory")
     state = read_hub_clusters(hub.name, kubeconfig, context, Timeouts(args.connect_timeout, args.read_timeout),
                               args.page_size)
     return fleet, state
@@ -421,7 +421,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     kubeconfig = Path(args.kubeconfig)
     if not kubeconfig.is_file():
         raise InputError([Finding("doctor", "kubeconfig not found", location=Location(args.kubeconfig))])
-    hub, context = pick_hub(fleet, kubeconfig, args.context, args.hub)
+    hub, context = pick_hub(fleet, kubeconfig, args.context, args.hub, "doctor")
     report = doctor(fleet, hub, Path(args.out), kubeconfig, context, Timeouts(args.connect_timeout, args.read_timeout),
                     connect_to)
     if args.format in STRUCTURED:

@@ -78,9 +78,14 @@ def _bad(message: str, where: str = "") -> InputError:
     return InputError([Finding("audit", message, location=Location(where) if where else None)])
 
 
-def pick_hub(fleet: Fleet, kubeconfig: Path, context: str | None, hub_name: str | None) -> tuple[Hub, str | None]:
-    """Which hub the kubeconfig context points at: --hub, else the server URL, else the name."""
+def pick_hub(fleet: Fleet, kubeconfig: Path, context: str | None, hub_name: str | None,
+             verb: str = "audit") -> tuple[Hub, str | None]:
+    """Which hub the kubeconfig context points at: --hub, else the server URL, else the name.
+    `verb` labels the errors: doctor and inventory pick their hub here too."""
     from kubernetes import config
+
+    def _bad(message: str, where: str = "") -> InputError:
+        return InputError([Finding(verb, message, location=Location(where) if where else None)])
 
     try:
         contexts, current = config.list_kube_config_contexts(config_file=str(kubeconfig))
@@ -93,7 +98,7 @@ def pick_hub(fleet: Fleet, kubeconfig: Path, context: str | None, hub_name: str 
     hubs = {h.name: h for h in fleet.hubs}
     if hub_name:
         if hub_name not in hubs:
-            raise _bad(f"the fleet has no hub {hub_name!r}")
+            raise _bad(f"the fleet has no hub {hub_name!r}; the hubs are: {', '.join(sorted(hubs))}")
         return hubs[hub_name], chosen["name"]
     cluster = chosen["context"].get("cluster")
     server = next((c["cluster"].get("server") for c in raw.get("clusters", []) if c.get("name") == cluster), None)
