@@ -61,4 +61,7 @@ def extra_of(module: str) -> str | None:
 
 
 def hint(extra: str, what: str) -> str:
-    return f"{what} needs the {extra} extra: pip install 'fedfleet[{extra}]'"
+    # Both spellings: a source checkout (this repository, a fleet repository made from it) has no
+    # `fedfleet` on an index to resolve, and an index install has no `.` to point at.
+    return (f"{what} needs the {extra} extra: pip install -e '.[{extra}]' in a checkout "
+            f"(pip install 'fedfleet[{extra}]' from an index)")
