@@ -11,7 +11,8 @@ Blocks without the marker (live hubs, Flower runs with timings) are left alone.
 
 The marker may carry options, shell-quoted, applied in order before/after the commands:
   edit FILE OLD NEW   replace the line OLD (stripped, exactly one) of FILE in the scratch fleet by
-                      NEW (same indentation) before the block's commands run: an edited fleet
+                      NEW (same indentation; a literal \\n starts another line at that indentation)
+                      before the block's commands run: an edited fleet
   only REGEX          keep only output lines matching REGEX (the `$` lines always stay); each run
                       of dropped lines becomes one `...`, so a long report shows its stable part
   head N              keep the first N output lines, then `...`
@@ -47,7 +48,8 @@ def edit(scratch: Path, file: str, old: str, new: str) -> None:
     hits = [i for i, line in enumerate(lines) if line.strip() == old]
     assert len(hits) == 1, f"sample edit: {old!r} is on {len(hits)} lines of {file}, not one"
     line = lines[hits[0]]
-    lines[hits[0]] = line[:len(line) - len(line.lstrip())] + new + "\n"
+    indent = line[:len(line) - len(line.lstrip())]
+    lines[hits[0]] = indent + new.replace("\\n", "\n" + indent) + "\n"
     path.write_text("".join(lines), encoding="utf-8")
 
 

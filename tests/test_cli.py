@@ -109,6 +109,31 @@ def test_a_bad_flag_prints_the_verbs_usage(fleet_repo: Path, run) -> None:
     assert "usage: fedfleet check" in run("check", "-o", "pdf").err
 
 
+@pytest.mark.parametrize(("argv", "message"), [
+    (("plan", "--bogus"), "unrecognized arguments: --bogus (see fedfleet plan --help)"),
+    (("diff",), "the following arguments are required: --base (see fedfleet diff --help)"),
+    (("doctor",), "the following arguments are required: --kubeconfig (see fedfleet doctor --help)"),
+    (("policy", "list", "--bogus"), "unrecognized arguments: --bogus (see fedfleet policy list --help)"),
+], ids=lambda v: " ".join(v) if isinstance(v, tuple) else None)
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_a_usage_error_under_o_json_is_the_error_document(fleet_repo: Path, run, argv, message, fmt) -> None:
+    result = run(*argv, "-o", fmt)
+    assert result.code == 2 and result.err == "", result.err
+    document = json.loads(result.out) if fmt == "json" else yaml.safe_load(result.out)
+    assert document == {"ok": False, "exitCode": 2, "findings": [
+        {"check": "usage", "field": "", "message": message, "severity": "error", "subject": ""}]}
+    # the spellings of -o argparse accepts count too; text keeps argparse's usage on stderr
+    assert json.loads(run(*argv, "--format=json").out)["exitCode"] == 2
+    text = run(*argv)
+    assert text.code == 2 and text.out == "" and f"usage: fedfleet {argv[0]}" in text.err
+
+
+def test_schema_in_text_is_its_yaml(fleet_repo: Path, run) -> None:
+    text = run("schema", "-o", "text")
+    assert text.code == 0 and text.out == run("schema", "-o", "yaml").out
+    assert yaml.safe_load(text.out) == json.loads(run("schema").out)
+
+
 def test_plan_of_an_unknown_job_names_the_jobs_that_exist(fleet_repo: Path, run) -> None:
     result = run("plan", "no-such-job")
     assert result.code == 2

@@ -10,7 +10,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, NoReturn, Sequence
 
 import yaml
 from rich.console import Console
@@ -435,7 +435,9 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from .governance import load_registry
     from .spec.schema import published_schema
 
-    emit_json(published_schema(load_registry().parameter_schemas()), args.format, args.output_file)
+    # text, for a person: the YAML form (every verb takes text, json and yaml)
+    fmt = args.format if args.format in STRUCTURED else "yaml"
+    emit_json(published_schema(load_registry().parameter_schemas()), fmt, args.output_file)
     return EXIT_OK
 
 
@@ -487,8 +489,12 @@ class _Parser(argparse.ArgumentParser):
     level's. argparse hands unrecognised arguments to the top parser; route them back."""
 
     verb_parsers: dict[tuple[str, ...], argparse.ArgumentParser]
+    # The command line being parsed, for error(): a usage error under -o json|yaml is the JSON
+    # error document on stdout, as every other failure is (argparse fails before -o is parsed).
+    argv: list[str] = []
 
     def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        _Parser.argv = list(sys.argv[1:] if args is None else args)
         parsed, extras = self.parse_known_args(args, namespace)
         if extras:
             path = tuple(v for v in (getattr(parsed, "verb", None), getattr(parsed, "policy_verb", None),
@@ -496,6 +502,28 @@ class _Parser(argparse.ArgumentParser):
             target = self.verb_parsers.get(path, self)
             target.error(f"unrecognized arguments: {' '.join(extras)}")
         return parsed
+
+    def error(self, message: str) -> NoReturn:
+        fmt = _asked_format(_Parser.argv)
+        if fmt in STRUCTURED:
+            finding = Finding("usage", f"{message} (see {self.prog} --help)")
+            sys.stdout.write(dump({"ok": False, "exitCode": EXIT_INPUT, "findings": [finding.as_dict()]}, fmt))
+            sys.exit(EXIT_INPUT)
+        super().error(message)
+
+
+def _asked_format(argv: Sequence[str]) -> str:
+    """The -o/--output-format/--format value on a raw command line (the last one wins, as in
+    argparse), or "" when there is none."""
+    fmt = ""
+    for i, arg in enumerate(argv):
+        if arg in ("-o", "--output-format", "--format") and i + 1 < len(argv):
+            fmt = argv[i + 1]
+        elif arg.startswith(("--output-format=", "--format=")):
+            fmt = arg.split("=", 1)[1]
+        elif arg.startswith("-o") and not arg.startswith("--") and len(arg) > 2:
+            fmt = arg[2:].lstrip("=")
+    return fmt
 
 
 def _crds_option(p: argparse.ArgumentParser) -> None:
@@ -642,7 +670,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_doctor)
 
     p = verb("schema", "print the JSON Schema of the spec documents")
-    _format(p, ("json", "yaml"), default="json")
+    _format(p, ("json", "yaml", "text"), default="json")
     p.set_defaults(func=cmd_schema)
     return parser
 
