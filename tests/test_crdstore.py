@@ -100,6 +100,11 @@ def test_pull_from_a_directory_verifies_and_refuses_a_changed_file(crds: Path, t
     assert result.code == 0
     assert {c["file"]: c["status"] for c in json.loads(result.out)["crds"]}[entry.file] == "pulled"
     assert (store / entry.file).read_bytes() == (crds / entry.file).read_bytes()
+    # -q: no line per CRD pulled or present; the missing ones (not in this --from) and the verdict stay
+    quiet = run("crds", "pull", "-q", "--no-go", "--from", str(source), "--store", str(store))
+    assert entry.file not in quiet.out and "crds pull" in quiet.out
+    assert all(line.startswith(("missing ", "crds pull ")) for line in quiet.out.splitlines()), quiet.out
+    assert entry.file in run("crds", "pull", "--no-go", "--from", str(source), "--store", str(store)).out
 
     (store / entry.file).unlink()
     changed = source / entry.path

@@ -351,7 +351,7 @@ def cmd_crds_pull(args: argparse.Namespace) -> int:
     if args.format in STRUCTURED:
         emit_json(pull_json(report), args.format, args.output_file)
     else:
-        print_lines(pull_lines(report))
+        print_lines(pull_lines(report, quiet=_quiet))
     return EXIT_OK if report.ok else EXIT_FAILED
 
 

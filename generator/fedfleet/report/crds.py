@@ -19,9 +19,13 @@ def pull_json(report: PullReport) -> dict[str, Any]:
             "crds": [o.as_dict() for o in report.outcomes]}
 
 
-def pull_lines(report: PullReport) -> list[Line]:
+def pull_lines(report: PullReport, quiet: bool = False) -> list[Line]:
+    """One line per locked CRD, then the verdict; `quiet` (-q) keeps only the CRDs that need a
+    look (missing, refused, failed) and the verdict."""
     lines = []
     for o in report.outcomes:
+        if quiet and o.status in ("present", "pulled"):
+            continue
         text = f"{o.status:8} {o.entry.file}"
         if o.status == "pulled":
             text += f" ({o.source})"
