@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from functools import lru_cache
@@ -165,8 +166,11 @@ def _schema_findings(doc: Document, validator: _KindValidator, room: int) -> tup
         if err.validator == "additionalProperties" and isinstance(err.instance, dict):
             allowed = set(err.schema.get("properties", {}))
             for key in sorted(k for k in err.instance if k not in allowed):
+                # a typo's nearest declared field, as difflib ranks them (ratio >= 0.6)
+                close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
                 out.append(
-                    Finding("schema", f"unknown field {key!r}", location=doc.locate(path + (key,)),
+                    Finding("schema", f"unknown field {key!r}{hint}", location=doc.locate(path + (key,)),
                             field=dotted(path + (key,)))
                 )
             continue

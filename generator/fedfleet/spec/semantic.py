@@ -51,7 +51,8 @@ def check(fleet: Fleet) -> list[Finding]:
             err(cs.origin, ("hub",), f"cluster set {cs.name!r} names hub {cs.hub!r}, which the fleet does not declare")
     for c in fleet.clusters:
         if c.cluster_set not in sets:
-            err(c.origin, ("clusterSet",), f"cluster {c.name!r} names cluster set {c.cluster_set!r}, which the fleet does not declare")
+            err(c.origin, ("clusterSet",), f"cluster {c.name!r} names cluster set {c.cluster_set!r}, which the fleet "
+                f"does not declare; the declared sets are: {', '.join(sorted(sets)) or 'none'}")
         for kind in ("cpu", "memory"):
             alloc = getattr(c, f"allocatable_{kind}")
             cap = getattr(c, f"capacity_{kind}")
@@ -67,7 +68,9 @@ def check(fleet: Fleet) -> list[Finding]:
         hub = hubs[job.hub]
         for i, set_name in enumerate(job.placement.get("clusterSets", [])):
             if set_name not in sets:
-                err(o, ("spec", "placement", "clusterSets", i), f"cluster set {set_name!r} is not declared", subject)
+                own = sorted(cs.name for cs in fleet.cluster_sets if cs.hub == job.hub)
+                err(o, ("spec", "placement", "clusterSets", i), f"cluster set {set_name!r} is not declared; the sets "
+                    f"of hub {job.hub} are: {', '.join(own) or 'none'}", subject)
             elif sets[set_name].hub != job.hub:
                 err(o, ("spec", "placement", "clusterSets", i),
                     f"cluster set {set_name!r} belongs to hub {sets[set_name].hub!r}, not to the job's hub {job.hub!r}", subject)
