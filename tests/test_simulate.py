@@ -346,7 +346,7 @@ def test_too_few_planned_clients_is_exit_1_without_starting_anything(tmp_path: P
     monkeypatch.chdir(tmp_path)
     result = run("simulate", "digits", "--json")
     report = json.loads(result.out)
-    assert result.code == 1 and not report["ok"]
+    assert result.code == 1 and not report["ok"] and report["exitCode"] == 1
     assert "can select only 2 client(s), fewer than minAvailableClients=3" in report["error"]
     assert flower_processes() - before == set()
 

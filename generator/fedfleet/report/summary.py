@@ -73,7 +73,8 @@ def policy_test_lines(report: PolicyTestReport) -> list[Line]:
 
 
 def simulation_failed_json(job: str, exc: SimulationError) -> dict[str, Any]:
-    return {"ok": False, "job": job, "error": str(exc), "details": exc.details}
+    # a run that failed (exit 1); bad input is the usual {ok, exitCode, findings} (cli.cmd_simulate)
+    return {"ok": False, "exitCode": exc.code, "job": job, "error": str(exc), "details": exc.details}
 
 
 def simulation_failed_lines(exc: SimulationError) -> list[Line]:
