@@ -93,6 +93,12 @@ class ProcessSet:
         """Start `argv` (with `env`, default the set's) in a session of its own; whatever the
         environment, it carries the run marker, so the watchdog finds it and its children."""
         run_env = self.watchdog.env(env or self.env) if self.watchdog else (env or self.env)
+        # Each process gets a temporary directory of its own inside the run's work directory, as
+        # each container has its own /tmp: what it leaves there (the tunnel wrapper's PID file,
+        # render/tunnel.py PID_FILE) goes with the work directory, even after a SIGKILL of simulate.
+        tmp = self.workdir / "tmp" / name
+        tmp.mkdir(parents=True, exist_ok=True)
+        run_env = {**run_env, "TMPDIR": str(tmp)}
         log = (self.workdir / f"{name}.log").open("wb")
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env=run_env, cwd=self.workdir, start_new_session=True,
