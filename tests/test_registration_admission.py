@@ -107,12 +107,11 @@ def test_argo_cd_may_sync_the_policy(fleet_repo: Path) -> None:
     assert "ValidatingAdmissionPolicyBinding" in text
 
 
-def test_validate_checks_the_admission_objects_required_fields(fleet_repo: Path) -> None:
+def test_validate_checks_the_admission_objects_required_fields(fleet_repo: Path, crds: Path) -> None:
     """Built-in kinds have no CRD: `fedfleet validate` checks the fields the API server requires
     (checks/crds.py BUILTIN_SCHEMAS); the rendered objects pass, broken ones do not."""
     from fedfleet.checks.crds import SchemaSource
-    from conftest import REPO
-    schemas = SchemaSource.resolve([REPO.parent / "shared" / "crds"], store=False).load()
+    schemas = SchemaSource.resolve([crds], store=False).load()  # the session's store, not ../shared
     objs = [o for o in _hub_prod() if o["kind"].startswith("ValidatingAdmissionPolicy")]
     assert len(objs) == 2
     findings, checked = schemas.validate(objs, "hub-prod")

@@ -33,7 +33,6 @@ from fedfleet.cli import build_parser
 REPO = Path(__file__).resolve().parents[1]
 BLOCKER = Path(__file__).parent / "fixtures" / "slim"
 FEDFLEET = Path(sys.executable).parent / "fedfleet"
-CRDS = REPO.parent / "shared" / "crds"
 
 
 def _closure(requirements: list[Requirement], extra: str) -> set[str]:
@@ -110,7 +109,8 @@ def _git(root: Path, *argv: str) -> None:
                    check=True, capture_output=True)
 
 
-def test_base_install_runs_the_repository_verbs(fleet_repo: Path, tmp_path: Path) -> None:
+def test_base_install_runs_the_repository_verbs(fleet_repo: Path, tmp_path: Path, crds: Path) -> None:
+    # the session's CRD store (conftest `crds`): what `fedfleet crds pull` gives a fresh machine
     log = tmp_path / "refused.log"
     _git(fleet_repo, "init", "-q", "-b", "main")
     _git(fleet_repo, "add", "specs")
@@ -118,9 +118,9 @@ def test_base_install_runs_the_repository_verbs(fleet_repo: Path, tmp_path: Path
     steps = [
         (("generate",), 0, "bundle updated"),
         (("generate", "--check"), 0, ""),
-        (("validate", "--crds", str(CRDS)), 0, "validate ok"),
+        (("validate", "--crds", str(crds)), 0, "validate ok"),
         (("plan", "-o", "json"), 0, '"jobs"'),
-        (("check", "--crds", str(CRDS)), 0, ""),
+        (("check", "--crds", str(crds)), 0, ""),
         (("diff", "--base", "main"), 0, ""),
         (("policy", "test"), 0, ""),
         (("policy", "list", "-o", "json"), 0, ""),
