@@ -48,6 +48,22 @@ def _one(objs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
     return next(o for o in objs if o["kind"] == kind and o["metadata"]["name"] == name)
 
 
+
+def _start_listening(procs: "ProcessSet", conf: Path, port: int) -> subprocess.Popen[bytes]:
+    """Start real stunnel on `conf` and wait (10 s at most) until it accepts on `port`."""
+    import socket
+    import time
+    proc = procs.start("tunnel", ["stunnel", str(conf)])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            assert proc.poll() is None, procs.log_tail("tunnel")
+            time.sleep(0.1)
+    return proc
+
 def test_the_addon_template_with_its_registration_is_valid_against_ocms_crd(fleet_repo: Path, tmp_path: Path) -> None:
     schemas = SchemaSet.from_directory(_crd_dir(tmp_path))
     template = _one(_hub_prod(), "AddOnTemplate", "flower-addon")
@@ -166,15 +182,7 @@ def test_the_hub_tunnel_keeps_server_authentication_for_doctor_and_refuses_clien
     (tmp_path / "run").mkdir()
     procs = ProcessSet(tmp_path / "run", dict(os.environ))
     try:
-        proc = procs.start("tunnel", ["stunnel", str(tmp_path / "stunnel.conf")])
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                assert proc.poll() is None, procs.log_tail("tunnel")
-                time.sleep(0.1)
+        _start_listening(procs, tmp_path / "stunnel.conf", port)
         result = probe("localhost", port, tls.ca.read_text(), 5)
         assert result.ok, result.message
         time.sleep(0.5)
@@ -255,15 +263,7 @@ def test_the_hub_tunnel_admits_its_jobs_clusters_credential_and_refuses_another_
     (tmp_path / "run").mkdir()
     procs = ProcessSet(tmp_path / "run", dict(os.environ))
     try:
-        proc = procs.start("tunnel", ["stunnel", str(tmp_path / "stunnel.conf")])
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                assert proc.poll() is None, procs.log_tail("tunnel")
-                time.sleep(0.1)
+        _start_listening(procs, tmp_path / "stunnel.conf", port)
         assert attempt("eu-hosp-1") == b"model"
         assert attempt("eu-hosp-2") == b"", "a registered cluster of another job"
         time.sleep(0.5)
