@@ -64,15 +64,21 @@ def load(paths: Paths, registry: Registry | None = None, semantics: bool = True)
     return load_fleet(paths.specs, registry.parameter_schemas(), semantics)
 
 
-def render(paths: Paths, registry: Registry | None = None) -> Rendered:
-    """load -> validate -> plan -> render, all in memory."""
+# The output root's cache directory, shared with the build cache (checks/cache.py CACHE_DIR).
+CACHE_DIR = ".fedfleet-cache"
+
+
+def render(paths: Paths, registry: Registry | None = None, cache: bool = False) -> Rendered:
+    """load -> validate -> plan -> render, all in memory. With `cache`, files whose objects an
+    earlier run serialised reuse its bytes from the output root's .fedfleet-cache/ (`check`;
+    `generate` always serialises afresh)."""
     registry = registry or load_registry()
     fleet = load(paths, registry)
     planner = Planner(fleet)
     _one_flower_job_per_cluster(fleet, planner)
     governance, bundle = render_all(fleet, planner, registry)
-    return Rendered(fleet, planner, bundle, write.serialise_bundle(bundle), registry, governance,
-                    user_files(fleet, paths.out))
+    files = write.serialise_bundle(bundle, paths.out / CACHE_DIR if cache else None)
+    return Rendered(fleet, planner, bundle, files, registry, governance, user_files(fleet, paths.out))
 
 
 def user_paths(fleet: Fleet) -> list[str]:

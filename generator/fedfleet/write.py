@@ -16,10 +16,13 @@ staging directory is ever cleaned.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
+import pickle
 import re
 import shutil
+import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -108,8 +111,108 @@ def serialise(docs: list[dict[str, Any]]) -> bytes:
     return (HEADER + text).encode("utf-8")
 
 
-def serialise_bundle(bundle: Bundle) -> dict[str, bytes]:
-    return {path: serialise(docs) for path, docs in sorted(bundle.items())}
+def serialise_bundle(bundle: Bundle, cache_dir: Path | None = None) -> dict[str, bytes]:
+    """Every file's bytes; with `cache_dir` (.fedfleet-cache), a file whose objects are exactly
+    those of an earlier run reuses that run's bytes (SerialiseCache)."""
+    if cache_dir is None:
+        return {path: serialise(docs) for path, docs in sorted(bundle.items())}
+    store = SerialiseCache(cache_dir)
+    return {path: store.serialise(docs) for path, docs in sorted(bundle.items())}
+
+
+# --- the serialisation cache ------------------------------------------------------------------
+
+CACHE_KIND = "yaml"  # entries under <cache_dir>/yaml/
+_CACHE_FORMAT = b"fedfleet-yaml-cache-v1"
+_identity: bytes | None = None
+
+
+def serialiser_identity() -> bytes:
+    """What the bytes of a file depend on besides its objects: this module's and yamlemit's
+    source (HEADER, the key order, the emitter), PyYAML's and libyaml's versions (the fallback,
+    the resolver yamlemit asks) and the pickle protocol and Python the key is taken with."""
+    global _identity
+    if _identity is None:
+        h = hashlib.sha256(_CACHE_FORMAT)
+        for module in (__file__, yamlemit.__file__):
+            h.update(hashlib.sha256(Path(module).read_bytes()).digest())
+        try:
+            from yaml import _yaml  # type: ignore[attr-defined]
+
+            libyaml = _yaml.get_version_string()
+        except ImportError:  # pragma: no cover
+            libyaml = "none"
+        h.update(f"\0{yaml.__version__}\0{libyaml}\0{pickle.HIGHEST_PROTOCOL}\0{sys.version}".encode())
+        _identity = h.digest()
+    return _identity
+
+
+class SerialiseCache:
+    """Serialised files by the SHA-256 of their objects, each entry `<dir>/yaml/<k[:2]>/<k>`.
+
+    The key is taken over the objects' pickle (never loaded, only hashed): unlike JSON it keeps
+    every type apart (a tuple from a list, 1 from 1.0 and True, NaN from None, a str subclass
+    from a str, a date from its text), and equal pickles unpickle to equal objects, so a key is
+    never shared by two inputs serialise would write differently. Objects that cannot be pickled
+    are serialised every time. An entry starts with a line naming the format, its key and the
+    SHA-256 of its content: an entry that is truncated, edited or filed under another key is a
+    miss, and is written again."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.hits = 0
+        self.misses = 0
+        self._made: set[Path] = set()
+
+    def key(self, docs: list[dict[str, Any]]) -> str | None:
+        try:
+            data = pickle.dumps(docs, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - anything unpicklable is simply not cached
+            return None
+        return hashlib.sha256(serialiser_identity() + data).hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.directory / CACHE_KIND / key[:2] / key
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            raw = self._path(key).read_bytes()
+        except OSError:
+            return None
+        head, sep, content = raw.partition(b"\n")
+        if not sep or head != b" ".join((_CACHE_FORMAT, key.encode(), hashlib.sha256(content).hexdigest().encode())):
+            return None
+        return content
+
+    def put(self, key: str, content: bytes) -> None:
+        path = self._path(key)
+        head = b" ".join((_CACHE_FORMAT, key.encode(), hashlib.sha256(content).hexdigest().encode()))
+        try:
+            if path.parent not in self._made:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if not (self.directory / ".gitignore").exists():
+                    (self.directory / ".gitignore").write_text("*\n")
+                self._made.add(path.parent)
+            # written whole under a name of this process, then renamed: a reader sees all or nothing
+            tmp = path.parent / f".tmp-{os.getpid()}-{key}"
+            with open(tmp, "wb") as fh:
+                fh.write(head + b"\n" + content)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only or full cache directory only costs speed
+
+    def serialise(self, docs: list[dict[str, Any]]) -> bytes:
+        key = self.key(docs)
+        if key is not None:
+            hit = self.get(key)
+            if hit is not None:
+                self.hits += 1
+                return hit
+        content = serialise(docs)
+        self.misses += 1
+        if key is not None:
+            self.put(key, content)
+        return content
 
 
 def _safe_relpath(rel: str) -> PurePosixPath:

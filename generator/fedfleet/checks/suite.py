@@ -33,7 +33,7 @@ def run_checks(paths: pipeline.Paths, crd_dirs: list[Path], policy_dir: Path | N
     report = CheckReport()
     t = time.perf_counter()
     try:
-        rendered = pipeline.render(paths)
+        rendered = pipeline.render(paths, cache=use_cache)
     except InputError as exc:
         report.runs.append(_timed(CheckRun("spec", "Spec validation", exc.findings, summary="specs do not load"), t))
         report.bad_input = True
