@@ -81,22 +81,56 @@ def resolve_core(text: str) -> Any:
     return text
 
 
-@dataclass(frozen=True)
-class Document:
-    """One YAML document: its data plus the position of every node, keyed by path."""
+class _Source:
+    """One file's text, kept so that positions are worked out only when something asks for one.
 
-    file: str
-    index: int
-    data: Any
-    positions: dict[PathKey, tuple[int, int]]
+    Recording a position for every node costs more than building the data (a 10,000-cluster
+    fleet has ~480,000 nodes, and only the nodes a finding names are ever looked up), so the
+    data comes from the fast reader and the positions, on first need, from the full reader run
+    again over the same text: the same code that reports errors, hence the same line and column."""
+
+    def __init__(self, name: str, text: str) -> None:
+        self.name = name
+        self.text = text
+        self._tables: dict[int, dict[PathKey, tuple[int, int]]] | None = None
+
+    def positions(self, index: int) -> dict[PathKey, tuple[int, int]]:
+        if self._tables is None:
+            self._tables = {doc.index: doc.positions for doc in _full_read(self.text, self.name)}
+        return self._tables.get(index, {})
+
+
+class Document:
+    """One YAML document: its data plus the position of every node, keyed by path (worked out
+    when first asked, see _Source)."""
+
+    __slots__ = ("file", "index", "data", "_positions", "_source")
+
+    def __init__(self, file: str, index: int, data: Any, positions: dict[PathKey, tuple[int, int]] | None = None,
+                 source: _Source | None = None) -> None:
+        self.file = file
+        self.index = index
+        self.data = data
+        self._positions = positions
+        self._source = source
+
+    @property
+    def positions(self) -> dict[PathKey, tuple[int, int]]:
+        if self._positions is None:
+            self._positions = self._source.positions(self.index) if self._source is not None else {}
+        return self._positions
 
     def locate(self, path: PathKey) -> Location:
         """The position of the node at `path`, or of its nearest ancestor that has one."""
+        positions = self.positions
         p = tuple(path)
-        while p not in self.positions and p:
+        while p not in positions and p:
             p = p[:-1]
-        line, col = self.positions.get(p, (0, 0))
+        line, col = positions.get(p, (0, 0))
         return Location(self.file, line, col)
+
+    def __repr__(self) -> str:
+        return f"Document(file={self.file!r}, index={self.index})"
 
 
 def _mark(event: yaml.Event) -> tuple[int, int]:
@@ -268,6 +302,15 @@ def read_documents(path: Path, display: str | None = None) -> list[Document]:
         line, col = line_column(raw, exc.start)
         raise InputError([Finding("yaml", f"not UTF-8 text: byte 0x{raw[exc.start]:02x} ({exc.reason})",
                                   location=Location(name, line, col))]) from None
+    source = _Source(name, text)
+    fast = _fast_read(text)
+    if fast is None:  # something to report (or an unusual construct): the full reader says what and where
+        return _full_read(text, name)
+    return [Document(name, index, data, source=source) for index, data in fast]
+
+
+def _full_read(text: str, name: str) -> list[Document]:
+    """Read with positions, reporting every problem at its line. Raises InputError."""
     builder = _Builder(name)
     docs: list[Document] = []
     try:
@@ -296,6 +339,111 @@ def read_documents(path: Path, display: str | None = None) -> list[Document]:
     if builder.findings:
         raise InputError(builder.findings)
     return docs
+
+
+class _Unusual(Exception):
+    """The fast reader met what the full reader reports or refuses: the full reader takes the file."""
+
+
+_ScalarEvent, _MappingStart, _SequenceStart = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
+_CollectionEnd = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+_OK_TAGS = {_MAP: (None, "!", _MAP), _SEQ: (None, "!", _SEQ)}
+
+
+def _fast_read(text: str) -> list[tuple[int, Any]] | None:
+    """(index, data) of each non-empty document, or None when the file needs the full reader.
+
+    The same data as _Builder for every file it accepts, without positions: any construct the
+    full reader would report (an alias, a merge or duplicate key, a tag, a complex key, a limit,
+    malformed text) returns None, so errors and their positions always come from _Builder."""
+    loader = _Loader(text)
+    try:
+        return _fast_events(loader.get_event)
+    except Exception:  # noqa: BLE001 - _Unusual, malformed YAML, anything: the full reader reports it
+        return None
+    finally:
+        loader.dispose()
+
+
+def _fast_events(get: Any) -> list[tuple[int, Any]]:
+    docs: list[tuple[int, Any]] = []
+    index = 0
+    nodes = 0
+    max_nodes, max_depth = MAX_NODES, MAX_DEPTH
+    scalar_event, mapping_start, sequence_start, collection_end = _ScalarEvent, _MappingStart, _SequenceStart, _CollectionEnd
+    document_start, document_end = yaml.DocumentStartEvent, yaml.DocumentEndEvent
+    maybe_not_str, resolve = _MAYBE_NOT_STR, resolve_core
+    while True:
+        event = get()
+        if event is None:
+            return docs
+        if type(event) is not document_start:
+            continue
+        # One document: `container` is the open mapping or sequence (None at the root), `key` the
+        # mapping key waiting for its value (None: the next scalar is a key).
+        stack: list[tuple[Any, bool, Any]] = []
+        container: Any = None
+        is_map = False
+        key: Any = None
+        root: Any = None
+        while True:
+            event = get()
+            kind = type(event)
+            if kind is scalar_event:
+                nodes += 1
+                if nodes > max_nodes:
+                    raise _Unusual
+                tag = event.tag
+                if is_map and key is None:
+                    text = event.value
+                    if (tag is not None and tag != "!" and tag != _STR) or text in container or (
+                            text == "<<" and event.implicit[0]):
+                        raise _Unusual
+                    key = text
+                    continue
+                if tag is None:
+                    text = event.value
+                    if event.implicit[0] and (not text or text[0] in maybe_not_str):
+                        value: Any = resolve(text)
+                    else:
+                        value = text
+                elif tag == "!" or tag == _STR:
+                    value = event.value
+                else:
+                    raise _Unusual
+                if is_map:
+                    container[key] = value
+                    key = None
+                elif container is not None:
+                    container.append(value)
+                else:
+                    root = value
+            elif kind is mapping_start or kind is sequence_start:
+                nodes += 1
+                if nodes > max_nodes or len(stack) >= max_depth or (is_map and key is None):
+                    raise _Unusual
+                mapping = kind is mapping_start
+                if event.tag not in _OK_TAGS[_MAP if mapping else _SEQ]:
+                    raise _Unusual
+                stack.append((container, is_map, key))
+                container, is_map, key = ({} if mapping else []), mapping, None
+            elif kind in collection_end:
+                done = container
+                container, is_map, key = stack.pop()
+                if is_map:
+                    container[key] = done
+                    key = None
+                elif container is not None:
+                    container.append(done)
+                else:
+                    root = done
+            elif kind is document_end:
+                if root is not None:
+                    docs.append((index, root))
+                index += 1
+                break
+            else:  # an alias, or the events end inside the document
+                raise _Unusual
 
 
 def _char_position(text: str, position: int) -> tuple[int, int]:
