@@ -29,10 +29,13 @@ plan's output.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections import defaultdict
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Mapping
+from functools import cached_property
+from typing import Any, Callable, Iterable, Mapping, overload
 
 from .cel import CompiledSelector, compile_selector
 from .findings import Finding, Severity, Subject
@@ -50,6 +53,9 @@ ASSUMPTIONS = (
 
 
 # --- result model -----------------------------------------------------------------------------
+
+EXAMPLES = 3  # example clusters per exclusion group
+
 
 @dataclass(frozen=True)
 class ScoredCluster:
@@ -90,6 +96,92 @@ class Exclusion:
 
 
 @dataclass(frozen=True)
+class ExclusionGroup:
+    """Excluded clusters of one job with the same stage and reason: how many, the first few by name."""
+
+    stage: str
+    reason: str
+    count: int
+    examples: tuple[str, ...]
+
+
+class Exclusions(Sequence[Exclusion]):
+    """A job's candidates that are not selected, one Exclusion per cluster in name order.
+
+    At 10,000 clusters a job excludes thousands of candidates, nearly all at the predicate stage;
+    `len`, `groups` (by stage and reason) and `reason_of` come from the cluster index without a row
+    per cluster (_PredicateStage), so the plan grows with the fleet, not with jobs x clusters. The
+    rows themselves are made when iterated: `plan --all-exclusions`, `--explain`'s neighbours, tests."""
+
+    def __init__(self, predicate: _PredicateStage, rows: list[Exclusion]) -> None:
+        self._predicate = predicate
+        self._rows = rows  # taint and numberOfClusters: among the matched clusters, few
+        self._by_name = {e.cluster: e for e in rows}
+        self._every: tuple[Exclusion, ...] | None = None
+        self._groups: tuple[ExclusionGroup, ...] | None = None
+
+    def __len__(self) -> int:
+        return self._predicate.count + len(self._rows)
+
+    def _all(self) -> tuple[Exclusion, ...]:
+        if self._every is None:
+            self._every = tuple(sorted([*self._predicate.rows(), *self._rows], key=lambda e: e.cluster))
+        return self._every
+
+    @overload
+    def __getitem__(self, i: int) -> Exclusion: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[Exclusion, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> Exclusion | tuple[Exclusion, ...]:
+        return self._all()[i]
+
+    def __iter__(self) -> Iterator[Exclusion]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Exclusions):
+            return self._all() == other._all()
+        if isinstance(other, tuple):
+            return self._all() == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._all())
+
+    def __repr__(self) -> str:
+        return f"Exclusions({len(self)} clusters)"
+
+    def reason_of(self, cluster: str) -> str | None:
+        """Why this candidate is out; None when it is not an excluded candidate."""
+        row = self._by_name.get(cluster)
+        return row.reason if row is not None else self._predicate.reason_of(cluster)
+
+    @property
+    def groups(self) -> tuple[ExclusionGroup, ...]:
+        """The rows grouped by (stage, reason), largest group first, then by stage and reason;
+        examples: the first EXAMPLES cluster names of the group."""
+        if self._groups is None:
+            found = self._predicate.groups()
+            for e in self._rows:
+                _add(found, (e.stage, e.reason), 1, [e.cluster])
+            self._groups = tuple(ExclusionGroup(stage, reason, count, tuple(examples))
+                                 for (stage, reason), (count, examples) in sorted(
+                                     found.items(), key=lambda kv: (-kv[1][0], kv[0])))
+        return self._groups
+
+
+def _add(groups: dict[tuple[str, str], tuple[int, list[str]]], key: tuple[str, str], count: int,
+         examples: list[str]) -> None:
+    if key in groups:
+        had, shown = groups[key]
+        groups[key] = (had + count, sorted(shown + examples)[:EXAMPLES])
+    else:
+        groups[key] = (count, sorted(examples)[:EXAMPLES])
+
+
+@dataclass(frozen=True)
 class SetExclusion:
     """Every cluster of a set is out for the same reason: kept per set, not per cluster, so the
     plan of a 10,000-cluster hub does not repeat the same sentence for each of them."""
@@ -121,7 +213,7 @@ class JobPlan:
     number_of_clusters: int | None
     weights: Mapping[str, int]
     selected: tuple[ScoredCluster, ...]
-    excluded: tuple[Exclusion, ...]  # candidates (clusters of eligible sets) that were not selected
+    excluded: Exclusions  # candidates (clusters of eligible sets) that were not selected
     excluded_sets: tuple[SetExclusion, ...]  # the hub's cluster sets that are not candidates at all
     feasible: int  # clusters left after the filters
     findings: tuple[Finding, ...]
@@ -137,7 +229,7 @@ class JobPlan:
 
     def reason_for(self, cluster: str, cluster_set: str, cluster_hub: str) -> str:
         """Why a cluster is not selected: its own exclusion, its set's, or that another hub manages it."""
-        found = next((e.reason for e in self.excluded if e.cluster == cluster), None)
+        found = self.excluded.reason_of(cluster)
         found = found or next((e.reason for e in self.excluded_sets if e.cluster_set == cluster_set), None)
         # A cluster of another hub's set is neither a candidate nor in one of this hub's sets.
         return found or f"managed by hub {cluster_hub}, the job runs on hub {self.hub}"
@@ -155,7 +247,11 @@ class Plan:
     assumptions: tuple[str, ...] = ASSUMPTIONS
 
     def job(self, name: str) -> JobPlan:
-        return next(j for j in self.jobs if j.job == name)
+        return self._by_name[name]
+
+    @cached_property
+    def _by_name(self) -> dict[str, JobPlan]:
+        return {j.job: j for j in self.jobs}
 
     def explain(self, cluster: str, cluster_set: str, cluster_hub: str) -> list[Decision]:
         """One cluster across every planned job."""
@@ -199,6 +295,18 @@ def _requirement_failure(values: Mapping[str, str], expr: Mapping[str, Any], wha
     return None
 
 
+def _holds(values: Mapping[str, str], expr: Mapping[str, Any]) -> bool:
+    """_requirement_failure(...) is None, without the sentence (the schema allows these four operators)."""
+    key, op = expr["key"], expr["operator"]
+    if op == "Exists":
+        return key in values
+    if op == "In":
+        return key in values and values[key] in (expr.get("values") or ())
+    if op == "NotIn":
+        return not (key in values and values[key] in (expr.get("values") or ()))
+    return key not in values  # DoesNotExist
+
+
 @dataclass(frozen=True)
 class _Predicate:
     label_exprs: tuple[Mapping[str, Any], ...]
@@ -221,12 +329,23 @@ class _Predicate:
         return cls(tuple(exprs), tuple(claims), compiled, tuple(f"CEL expression {expressions[i]!r} does not "
                                                                 f"compile: {m}" for i, m in errors))
 
+    @property
+    def has_cel(self) -> bool:
+        return self.cel is not None or bool(self.cel_errors)
+
     def cel_failure(self, cluster: Cluster, labels: Mapping[str, str]) -> str | None:
         if self.cel_errors:  # OCM: Misconfigured, the predicate selects nothing
             return self.cel_errors[0]
         if self.cel is None:
             return None
         return self.cel.failure(managed_cluster(cluster, labels), cluster.scores)
+
+    def holds(self, labels: Mapping[str, str], cluster: Cluster) -> bool:
+        """The cluster matches: labelSelector AND claimSelector AND celSelector (helpers/clusters.go,
+        ClusterSelector.Matches)."""
+        claims = cluster.claims
+        return (all(_holds(labels, e) for e in self.label_exprs) and all(_holds(claims, e) for e in self.claim_exprs)
+                and (not self.has_cel or self.cel_failure(cluster, labels) is None))
 
     def failure(self, labels: Mapping[str, str], claims: Mapping[str, str],
                 cluster: Cluster | None = None) -> str | None:
@@ -261,8 +380,21 @@ def managed_cluster(cluster: Cluster, labels: Mapping[str, str]) -> dict[str, An
             "metadata": {"name": cluster.name, "labels": dict(labels)}, "status": status}
 
 
+_NONE: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class _Grouping:
+    """A cluster set's clusters grouped by their values of some label and claim keys: per group the
+    labels and claims among those keys and the member names in order; and each member's group."""
+
+    groups: tuple[tuple[dict[str, str], dict[str, str], list[str]], ...]
+    group_of: dict[str, int]
+
+
 class ClusterIndex:
-    """Clusters indexed by set, label and claim, so a selector narrows by set algebra."""
+    """Clusters indexed by set, label and claim, built once per plan: a job's selector is checked on
+    the clusters its most selective requirement names, never on the whole fleet."""
 
     def __init__(self, fleet: Fleet) -> None:
         self.clusters: dict[str, Cluster] = {c.name: c for c in fleet.clusters}
@@ -272,41 +404,165 @@ class ClusterIndex:
             # as the hub will.
             c.name: {**c.labels, CLUSTER_SET_LABEL: c.cluster_set} for c in fleet.clusters
         }
-        self.by_set: dict[str, set[str]] = defaultdict(set)
+        self.set_of: dict[str, str] = {c.name: c.cluster_set for c in fleet.clusters}
+        by_set: dict[str, list[str]] = defaultdict(list)
         self.by_label: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.by_label_key: dict[str, set[str]] = defaultdict(set)
         self.by_claim: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.by_claim_key: dict[str, set[str]] = defaultdict(set)
         for c in fleet.clusters:
-            self.by_set[c.cluster_set].add(c.name)
+            by_set[c.cluster_set].append(c.name)
             for k, v in self.labels[c.name].items():
                 self.by_label[(k, v)].add(c.name)
                 self.by_label_key[k].add(c.name)
             for k, v in c.claims.items():
                 self.by_claim[(k, v)].add(c.name)
                 self.by_claim_key[k].add(c.name)
+        self._members = {s: sorted(names) for s, names in by_set.items()}
+        self._groupings: dict[tuple[str, tuple[str, ...], tuple[str, ...]], _Grouping] = {}
 
-    def _match(self, expr: Mapping[str, Any], pool: set[str], claims: bool) -> set[str]:
-        by_value = self.by_claim if claims else self.by_label
-        by_key = self.by_claim_key if claims else self.by_label_key
-        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
-        if op in ("In", "NotIn"):
-            hit: set[str] = set().union(*(by_value.get((key, v), set()) for v in values))
-            return pool & hit if op == "In" else pool - hit
-        if op == "Exists":
-            return pool & by_key.get(key, set())
-        return pool - by_key.get(key, set())  # DoesNotExist
+    def members(self, cluster_set: str) -> list[str]:
+        """The clusters of a set, by name."""
+        return self._members.get(cluster_set, [])
 
-    def matching(self, predicate: _Predicate, pool: set[str]) -> set[str]:
-        out = set(pool)
-        for expr in predicate.label_exprs:
-            out = self._match(expr, out, claims=False)
-        for expr in predicate.claim_exprs:
-            out = self._match(expr, out, claims=True)
-        if predicate.cel is not None or predicate.cel_errors:
-            # CEL cannot be indexed: evaluated per cluster left after the label and claim algebra.
-            out = {n for n in out if predicate.cel_failure(self.clusters[n], self.labels[n]) is None}
+    def _smallest(self, predicate: _Predicate) -> Collection[str] | None:
+        """The clusters named by the predicate's most selective In or Exists requirement (a superset
+        of what it matches), or None when it has none (NotIn and DoesNotExist only)."""
+        best: tuple[int, Callable[[], Collection[str]]] | None = None
+        for exprs, by_value, by_key in ((predicate.label_exprs, self.by_label, self.by_label_key),
+                                        (predicate.claim_exprs, self.by_claim, self.by_claim_key)):
+            for e in exprs:
+                key, op = e["key"], e["operator"]
+                if op == "Exists":
+                    hit = by_key.get(key, _NONE)
+                    option = (len(hit), lambda hit=hit: hit)
+                elif op == "In":
+                    hits = [by_value.get((key, v), _NONE) for v in dict.fromkeys(e.get("values") or ())]
+                    option = (sum(len(h) for h in hits), lambda hits=hits: set().union(*hits))
+                else:
+                    continue
+                if best is None or option[0] < best[0]:
+                    best = option
+        return best[1]() if best is not None else None
+
+    def matching(self, predicates: list[_Predicate], sets: tuple[str, ...]) -> set[str]:
+        """The clusters of `sets` that some predicate selects (predicates are ORed,
+        plugins/predicate/predicate.go). Each predicate is checked on the clusters of its most
+        selective positive requirement, or of the sets when that is fewer: fedfleet ANDs the job's
+        data claim into every predicate, so that is the handful of clusters carrying the claim."""
+        eligible = frozenset(sets)
+        pool_size = sum(len(self.members(s)) for s in sets)
+        out: set[str] = set()
+        for predicate in predicates:
+            named = self._smallest(predicate)
+            candidates: Iterable[str] = (named if named is not None and len(named) < pool_size else
+                                         (n for s in sets for n in self.members(s)))
+            for name in candidates:
+                if name not in out and self.set_of[name] in eligible and predicate.holds(self.labels[name],
+                                                                                          self.clusters[name]):
+                    out.add(name)
         return out
+
+    def grouping(self, cluster_set: str, label_keys: tuple[str, ...], claim_keys: tuple[str, ...]) -> _Grouping:
+        """The set's clusters grouped by their values of these keys; made once per plan for each
+        (set, keys): the jobs of a fleet select on a few label keys each, so a few groupings serve all."""
+        key = (cluster_set, label_keys, claim_keys)
+        found = self._groupings.get(key)
+        if found is None:
+            slots: dict[tuple[tuple[str | None, ...], tuple[str | None, ...]], int] = {}
+            groups: list[tuple[dict[str, str], dict[str, str], list[str]]] = []
+            group_of: dict[str, int] = {}
+            for name in self.members(cluster_set):
+                labels, claims = self.labels[name], self.clusters[name].claims
+                values = (tuple(labels.get(k) for k in label_keys), tuple(claims.get(k) for k in claim_keys))
+                slot = slots.get(values)
+                if slot is None:
+                    slot = slots[values] = len(groups)
+                    groups.append(({k: labels[k] for k in label_keys if k in labels},
+                                   {k: claims[k] for k in claim_keys if k in claims}, []))
+                groups[slot][2].append(name)
+                group_of[name] = slot
+            found = self._groupings[key] = _Grouping(tuple(groups), group_of)
+        return found
+
+
+class _PredicateStage:
+    """The candidates of one job that no predicate selects: counted, grouped by reason and explained
+    one at a time from the index, without a row per cluster.
+
+    A cluster's reason depends only on its values of the keys the predicates name (without CEL).
+    Keys few clusters carry ("sparse": the job's data claim) are looked at cluster by cluster; the
+    others split each set into a few groups of equal values (ClusterIndex.grouping), one reason per
+    group. So a job costs its groups plus the clusters carrying its sparse keys, not its candidates."""
+
+    def __init__(self, index: ClusterIndex, predicates: list[_Predicate], sets: tuple[str, ...],
+                 matched: set[str]) -> None:
+        self.index = index
+        self.predicates = predicates
+        self.sets = sets
+        self.eligible = frozenset(sets)
+        self.matched = matched
+        self.candidates = sum(len(index.members(s)) for s in sets)
+        self.count = self.candidates - len(matched)
+
+    def _explain(self, labels: Mapping[str, str], claims: Mapping[str, str], cluster: Cluster | None) -> str:
+        whys = [p.failure(labels, claims, cluster) or "?" for p in self.predicates]
+        return whys[0] if len(whys) == 1 else "matches no predicate: " + "; ".join(
+            f"#{i + 1} {w}" for i, w in enumerate(whys))
+
+    def reason(self, name: str) -> str:
+        cluster = self.index.clusters[name]
+        return self._explain(self.index.labels[name], cluster.claims, cluster)
+
+    def reason_of(self, name: str) -> str | None:
+        out = self.index.set_of.get(name) in self.eligible and name not in self.matched
+        return self.reason(name) if out else None
+
+    def rows(self) -> Iterator[Exclusion]:
+        for s in self.sets:
+            for name in self.index.members(s):
+                if name not in self.matched:
+                    yield Exclusion(name, "predicate", functools.partial(self.reason, name))
+
+    def groups(self) -> dict[tuple[str, str], tuple[int, list[str]]]:
+        found: dict[tuple[str, str], tuple[int, list[str]]] = {}
+        if any(p.has_cel for p in self.predicates):
+            # CEL reads the whole ManagedCluster: no key projection stands for it.
+            for e in self.rows():
+                _add(found, ("predicate", e.reason), 1, [e.cluster])
+            return found
+        index = self.index
+        limit = self.candidates // 8
+        label_keys = sorted({e["key"] for p in self.predicates for e in p.label_exprs})
+        claim_keys = sorted({e["key"] for p in self.predicates for e in p.claim_exprs})
+        sparse_labels = [k for k in label_keys if len(index.by_label_key.get(k, _NONE)) <= limit]
+        sparse_claims = [k for k in claim_keys if len(index.by_claim_key.get(k, _NONE)) <= limit]
+        dense_labels = tuple(k for k in label_keys if k not in sparse_labels)
+        dense_claims = tuple(k for k in claim_keys if k not in sparse_claims)
+        # Explained one by one: the matched (not excluded here) and the carriers of a sparse key.
+        special = set(self.matched)
+        for k in sparse_labels:
+            special.update(n for n in index.by_label_key.get(k, _NONE) if index.set_of[n] in self.eligible)
+        for k in sparse_claims:
+            special.update(n for n in index.by_claim_key.get(k, _NONE) if index.set_of[n] in self.eligible)
+        by_set: dict[str, list[str]] = defaultdict(list)
+        for name in special:
+            by_set[index.set_of[name]].append(name)
+        for s in self.sets:
+            grouping = index.grouping(s, dense_labels, dense_claims)
+            taken: dict[int, set[str]] = defaultdict(set)
+            for name in by_set.get(s, ()):
+                taken[grouping.group_of[name]].add(name)
+            for slot, (labels, claims, names) in enumerate(grouping.groups):
+                gone = taken.get(slot, _NONE)
+                count = len(names) - len(gone)
+                if count:
+                    # none of the group carries a sparse key: the group's values are all there is
+                    examples = list(itertools.islice((n for n in names if n not in gone), EXAMPLES))
+                    _add(found, ("predicate", self._explain(labels, claims, None)), count, examples)
+        for name in special - self.matched:
+            _add(found, ("predicate", self.reason(name)), 1, [name])
+        return found
 
 
 # --- taints -----------------------------------------------------------------------------------
@@ -391,26 +647,22 @@ def bound_sets(fleet: Fleet) -> dict[tuple[str, str], set[str]]:
 
 def plan_job(fleet: Fleet, job: Job, index: ClusterIndex, bindings: Mapping[tuple[str, str], set[str]],
              now: datetime) -> JobPlan:
-    placement = job.effective_placement  # exactly what the controller will receive
+    placement = job.shared_placement  # exactly what the controller will receive (read, never changed)
     subject = Subject.job(job.name, job.hub)
     findings: list[Finding] = []
     bound = sorted(bindings.get((job.hub, job.namespace), set()))
-    eligible_sets = [s for s in bound if not placement.get("clusterSets") or s in placement["clusterSets"]]
+    eligible_sets = tuple(s for s in bound if not placement.get("clusterSets") or s in placement["clusterSets"])
     hub_sets = {s.name for s in fleet.sets_of(job.hub)}
-    excluded: list[Exclusion] = []
     excluded_sets = [
-        SetExclusion(set_name, len(index.by_set.get(set_name, ())), "not in a bound cluster set (" + (
+        SetExclusion(set_name, len(index.members(set_name)), "not in a bound cluster set (" + (
             f"cluster set {set_name} is not bound to namespace {job.namespace})" if set_name not in bound
             else f"cluster set {set_name} is not in the placement's clusterSets)"))
         for set_name in sorted(hub_sets - set(eligible_sets))
     ]
 
-    pool: set[str] = set()
-    for s in eligible_sets:
-        pool |= index.by_set.get(s, set())
     predicates = [_Predicate.from_spec(p) for p in placement.get("predicates", [])]
     for i, predicate in enumerate(predicates):
-        if predicate.cel is not None or predicate.cel_errors:
+        if predicate.has_cel:
             # The FL controller copies spec.client.placement into its Placement, but its
             # FederatedLearning CRD (open-cluster-management.io/api v0.15.0 in its go.mod; the CRD's
             # requiredClusterSelector has labelSelector and claimSelector only) has no celSelector:
@@ -421,17 +673,8 @@ def plan_job(fleet: Fleet, job: Job, index: ClusterIndex, bindings: Mapping[tupl
                 "CRD has no celSelector: the hub prunes it and selects without it (needs an FL controller "
                 "built on an OCM API with celSelector)", Severity.ERROR, job.origin.locate(*fields),
                 "spec.placement.predicates[].requiredClusterSelector.celSelector", subject))
-    matched: set[str] = set()
-    for predicate in predicates:
-        matched |= index.matching(predicate, pool - matched)
-    def predicate_reason(name: str) -> str:
-        c = index.clusters[name]
-        whys = [p.failure(index.labels[name], c.claims, c) or "?" for p in predicates]
-        return whys[0] if len(whys) == 1 else "matches no predicate: " + "; ".join(
-            f"#{i + 1} {w}" for i, w in enumerate(whys))
-
-    for name in sorted(pool - matched):
-        excluded.append(Exclusion(name, "predicate", functools.partial(predicate_reason, name)))
+    matched = index.matching(predicates, eligible_sets)
+    rows: list[Exclusion] = []  # the taint and numberOfClusters exclusions; the predicate's stay counted
 
     tolerations = list(placement.get("tolerations", []))
     feasible: list[Cluster] = []
@@ -439,7 +682,7 @@ def plan_job(fleet: Fleet, job: Job, index: ClusterIndex, bindings: Mapping[tupl
         c = index.clusters[name]
         why = _taint_failure(c, tolerations, now)
         if why:
-            excluded.append(Exclusion(name, "taint", why))
+            rows.append(Exclusion(name, "taint", why))
         else:
             feasible.append(c)
 
@@ -462,7 +705,7 @@ def plan_job(fleet: Fleet, job: Job, index: ClusterIndex, bindings: Mapping[tupl
         floor = selected[-1].total if selected else 0
         for s in scored[n:]:
             comparison = f"score {s.total} < {floor}" if s.total < floor else f"score {s.total} = {floor}, name sorts after {selected[-1].name}"
-            excluded.append(Exclusion(s.name, "numberOfClusters", f"cut by numberOfClusters={n} ({comparison})"))
+            rows.append(Exclusion(s.name, "numberOfClusters", f"cut by numberOfClusters={n} ({comparison})"))
 
     if len(selected) < job.min_clients:
         findings.append(Finding(
@@ -470,11 +713,10 @@ def plan_job(fleet: Fleet, job: Job, index: ClusterIndex, bindings: Mapping[tupl
             f"minAvailableClients={job.min_clients}: the job would stay Waiting",
             Severity.ERROR, job.origin.locate("spec", "server", "minAvailableClients"), "spec.server.minAvailableClients", subject))
     chosen = {s.name for s in selected}
-    out_of: dict[str, Exclusion | SetExclusion] = {e.cluster: e for e in excluded}
-    out_of.update({h: e for e in excluded_sets for h in job.holders
-                   if h in index.clusters and index.clusters[h].cluster_set == e.cluster_set})
+    excluded = Exclusions(_PredicateStage(index, predicates, eligible_sets, matched), rows)
+    set_reasons = {e.cluster_set: e.reason for e in excluded_sets}
     for holder in sorted(set(job.holders) - chosen):
-        why = out_of[holder].reason if holder in out_of else "not a candidate"
+        why = excluded.reason_of(holder) or set_reasons.get(index.set_of.get(holder, "")) or "not a candidate"
         findings.append(Finding("data-locality", f"{holder} holds the job's data but is not selected: {why}",
                                 Severity.WARNING, job.origin.locate("spec", "data", "holders", holder),
                                 f"spec.data.holders.{holder}", subject))
@@ -484,8 +726,8 @@ def plan_job(fleet: Fleet, job: Job, index: ClusterIndex, bindings: Mapping[tupl
                                 job.origin.locate("spec", "data", "holders"), "spec.data.holders", subject))
     return JobPlan(
         job=job.name, hub=job.hub, namespace=job.namespace, bound_sets=tuple(bound),
-        eligible_sets=tuple(eligible_sets), min_clients=job.min_clients, number_of_clusters=n,
-        weights=weights, selected=tuple(selected), excluded=tuple(sorted(excluded, key=lambda e: e.cluster)),
+        eligible_sets=eligible_sets, min_clients=job.min_clients, number_of_clusters=n,
+        weights=weights, selected=tuple(selected), excluded=excluded,
         excluded_sets=tuple(excluded_sets),
         feasible=len(feasible), findings=tuple(findings), origin=job.origin,
     )

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from ..placement import Decision, JobPlan, Plan
-
-EXAMPLES = 3  # example clusters per exclusion group
+from ..placement import EXAMPLES, Decision, ExclusionGroup, JobPlan, Plan
 
 PLAN_JSON_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -61,22 +58,11 @@ PLAN_JSON_SCHEMA: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
-class ExclusionGroup:
-    stage: str
-    reason: str
-    count: int
-    examples: tuple[str, ...]
-
-
 def exclusion_groups(jp: JobPlan) -> list[ExclusionGroup]:
     """The job's excluded clusters grouped by stage and reason, largest group first: at 10,000
-    clusters a job excludes thousands for a handful of reasons, and a reviewer reads the reasons."""
-    groups: dict[tuple[str, str], list[str]] = {}
-    for e in jp.excluded:
-        groups.setdefault((e.stage, e.reason), []).append(e.cluster)
-    return [ExclusionGroup(stage, reason, len(names), tuple(sorted(names)[:EXAMPLES]))
-            for (stage, reason), names in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
+    clusters a job excludes thousands for a handful of reasons, and a reviewer reads the reasons.
+    Worked out from the plan's cluster index, not from a row per excluded cluster."""
+    return list(jp.excluded.groups)
 
 
 def job_json(jp: JobPlan, all_exclusions: bool = False) -> dict[str, Any]:
