@@ -303,3 +303,65 @@ def test_exclusions_are_grouped_by_reason_with_counts_and_examples(fleet_repo: P
     text = run("plan").out
     assert "excluded (taint): taint maintenance=true:NoSelect not tolerated  e.g. eu-hosp-3" in text
     assert "  - eu-hosp-3 " in run("plan", "--all-exclusions").out
+
+
+# --- exclusions grouped from the index are the rows, aggregated ---------------------------------
+
+def _aggregate(rows) -> list[tuple[str, str, int, tuple[str, ...]]]:
+    """The rows grouped by (stage, reason), largest first: the reference for JobPlan's groups."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for e in rows:
+        groups.setdefault((e.stage, e.reason), []).append(e.cluster)
+    return [(stage, reason, len(names), tuple(sorted(names)[:3]))
+            for (stage, reason), names in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
+
+
+def test_grouped_exclusions_are_every_row_aggregated(tmp_path: Path) -> None:
+    """The default plan counts and groups a job's exclusions without a row per cluster (labels
+    many clusters share are grouped per set, keys few carry are looked at one by one); the
+    groups, the count and each cluster's reason must be exactly those of the rows."""
+    import random
+
+    rnd = random.Random(15)
+    sets = (("set-a", "hub-a"), ("set-b", "hub-a"), ("set-c", "hub-a"))
+    jobs_claims = [f"{name}.client-data" for name in ("j", "k", "m", "cel")]
+    clusters = []
+    for i in range(400):
+        labels = {k: rnd.choice(v) for k, v in (("region", ["eu", "us", "ap"]), ("tier", ["gold", "silver"]),
+                                                ("gpu", ["true", "false"])) if rnd.random() < 0.85}
+        if i % 50 == 0:
+            labels["rare"] = "yes"  # a label key few clusters carry
+        claims = {c: f"/data/c{i:03d}" for c in jobs_claims if rnd.random() < 0.04}
+        taints = [{"key": "maintenance", "effect": "NoSelect"}] if i % 37 == 0 else None
+        clusters.append(cluster(f"c{i:03d}", rnd.choice(sets)[0], labels, claims, cpu=rnd.choice(["4", "8", "16"]),
+                                taints=taints))
+    placements = {
+        "j": {"numberOfClusters": 2, "predicates": [{"requiredClusterSelector": {"labelSelector": {
+            "matchLabels": {"tier": "gold"}, "matchExpressions": [{"key": "region", "operator": "In", "values": ["eu", "us"]}]}}}]},
+        "k": {"clusterSets": ["set-a", "set-b"], "predicates": [
+            {"requiredClusterSelector": {"labelSelector": {"matchExpressions": [{"key": "gpu", "operator": "NotIn",
+                                                                                  "values": ["false"]}]}}},
+            {"requiredClusterSelector": {"labelSelector": {"matchExpressions": [{"key": "rare", "operator": "Exists"}]},
+                                         "claimSelector": {"matchExpressions": [{"key": "j.client-data",
+                                                                                 "operator": "DoesNotExist"}]}}}]},
+        "m": {"numberOfClusters": 3},
+        "cel": {"predicates": [{"requiredClusterSelector": {"celSelector": {"celExpressions": [
+            'managedCluster.metadata.labels["region"] == "eu"']}}}]},
+    }
+    jobs = []
+    for name, placement in placements.items():
+        claim = f"{name}.client-data"
+        allowed = placement.get("clusterSets") or [s for s, _ in sets]
+        mine = {c["name"]: c["claims"][claim] for c in clusters if claim in c["claims"] and c["clusterSet"] in allowed}
+        jobs.append(job(name, mine, placement))
+    p = plan(build_fleet(tmp_path, clusters, jobs, sets=sets))
+    for jp in p.jobs:
+        rows = list(jp.excluded)
+        assert len(jp.excluded) == len(rows) > 200
+        assert [(g.stage, g.reason, g.count, g.examples) for g in jp.excluded.groups] == _aggregate(rows)
+        assert len(jp.excluded.groups) >= 2
+        for e in rows:
+            assert jp.excluded.reason_of(e.cluster) == e.reason
+        assert all(jp.excluded.reason_of(s.name) is None for s in jp.selected)
+    stages = {g.stage for jp in p.jobs for g in jp.excluded.groups}
+    assert stages == {"predicate", "taint", "numberOfClusters"}
