@@ -93,7 +93,8 @@ def test_what_the_fast_reader_cannot_take_is_the_full_readers_error(text: str, m
 def test_mutated_specs_read_the_same_by_both_readers() -> None:
     """Random edits of real spec files with YAML's sharp edges: wherever the fast reader accepts
     the text, the full reader accepts it with the same data; wherever it declines, the full
-    reader reports an error (so no file loses its data or its error to the fast path)."""
+    reader reports an error (so no file loses its data or its error to the fast path); and the
+    positions worked out later are the ones the full reader records."""
     fixtures = Path(__file__).parent / "fixtures"
     seeds = [p.read_text() for p in sorted(fixtures.rglob("*.yaml")) if p.stat().st_size < 4000][:40]
     assert seeds
@@ -119,6 +120,8 @@ def test_mutated_specs_read_the_same_by_both_readers() -> None:
         full = yamlsource._full_read(text, "f.yaml")
         assert [i for i, _ in fast] == [d.index for d in full], text
         assert all(same(data, d.data) for (_, data), d in zip(fast, full)), text
+        tables = yamlsource._positions(text)
+        assert all(tables[d.index] == d.positions for d in full), text
         accepted += 1
     assert accepted > 300 and declined > 300  # both paths were exercised
 

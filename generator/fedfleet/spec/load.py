@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import gc
 import json
 import os
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import fastjsonschema
 import jsonschema
@@ -205,6 +207,27 @@ def load_fleet(spec_dir: Path, plugin_fragments: dict[str, dict[str, Any]] | Non
     contract): for `inventory pull`, which must be able to fill an inventory the jobs already
     name clusters of; it validates the result fully afterwards."""
 
+    with _collector_paused():
+        return _load_fleet(spec_dir, plugin_fragments, semantics)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while the fleet is read and built. Loading makes
+    millions of dicts and lists (40,000 clusters: ~2 million nodes), each allocation counting
+    towards a collection that walks the ever larger heap: ~20% of the loading time, for no
+    garbage, as the loaded data holds no reference cycles. Reference counting still frees
+    everything as usual."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load_fleet(spec_dir: Path, plugin_fragments: dict[str, dict[str, Any]] | None, semantics: bool) -> Fleet:
     docs = read_spec_documents(spec_dir)
     key = tuple(sorted((n, json.dumps(f, sort_keys=True)) for n, f in (plugin_fragments or {}).items()))
     validators = _validators(key)

@@ -86,8 +86,8 @@ class _Source:
 
     Recording a position for every node costs more than building the data (a 10,000-cluster
     fleet has ~480,000 nodes, and only the nodes a finding names are ever looked up), so the
-    data comes from the fast reader and the positions, on first need, from the full reader run
-    again over the same text: the same code that reports errors, hence the same line and column."""
+    data comes from the fast reader and the positions, on first need, from the same events again
+    (_positions: for a file the fast reader took, exactly the positions _Builder records)."""
 
     def __init__(self, name: str, text: str) -> None:
         self.name = name
@@ -96,7 +96,7 @@ class _Source:
 
     def positions(self, index: int) -> dict[PathKey, tuple[int, int]]:
         if self._tables is None:
-            self._tables = {doc.index: doc.positions for doc in _full_read(self.text, self.name)}
+            self._tables = _positions(self.text)
         return self._tables.get(index, {})
 
 
@@ -339,6 +339,64 @@ def _full_read(text: str, name: str) -> list[Document]:
     if builder.findings:
         raise InputError(builder.findings)
     return docs
+
+
+def _positions(text: str) -> dict[int, dict[PathKey, tuple[int, int]]]:
+    """Document index -> the position of every node by path, for a file the fast reader took (so
+    nothing in it is refused): what _Builder records, a value's position under its key's path,
+    without building data (tests/test_yaml_positions.py holds the two equal)."""
+    loader = _Loader(text)
+    get = loader.get_event
+    scalar_event, mapping_start, sequence_start = _ScalarEvent, _MappingStart, _SequenceStart
+    collection_end, document_start, document_end = _CollectionEnd, yaml.DocumentStartEvent, yaml.DocumentEndEvent
+    tables: dict[int, dict[PathKey, tuple[int, int]]] = {}
+    index = 0
+    try:
+        while True:
+            event = get()
+            if event is None:
+                return tables
+            if type(event) is not document_start:
+                continue
+            positions: dict[PathKey, tuple[int, int]] = {}
+            # `path` is the open collection's; in a mapping `key` is the key waiting for its value
+            # (None: the next scalar is a key), in a sequence `item` the next item's index.
+            stack: list[tuple[PathKey, bool, Any, int]] = []
+            path: PathKey = ()
+            is_map, key, item, depth = False, None, 0, 0
+            while True:
+                event = get()
+                kind = type(event)
+                if kind is scalar_event:
+                    if is_map:
+                        if key is None:
+                            key = event.value
+                            continue
+                        mark = event.start_mark
+                        positions[path + (key,)] = (mark.line + 1, mark.column + 1)
+                        key = None
+                    else:
+                        mark = event.start_mark
+                        positions[path + (item,) if depth else ()] = (mark.line + 1, mark.column + 1)
+                        item += 1
+                elif kind is mapping_start or kind is sequence_start:
+                    child = (path + (key,) if is_map else path + (item,)) if depth else ()
+                    mark = event.start_mark
+                    positions[child] = (mark.line + 1, mark.column + 1)
+                    stack.append((path, is_map, key, item))
+                    path, is_map, key, item = child, kind is mapping_start, None, 0
+                    depth += 1
+                elif kind in collection_end:
+                    path, is_map, key, item = stack.pop()
+                    depth -= 1
+                    key = None
+                    item += 1
+                elif kind is document_end:
+                    tables[index] = positions
+                    index += 1
+                    break
+    finally:
+        loader.dispose()
 
 
 class _Unusual(Exception):
