@@ -204,6 +204,9 @@ def render_hub(g: HubGovernance) -> dict[str, list[dict[str, Any]]]:
     in governance/<concern>.yaml, so a diff reads by concern."""
     ns = g.namespace
     shared: list[dict[str, Any]] = []
+    subjects_of: dict[str, list[str]] = {}  # placement -> its policies, in one pass
+    for w in g.policies:
+        subjects_of.setdefault(w.placement, []).append(w.name)
     for set_name in g.bound_sets:
         shared.append(obj(API_CLUSTER_V1BETA2, "ManagedClusterSetBinding", meta(set_name, ns, wave=WAVE_BINDING),
                           spec={"clusterSet": set_name}))
@@ -211,15 +214,18 @@ def render_hub(g: HubGovernance) -> dict[str, list[dict[str, Any]]]:
         shared.append(obj(API_CLUSTER_V1BETA1, "Placement",
                           meta(pl.name, ns, wave=WAVE_POLICY, annotations=dict(pl.annotations) if pl.annotations else None),
                           spec=pl.spec))
-        subjects = sorted(w.name for w in g.policies if w.placement == pl.name)
+        subjects = sorted(subjects_of.get(pl.name, []))
         shared.append({
             "apiVersion": API_POLICY, "kind": "PlacementBinding", "metadata": meta(pl.name, ns, wave=WAVE_POLICY),
             "placementRef": {"apiGroup": "cluster.open-cluster-management.io", "kind": "Placement", "name": pl.name},
             "subjects": [{"apiGroup": "policy.open-cluster-management.io", "kind": "Policy", "name": s} for s in subjects],
         })
     files: dict[str, list[dict[str, Any]]] = {}
-    for concern_name in sorted({w.concern.name for w in g.policies}):
-        members = g.policies_of(concern_name)
+    of_concern: dict[str, list[WrappedPolicy]] = {}
+    for w in g.policies:
+        of_concern.setdefault(w.concern.name, []).append(w)
+    for concern_name in sorted(of_concern):
+        members = of_concern[concern_name]
         concern = members[0].concern
         files[f"governance/{concern_name}.yaml"] = [_policy(w, ns) for w in members] + [obj(
             API_POLICYSET, "PolicySet",

@@ -90,9 +90,12 @@ def labels_templates_raw(clusters: list[Cluster], keys: set[str]) -> str:
 @hookimpl
 def fedfleet_policies(context: GovernanceContext) -> list[PolicyContent]:
     keys = selected_label_keys(context.jobs)
+    by_set: dict[str, list[Cluster]] = {}  # one pass over the fleet, not one per set
+    for c in context.fleet.clusters:
+        by_set.setdefault(c.cluster_set, []).append(c)
     out = []
     for cs in sorted(context.fleet.sets_of(context.hub.name), key=lambda s: s.name):
-        members = sorted((c for c in context.fleet.clusters if c.cluster_set == cs.name), key=lambda c: c.name)
+        members = sorted(by_set.get(cs.name, []), key=lambda c: c.name)
         chunks = [members[i:i + CHUNK] for i in range(0, len(members), CHUNK)]
         for n, chunk in enumerate(chunks):
             name = cs.name if len(chunks) == 1 else f"{cs.name}-{n + 1}"
