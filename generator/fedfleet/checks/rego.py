@@ -10,6 +10,7 @@ finding at the spec file and line that caused it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ class RegoResult:
     findings: list[Finding] = field(default_factory=list)
     packages: list[str] = field(default_factory=list)
     objects: int = 0  # rendered objects in the input
+    reused: bool = False  # the engine's answer came from the result cache
 
 
 class RegoEngine(Protocol):
@@ -89,8 +91,12 @@ class EmbeddedEngine:
         return json.loads(self._engine.get_coverage_report_as_json())
 
     def evaluate(self, modules: list[RegoModule], data_input: dict[str, Any]) -> dict[str, dict[str, list[Any]]]:
+        return self.evaluate_json(modules, json.dumps(data_input, separators=(",", ":"), check_circular=False))
+
+    def evaluate_json(self, modules: list[RegoModule], input_text: str) -> dict[str, dict[str, list[Any]]]:
+        """evaluate, with the input already as JSON text (what the result cache keys on)."""
         packages = self.load(modules)
-        self._engine.set_input_json(json.dumps(data_input, separators=(",", ":"), check_circular=False))
+        self._engine.set_input_json(input_text)
         out: dict[str, dict[str, list[Any]]] = {}
         for pkg in packages:
             if not pkg.startswith("fedfleet.") or pkg.endswith("_test"):
@@ -221,8 +227,71 @@ def plugin_modules(modules_by_plugin: Mapping[str, Mapping[str, str]]) -> list[R
 
 
 def evaluate(fleet: Fleet, plan: Plan, objects: Bundle | list[HubObject], modules: Iterable[RegoModule],
-             engine: RegoEngine | None = None) -> RegoResult:
+             engine: RegoEngine | None = None, cache_dir: Path | None = None) -> RegoResult:
+    """With `cache_dir` and the embedded engine, the engine's answer for a byte-identical input,
+    modules and engine is reused (results_key); the findings are made from it afresh."""
     data_input = build_input(fleet, plan, objects)
     mods = [m for m in modules if not m.name.endswith("_test.rego")]
-    results = (engine or EmbeddedEngine()).evaluate(mods, data_input)
-    return RegoResult(to_findings(fleet, results), sorted(results), len(data_input["objects"]))
+    engine = engine or EmbeddedEngine()
+    reused = False
+    if cache_dir is not None and type(engine) is EmbeddedEngine:
+        results, reused = _cached_results(engine, mods, data_input, cache_dir)
+    else:
+        results = engine.evaluate(mods, data_input)
+    return RegoResult(to_findings(fleet, results), sorted(results), len(data_input["objects"]), reused)
+
+
+# --- the result cache -------------------------------------------------------------------------
+# Rego cannot be evaluated piecewise here: a policy may relate any objects to any others (across
+# jobs and hubs), so one changed job is a new input and every package is evaluated again. What is
+# reused is the whole answer, when nothing it depends on changed (a re-run of an unchanged pull
+# request): keyed by the input's JSON text, every module's name and source, the engine's files and
+# this module's source (which rules are asked, how answers are read).
+
+_RESULTS_FORMAT = "fedfleet-rego-results-v1"
+_engine_identity: str | None = None
+
+
+def engine_identity() -> str:
+    """The embedded engine: every file of the installed regorus package (its native library) and
+    this module's own source."""
+    global _engine_identity
+    if _engine_identity is None:
+        import regorus
+
+        h = hashlib.sha256(_RESULTS_FORMAT.encode())
+        package = Path(regorus.__file__).parent
+        for path in sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            h.update(path.relative_to(package).as_posix().encode() + b"\0")
+            h.update(hashlib.sha256(path.read_bytes()).digest())
+        h.update(hashlib.sha256(Path(__file__).read_bytes()).digest())
+        _engine_identity = h.hexdigest()
+    return _engine_identity
+
+
+def results_key(modules: list[RegoModule], input_text: str) -> str:
+    h = hashlib.sha256(f"{_RESULTS_FORMAT}\0{engine_identity()}\0".encode())
+    for m in modules:
+        h.update(hashlib.sha256(m.name.encode()).digest() + hashlib.sha256(m.source.encode()).digest())
+    h.update(hashlib.sha256(input_text.encode()).digest())
+    return h.hexdigest()
+
+
+def _is_results(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(sets, dict) and all(isinstance(v, list) for v in sets.values()) for sets in value.values())
+
+
+def _cached_results(engine: EmbeddedEngine, modules: list[RegoModule], data_input: dict[str, Any],
+                    cache_dir: Path) -> tuple[dict[str, dict[str, list[Any]]], bool]:
+    from .cache import Cache  # the build cache's store: JSON entries, verified key and format
+
+    text = json.dumps(data_input, separators=(",", ":"), check_circular=False)
+    key = results_key(modules, text)
+    store = Cache(cache_dir)
+    hit = store.get("rego", key)
+    if _is_results(hit):
+        return hit, True
+    results = engine.evaluate_json(modules, text)
+    store.put("rego", key, results)  # only a successful evaluation: a failure raised above
+    return results, False

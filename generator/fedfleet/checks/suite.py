@@ -101,10 +101,12 @@ def run_checks(paths: pipeline.Paths, crd_dirs: list[Path], policy_dir: Path | N
     objects = built.for_policies(rendered)
     engine = engine_factory() if engine_factory else rego.EmbeddedEngine()
     try:
-        result = rego.evaluate(rendered.fleet, rendered.plan, objects, modules, engine)
+        result = rego.evaluate(rendered.fleet, rendered.plan, objects, modules, engine,
+                               default_cache(paths) if use_cache else None)
         report.runs.append(_timed(CheckRun(
             "rego", f"Rego policies ({getattr(engine, 'name', 'engine')})", result.findings,
-            summary=f"{len(result.packages)} packages over {result.objects} objects"), t))
+            summary=f"{len(result.packages)} packages over {result.objects} objects"
+                    + (f" (input unchanged, answer reused from {default_cache(paths)})" if result.reused else "")), t))
     except InputError as exc:
         report.runs.append(_timed(CheckRun("rego", "Rego policies", exc.findings, summary="policies could not run"), t))
 

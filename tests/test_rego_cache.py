@@ -1,0 +1,139 @@
+"""The Rego result cache never returns a stale answer: it is reused only for the same input JSON,
+the same modules (name and source) and the same engine (regorus's files, checks/rego.py); one
+byte of any of them evaluates again; a damaged entry is a miss; another engine is never cached.
+Every evaluation here is the real embedded engine."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import regorus
+
+from fedfleet import pipeline
+from fedfleet.checks import rego
+
+
+@pytest.fixture
+def rendered(fleet_repo: Path) -> pipeline.Rendered:
+    job = fleet_repo / "specs" / "jobs" / "mnist-eu.yaml"
+    job.write_text(job.read_text().replace("tls: {enabled: true}", "tls: {enabled: false}", 1))  # a finding
+    return pipeline.render(pipeline.Paths(fleet_repo / "specs", fleet_repo))
+
+
+def _modules(r: pipeline.Rendered) -> list[rego.RegoModule]:
+    return rego.plugin_modules(r.registry.rego_modules())
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    count = [0]
+    real = rego.EmbeddedEngine.evaluate_json
+
+    def counted(self: rego.EmbeddedEngine, modules: list[rego.RegoModule], text: str) -> Any:
+        count[0] += 1
+        return real(self, modules, text)
+
+    monkeypatch.setattr(rego.EmbeddedEngine, "evaluate_json", counted)
+    return count
+
+
+def _run(r: pipeline.Rendered, cache: Path | None, modules: list[rego.RegoModule] | None = None,
+         bundle: Any = None) -> rego.RegoResult:
+    return rego.evaluate(r.fleet, r.plan, r.bundle if bundle is None else bundle, modules or _modules(r),
+                         rego.EmbeddedEngine(), cache)
+
+
+def _same(a: rego.RegoResult, b: rego.RegoResult) -> bool:
+    return [f.render() for f in a.findings] == [f.render() for f in b.findings] and a.packages == b.packages
+
+
+def test_an_unchanged_input_reuses_the_answer(rendered: pipeline.Rendered, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    uncached = _run(rendered, None)
+    assert any(f.check.startswith("rego:") for f in uncached.findings)
+    count = _counting(monkeypatch)
+    cold = _run(rendered, tmp_path)
+    warm = _run(rendered, tmp_path)
+    assert count[0] == 1 and not cold.reused and warm.reused
+    assert _same(cold, uncached) and _same(warm, uncached)
+
+
+def test_one_byte_of_the_input_evaluates_again(rendered: pipeline.Rendered, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    _run(rendered, tmp_path)
+    count = _counting(monkeypatch)
+    path = next(p for p, docs in sorted(rendered.bundle.items()) if any(d.get("kind") == "ConfigMap" for d in docs))
+    docs = [dict(d) for d in rendered.bundle[path]]
+    cm = next(i for i, d in enumerate(docs) if d.get("kind") == "ConfigMap")
+    docs[cm] = {**docs[cm], "metadata": {**docs[cm]["metadata"], "name": docs[cm]["metadata"]["name"] + "x"}}
+    edited = {**rendered.bundle, path: docs}
+    again = _run(rendered, tmp_path, bundle=edited)
+    assert count[0] == 1 and not again.reused
+    assert _same(again, _run(rendered, None, bundle=edited))
+
+
+def test_one_byte_of_a_module_evaluates_again(rendered: pipeline.Rendered, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    modules = _modules(rendered)
+    before = _run(rendered, tmp_path, modules)
+    count = _counting(monkeypatch)
+    # the tls twin's deny message gets one more character: the answer must show it
+    i = next(i for i, m in enumerate(modules) if "deny contains" in m.source and "tls" in m.name)
+    source = modules[i].source
+    at = source.index('"', source.index("deny contains")) + 1
+    modules[i] = rego.RegoModule(modules[i].name, source[:at] + "!" + source[at:], modules[i].origin)
+    again = _run(rendered, tmp_path, modules)
+    assert count[0] == 1 and not again.reused
+    assert _same(again, _run(rendered, None, modules)) and not _same(again, before)
+    # and a module renamed, same source: evaluated again too
+    modules[i] = rego.RegoModule(modules[i].name + ".rego", modules[i].source, modules[i].origin)
+    _run(rendered, tmp_path, modules)
+    assert count[0] == 3  # the edited modules, the uncached reference run, the renamed module
+
+
+def test_another_engine_build_evaluates_again(rendered: pipeline.Rendered, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    _run(rendered, tmp_path)
+    count = _counting(monkeypatch)
+    # a copy of the installed regorus package with one byte more in one of its files
+    package = Path(regorus.__file__).parent
+    copy = tmp_path / "regorus"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "__init__.py").write_bytes((copy / "__init__.py").read_bytes() + b"\n")
+    monkeypatch.setattr(regorus, "__file__", str(copy / "__init__.py"))
+    monkeypatch.setattr(rego, "_engine_identity", None)
+    again = _run(rendered, tmp_path)
+    assert count[0] == 1 and not again.reused
+    # and this module's own source (which rules are asked, how the answer is read)
+    module = tmp_path / "rego.py"
+    module.write_bytes(Path(rego.__file__).read_bytes() + b"\n")
+    monkeypatch.setattr(rego, "__file__", str(module))
+    monkeypatch.setattr(rego, "_engine_identity", None)
+    _run(rendered, tmp_path)
+    assert count[0] == 2
+
+
+def test_a_damaged_or_misfiled_entry_is_a_miss(rendered: pipeline.Rendered, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    cold = _run(rendered, tmp_path)
+    [entry] = sorted((tmp_path / "rego").rglob("*.json"))
+    _run(rendered, tmp_path, _modules(rendered)[1:])  # another answer, under another key
+    other = next(p for p in (tmp_path / "rego").rglob("*.json") if p != entry)
+    count = _counting(monkeypatch)
+    entry.write_bytes(entry.read_bytes()[:-3])  # truncated
+    again = _run(rendered, tmp_path)
+    assert count[0] == 1 and not again.reused and _same(again, cold)
+    shutil.copy(other, entry)  # a whole entry, filed under this key
+    again = _run(rendered, tmp_path)
+    assert count[0] == 2 and not again.reused and _same(again, cold)
+    assert _run(rendered, tmp_path).reused  # written again whole
+
+
+def test_another_engine_is_never_cached(rendered: pipeline.Rendered, tmp_path: Path) -> None:
+    class Other(rego.EmbeddedEngine):
+        """A subclass may evaluate differently: not the engine the key names."""
+
+    rego.evaluate(rendered.fleet, rendered.plan, rendered.bundle, _modules(rendered), Other(), tmp_path)
+    assert not (tmp_path / "rego").exists()
