@@ -137,3 +137,28 @@ def test_another_engine_is_never_cached(rendered: pipeline.Rendered, tmp_path: P
 
     rego.evaluate(rendered.fleet, rendered.plan, rendered.bundle, _modules(rendered), Other(), tmp_path)
     assert not (tmp_path / "rego").exists()
+
+
+def test_rego_beside_the_other_checks_gives_what_it_gives_in_process(rendered: pipeline.Rendered) -> None:
+    """check runs Rego in a forked child (suite._Beside): the same result, the same bad input,
+    and a crash is raised in the parent, not lost."""
+    from fedfleet.checks.suite import _Beside
+    from fedfleet.findings import InputError
+
+    def evaluate() -> rego.RegoResult:
+        return _run(rendered, None)
+
+    forked, seconds = _Beside(evaluate, fork=True).result()
+    here, _ = _Beside(evaluate, fork=False).result()
+    assert _same(forked, here) and forked.objects == here.objects and seconds > 0
+    broken = [rego.RegoModule("broken.rego", "package fedfleet.broken\ndeny contains x if {", "test")]
+    for fork in (True, False):
+        with pytest.raises(InputError) as bad:
+            _Beside(lambda: _run(rendered, None, broken), fork=fork).result()
+        assert bad.value.findings[0].check == "rego" and bad.value.findings[0].location.file == "broken.rego"
+
+    def crash() -> rego.RegoResult:
+        raise ZeroDivisionError("in the child")
+
+    with pytest.raises(RuntimeError, match="ZeroDivisionError: in the child"):
+        _Beside(crash, fork=True).result()

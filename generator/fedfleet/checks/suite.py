@@ -8,20 +8,135 @@ one failed, so a reviewer sees everything at once.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
+import traceback
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
+
+import orjson
 
 from .. import pipeline, write
 from ..findings import Finding, InputError, Location, Severity, Subject
 from ..results import CheckReport, CheckRun
-from . import conftest, crds, placeholders, rego, waves
-from .built import build_and_check, default_cache
+from . import cache, conftest, crds, placeholders, rego, waves
+from .built import Built, build_and_check, default_cache
+from .rego import HubObject
 
 
 def _timed(run: CheckRun, started: float) -> CheckRun:
     run.seconds = round(time.perf_counter() - started, 3)
     return run
+
+
+class _Beside:
+    """`evaluate` run in a forked child while this process goes on; `result()` waits for it
+    (and raises its InputError). The child shares this process's memory as it was (copy-on-write),
+    sends the result back as JSON through a pipe, with the seconds it took, and exits without any
+    cleanup of this process. Without fork (not Linux), or when asked not to (an OPA server
+    client), it runs here and now."""
+
+    def __init__(self, evaluate: Callable[[], rego.RegoResult], fork: bool) -> None:
+        self.pid = 0
+        self.payload: dict[str, Any] | None = None
+        if not fork or sys.platform != "linux":
+            self.payload = self._run(evaluate)
+            return
+        self.read, write_end = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the child: never returns into the caller
+            try:
+                os.close(self.read)
+                with os.fdopen(write_end, "wb") as fh:
+                    fh.write(orjson.dumps(self._run(evaluate)))
+            finally:
+                os._exit(0)
+        os.close(write_end)
+
+    @staticmethod
+    def _run(evaluate: Callable[[], rego.RegoResult]) -> dict[str, Any]:
+        t = time.perf_counter()
+        try:
+            r = evaluate()
+            out: dict[str, Any] = {"result": {"findings": [cache.finding_to(f) for f in r.findings],
+                                              "packages": r.packages, "objects": r.objects, "reused": r.reused}}
+        except InputError as exc:
+            out = {"input_error": [cache.finding_to(f) for f in exc.findings]}
+        except Exception:  # noqa: BLE001 - raised again by result(), in the process that reports
+            out = {"crash": traceback.format_exc()}
+        out["seconds"] = round(time.perf_counter() - t, 3)
+        return out
+
+    def _collect(self) -> dict[str, Any]:
+        if self.payload is None:
+            with os.fdopen(self.read, "rb") as fh:
+                data = fh.read()
+            os.waitpid(self.pid, 0)
+            self.payload = orjson.loads(data) if data else {"crash": "the Rego process ended without an answer"}
+        return self.payload
+
+    def close(self) -> None:
+        """Wait for the child without its result (this process is leaving with an error)."""
+        self._collect()
+
+    def result(self) -> tuple[rego.RegoResult, float]:
+        payload = self._collect()
+        if "input_error" in payload:
+            raise InputError([cache.finding_from(f) for f in payload["input_error"]])
+        if "crash" in payload:
+            raise RuntimeError(f"the Rego evaluation failed:\n{payload['crash']}")
+        r = payload["result"]
+        return (rego.RegoResult([cache.finding_from(f) for f in r["findings"]], r["packages"], r["objects"],
+                                r["reused"]), payload["seconds"])
+
+
+def _rest(report: CheckReport, rendered: pipeline.Rendered, built: Built,
+          lifecycle: Callable[[pipeline.Rendered], list[Finding]] | None, base: str) -> None:
+    """The checks that run beside Rego: placeholders, sync waves, the plan, the lifecycle."""
+    t = time.perf_counter()
+    found = placeholders.spec_findings(rendered.fleet) + placeholders.object_findings(
+        rendered.fleet, built.objects, built.hubs)
+    errors = sum(1 for f in found if f.severity is Severity.ERROR)
+    report.runs.append(_timed(CheckRun(
+        "placeholders", "No example hosts, unreachable SuperLink addresses or unpinned images (errors in prod)", found,
+        summary=f"{len(found)} placeholder(s), {errors} error(s)" if found else "none found"), t))
+
+    t = time.perf_counter()
+    wave_findings, needs = waves.check(built.objects)
+    report.runs.append(_timed(CheckRun(
+        "waves", "Sync waves: what a workload needs is applied no later than it", wave_findings,
+        summary=f"{needs} needs checked over {len(built.objects)} builds"), t))
+
+    t = time.perf_counter()
+    report.runs.append(_timed(CheckRun(
+        "plan", "Every job can select its minimum clients", list(rendered.plan.findings),
+        summary=", ".join(f"{j.job}: {len(j.selected)}/{j.min_clients}" for j in rendered.plan.jobs)), t))
+
+    t = time.perf_counter()
+    if lifecycle is not None:  # needs a base to compare with; without one it is not run
+        found = lifecycle(rendered)
+        summary = f"{len(found)} risky edit(s) against {base}" if found else f"no risky edit against {base}"
+        report.runs.append(_timed(CheckRun("lifecycle", "Edits that would fail a running job", found, summary=summary), t))
+
+
+def _conftest(policy_dir: Path | None, objects: list[HubObject]) -> CheckRun | None:
+    """conftest's layout: policies/ with `package main` (or other packages outside fedfleet.) run
+    with conftest's semantics, one built object at a time (checks/conftest.py)."""
+    repo = rego.repo_modules(policy_dir)
+    if not any(not (rego.package_of(m.source) or "fedfleet.").startswith("fedfleet.") for m in repo
+               if not m.name.endswith("_test.rego")):
+        return None
+    t = time.perf_counter()
+    title = "conftest policies (package main, one object at a time)"
+    try:
+        found = conftest.evaluate(repo, objects)
+        excepted = f", {found.exceptions} excepted" if found.exceptions else ""
+        summary = (f"package main: {len(found.rules)} rule(s) ({', '.join(found.rules)}) over {found.objects} "
+                   f"objects{excepted}" if found.rules else "package main has no deny/violation/warn rule")
+        return _timed(CheckRun("conftest", title, found.findings, summary=summary), t)
+    except InputError as exc:
+        return _timed(CheckRun("conftest", title, exc.findings, summary="policies could not run"), t)
 
 
 def run_checks(paths: pipeline.Paths, crd_dirs: list[Path], policy_dir: Path | None,
@@ -70,59 +185,33 @@ def run_checks(paths: pipeline.Paths, crd_dirs: list[Path], policy_dir: Path | N
         "crd", "Built objects valid against the CRD schemas", source_findings + built.crd_findings,
         summary=f"{built.checked} objects checked against {source.described}" if source else "no CRD schemas"))
 
-    t = time.perf_counter()
-    found = placeholders.spec_findings(rendered.fleet) + placeholders.object_findings(
-        rendered.fleet, built.objects, built.hubs)
-    errors = sum(1 for f in found if f.severity is Severity.ERROR)
-    report.runs.append(_timed(CheckRun(
-        "placeholders", "No example hosts, unreachable SuperLink addresses or unpinned images (errors in prod)", found,
-        summary=f"{len(found)} placeholder(s), {errors} error(s)" if found else "none found"), t))
-
-    t = time.perf_counter()
-    wave_findings, needs = waves.check(built.objects)
-    report.runs.append(_timed(CheckRun(
-        "waves", "Sync waves: what a workload needs is applied no later than it", wave_findings,
-        summary=f"{needs} needs checked over {len(built.objects)} builds"), t))
-
-    t = time.perf_counter()
-    report.runs.append(_timed(CheckRun(
-        "plan", "Every job can select its minimum clients", list(rendered.plan.findings),
-        summary=", ".join(f"{j.job}: {len(j.selected)}/{j.min_clients}" for j in rendered.plan.jobs)), t))
-
-    t = time.perf_counter()
-    if lifecycle is not None:  # needs a base to compare with; without one it is not run
-        found = lifecycle(rendered)
-        summary = f"{len(found)} risky edit(s) against {base}" if found else f"no risky edit against {base}"
-        report.runs.append(_timed(CheckRun("lifecycle", "Edits that would fail a running job", found, summary=summary), t))
-
-    t = time.perf_counter()
+    # Rego needs only the built objects, the fleet and the plan: it starts now, in a child process
+    # when the embedded engine runs it (regorus holds the GIL while it evaluates), and the checks
+    # below run beside it.
     modules = rego.plugin_modules(rendered.registry.rego_modules()) + rego.repo_modules(policy_dir)
     # Rego sees what Argo CD applies: the built objects, with each overlay's patches applied.
     objects = built.for_policies(rendered)
-    engine = engine_factory() if engine_factory else rego.EmbeddedEngine()
+    engine = engine_factory() if engine_factory else None  # the embedded one is made in the child
+    engine_name = getattr(engine, "name", "engine") if engine else rego.EmbeddedEngine.name
+    plan = rendered.plan  # worked out here, once, for both processes
+    beside = _Beside(lambda: rego.evaluate(rendered.fleet, plan, objects, modules, engine,
+                                           default_cache(paths) if use_cache else None), fork=engine is None)
     try:
-        result = rego.evaluate(rendered.fleet, rendered.plan, objects, modules, engine,
-                               default_cache(paths) if use_cache else None)
-        report.runs.append(_timed(CheckRun(
-            "rego", f"Rego policies ({getattr(engine, 'name', 'engine')})", result.findings,
+        _rest(report, rendered, built, lifecycle, base)
+        conftest_run = _conftest(policy_dir, objects)
+    except BaseException:
+        beside.close()
+        raise
+    try:
+        result, seconds = beside.result()
+        report.runs.append(CheckRun(
+            "rego", f"Rego policies ({engine_name})", result.findings, seconds=seconds,
             summary=f"{len(result.packages)} packages over {result.objects} objects"
-                    + (f" (input unchanged, answer reused from {default_cache(paths)})" if result.reused else "")), t))
+                    + (f" (input unchanged, answer reused from {default_cache(paths)})" if result.reused else "")))
     except InputError as exc:
-        report.runs.append(_timed(CheckRun("rego", "Rego policies", exc.findings, summary="policies could not run"), t))
+        report.runs.append(CheckRun("rego", "Rego policies", exc.findings, summary="policies could not run",
+                                    seconds=beside.payload.get("seconds", 0.0) if beside.payload else 0.0))
 
-    # conftest's layout: policies/ with `package main` (or other packages outside fedfleet.) run
-    # with conftest's semantics, one built object at a time (checks/conftest.py).
-    repo = rego.repo_modules(policy_dir)
-    if any(not (rego.package_of(m.source) or "fedfleet.").startswith("fedfleet.") for m in repo
-           if not m.name.endswith("_test.rego")):
-        t = time.perf_counter()
-        title = "conftest policies (package main, one object at a time)"
-        try:
-            found = conftest.evaluate(repo, objects)
-            excepted = f", {found.exceptions} excepted" if found.exceptions else ""
-            summary = (f"package main: {len(found.rules)} rule(s) ({', '.join(found.rules)}) over {found.objects} "
-                       f"objects{excepted}" if found.rules else "package main has no deny/violation/warn rule")
-            report.runs.append(_timed(CheckRun("conftest", title, found.findings, summary=summary), t))
-        except InputError as exc:
-            report.runs.append(_timed(CheckRun("conftest", title, exc.findings, summary="policies could not run"), t))
+    if conftest_run is not None:
+        report.runs.append(conftest_run)
     return report
