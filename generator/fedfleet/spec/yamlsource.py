@@ -96,7 +96,10 @@ class _Source:
 
     def positions(self, index: int) -> dict[PathKey, tuple[int, int]]:
         if self._tables is None:
-            self._tables = _positions(self.text)
+            try:
+                self._tables = _positions(self.text)
+            except _Unusual:  # never for a file the fast reader took; the full reader, to be sure
+                self._tables = {doc.index: doc.positions for doc in _full_read(self.text, self.name)}
         return self._tables.get(index, {})
 
 
@@ -395,6 +398,8 @@ def _positions(text: str) -> dict[int, dict[PathKey, tuple[int, int]]]:
                     tables[index] = positions
                     index += 1
                     break
+                else:  # an alias or the end inside a document: not a file the fast reader took
+                    raise _Unusual
     finally:
         loader.dispose()
 
