@@ -420,6 +420,7 @@ class ClusterIndex:
                 self.by_claim_key[k].add(c.name)
         self._members = {s: sorted(names) for s, names in by_set.items()}
         self._groupings: dict[tuple[str, tuple[str, ...], tuple[str, ...]], _Grouping] = {}
+        self._kept = 0  # clusters in the groupings kept
 
     def members(self, cluster_set: str) -> list[str]:
         """The clusters of a set, by name."""
@@ -482,7 +483,12 @@ class ClusterIndex:
                                    {k: claims[k] for k in claim_keys if k in claims}, []))
                 groups[slot][2].append(name)
                 group_of[name] = slot
-            found = self._groupings[key] = _Grouping(tuple(groups), group_of)
+            found = _Grouping(tuple(groups), group_of)
+            # Kept for the next job with these keys, up to a few times the fleet in all: jobs that
+            # each select on other keys must not keep a grouping each (jobs x clusters again).
+            if self._kept + len(group_of) <= 4 * len(self.clusters):
+                self._groupings[key] = found
+                self._kept += len(group_of)
         return found
 
 
