@@ -50,11 +50,27 @@ def find_kustomize() -> Kustomize:
                               "or put kustomize or kubectl on PATH")])
 
 
+# kustomize (Go) is short-lived and allocates a lot: with Go's default GOGC=100 a 150-object build
+# spends about a third of its CPU in the garbage collector. GOGC=400 lets the heap grow to five
+# times the live set before collecting (about 130 MiB per build instead of 90): 136 unit builds at
+# 10,000 clusters took 30 CPU-s instead of 43 (bench/kustomize_layout.py; GOGC=800 and GOGC=off
+# gave no more: the page faults of the larger heap cost what the collector saved). The build and
+# its output are the same; a GOGC the user set is kept.
+GO_GC = "400"
+
+
+def build_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("GOGC", GO_GC)
+    return env
+
+
 def build(directory: Path, tool: Kustomize | None = None, timeout: float = 600) -> list[dict[str, Any]]:
     """Build one kustomization; returns its objects. Raises InputError with kustomize's message."""
     tool = tool or find_kustomize()
     try:
-        proc = subprocess.run([*tool.argv, str(directory)], capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run([*tool.argv, str(directory)], capture_output=True, text=True, timeout=timeout,
+                              env=build_env())
     except subprocess.TimeoutExpired:
         raise InputError([Finding("kustomize", f"{tool.name} did not finish within {timeout:.0f} s",
                                   location=Location(str(directory)))]) from None
