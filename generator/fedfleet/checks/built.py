@@ -141,11 +141,13 @@ def build_and_check(files: dict[str, bytes], roots: Mapping[str, str], source: c
     result.units = set(roots)
     store = cache.Cache(cache_dir) if cache_dir else None
     build_keys: dict[str, str | None] = {}
+    closures: dict[str, set[str] | None] = {}
     crd_key = ""
     if store is not None:
         identity = cache.tool_identity(tool)
         index = cache.FileIndex.of(files)
-        build_keys = {rel: cache.build_key(rel, files, identity, index) for rel in roots}
+        closures = {rel: cache.input_closure(rel, files, index) for rel in roots}
+        build_keys = {rel: None if c is None else cache.closure_key(rel, c, files, identity) for rel, c in closures.items()}
         if source is not None:
             crd_key = cache.crd_identity(source)
     objects_of: dict[str, list[dict]] = {}
@@ -160,7 +162,13 @@ def build_and_check(files: dict[str, bytes], roots: Mapping[str, str], source: c
     if to_build:
         with tempfile.TemporaryDirectory(prefix="fedfleet-build-") as scratch:
             root = Path(scratch)
-            for rel, content in files.items():
+            # Only what the builds can read (their keys' closures), when every one is known: one
+            # changed job writes its unit's few files, not the whole bundle. A file the closure
+            # missed would fail the build here (never cached), not be read stale.
+            needed = [closures.get(rel) for rel in to_build]
+            written = set().union(*needed) if all(c is not None for c in needed) else files  # type: ignore[arg-type]
+            for rel in sorted(written):
+                content = files[rel]
                 (root / rel).parent.mkdir(parents=True, exist_ok=True)
                 (root / rel).write_bytes(content)
 

@@ -185,8 +185,11 @@ def input_closure(root: str, files: Mapping[str, bytes], index: FileIndex | None
 
 def build_key(root: str, files: Mapping[str, bytes], tool: str, index: FileIndex | None = None) -> str | None:
     closure = input_closure(root, files, index)
-    if closure is None:
-        return None
+    return None if closure is None else closure_key(root, closure, files, tool)
+
+
+def closure_key(root: str, closure: Iterable[str], files: Mapping[str, bytes], tool: str) -> str:
+    """The build key of `root` given its input closure (input_closure)."""
     h = hashlib.sha256(_FORMAT.encode() + b"\0build\0" + root.encode() + b"\0")
     h.update(hashlib.sha256(tool.encode()).digest())
     for path in sorted(closure):
