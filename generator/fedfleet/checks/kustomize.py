@@ -15,15 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..findings import Finding, InputError, Location
-
-try:
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
-
+from . import builtyaml
 
 @dataclass(frozen=True)
 class Kustomize:
@@ -67,6 +60,11 @@ def build_env() -> dict[str, str]:
 
 def build(directory: Path, tool: Kustomize | None = None, timeout: float = 600) -> list[dict[str, Any]]:
     """Build one kustomization; returns its objects. Raises InputError with kustomize's message."""
+    return builtyaml.load_all(build_text(directory, tool, timeout))
+
+
+def build_text(directory: Path, tool: Kustomize | None = None, timeout: float = 600) -> str:
+    """What kustomize prints for one kustomization. Raises InputError with kustomize's message."""
     tool = tool or find_kustomize()
     try:
         proc = subprocess.run([*tool.argv, str(directory)], capture_output=True, text=True, timeout=timeout,
@@ -77,4 +75,4 @@ def build(directory: Path, tool: Kustomize | None = None, timeout: float = 600) 
     if proc.returncode != 0:
         message = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
         raise InputError([Finding("kustomize", f"{tool.name} failed: {message}", location=Location(str(directory)))])
-    return [d for d in yaml.load_all(proc.stdout, Loader=_Loader) if d]
+    return proc.stdout
