@@ -125,20 +125,33 @@ def _wrapper(tmp_path: Path, version_file: Path) -> Path:
     return script
 
 
-def test_another_kustomize_version_rebuilds_everything(rendered: pipeline.Rendered, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_another_kustomize_version_rebuilds_and_revalidates_everything(rendered: pipeline.Rendered, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch, crds: Path) -> None:
     if find_kustomize().argv[1:] != ("kustomize",):
         pytest.skip("the wrapper stands in for kubectl kustomize")
     version = tmp_path / "version.txt"
     version.write_text("Client Version: v1.37.1\nKustomize Version: v5.8.1\n")
     monkeypatch.setenv("FEDFLEET_KUSTOMIZE", f"{_wrapper(tmp_path, version)} kustomize")
     store = tmp_path / "cache"
+    source = _source(rendered, crds)
+    build_and_check(rendered.build_inputs, rendered.roots, source, store)
+    warm = build_and_check(rendered.build_inputs, rendered.roots, source, store)
+    assert warm.cached == warm.validated_from_cache == set(rendered.roots)
+    version.write_text("Client Version: v1.37.1\nKustomize Version: v5.8.2\n")  # one byte
+    again = build_and_check(rendered.build_inputs, rendered.roots, source, store)
+    assert again.cached == set() and again.validated_from_cache == set()
+    assert build_and_check(rendered.build_inputs, rendered.roots, source, store).cached == set(rendered.roots)
+
+
+def test_another_reader_of_kustomize_output_rebuilds_everything(rendered: pipeline.Rendered, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The build entries hold parsed objects: another yaml-rs or PyYAML (or builtyaml.py) is a miss."""
+    store = tmp_path / "cache"
     build_and_check(rendered.build_inputs, rendered.roots, None, store)
     assert build_and_check(rendered.build_inputs, rendered.roots, None, store).cached == set(rendered.roots)
-    version.write_text("Client Version: v1.37.1\nKustomize Version: v5.8.2\n")  # one byte
-    again = build_and_check(rendered.build_inputs, rendered.roots, None, store)
-    assert again.cached == set()
-    assert build_and_check(rendered.build_inputs, rendered.roots, None, store).cached == set(rendered.roots)
+    real = cache.reader_identity()
+    monkeypatch.setattr(cache, "reader_identity", lambda: real.replace("reader\0", "reader\0x", 1))
+    assert build_and_check(rendered.build_inputs, rendered.roots, None, store).cached == set()
 
 
 def test_one_byte_of_a_crd_revalidates_without_rebuilding(rendered: pipeline.Rendered, tmp_path: Path, crds: Path) -> None:

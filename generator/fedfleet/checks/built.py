@@ -144,7 +144,7 @@ def build_and_check(files: dict[str, bytes], roots: Mapping[str, str], source: c
     closures: dict[str, set[str] | None] = {}
     crd_key = ""
     if store is not None:
-        identity = cache.tool_identity(tool)
+        identity = cache.tool_identity(tool) + "\0" + cache.reader_identity()
         index = cache.FileIndex.of(files)
         closures = {rel: cache.input_closure(rel, files, index) for rel in roots}
         build_keys = {rel: None if c is None else cache.closure_key(rel, c, files, identity) for rel, c in closures.items()}

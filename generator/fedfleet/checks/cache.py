@@ -7,7 +7,8 @@ A build result is stored under the SHA-256 of everything that can change it:
 - the kustomize tool: its command line, the resolved binary path and size, and what the binary
   itself reports as its version (`kubectl version --client` / `kustomize version`), asked every run.
 A validation result is stored under the build key plus the SHA-256 of the CRD directory (every
-YAML file's path and bytes), the validator's source and the jsonschema version.
+YAML file's path and bytes), the validator's source and the jsonschema and fastjsonschema versions. The build key also holds
+what reads kustomize's output (PyYAML's and yaml-rs's versions and checks/builtyaml.py).
 
 So a result is only ever reused for byte-identical inputs and the same kustomize; anything else is
 a miss and builds for real. A build that fails is never stored. An entry that does not parse, or
@@ -62,7 +63,18 @@ def crd_identity(source: "crds.SchemaSource") -> str:
     h.update("\0".join(sorted(source.allowed)).encode() + b"\0")
     h.update(Path(crds.__file__).read_bytes())
     h.update(importlib.metadata.version("jsonschema").encode())
+    h.update(importlib.metadata.version("fastjsonschema").encode())  # says "valid" first (crds.SchemaSet)
     return h.hexdigest()
+
+
+def reader_identity() -> str:
+    """What reads kustomize's output into the objects a build entry holds (checks/builtyaml.py)."""
+    from . import builtyaml
+
+    versions = [importlib.metadata.version("PyYAML")]
+    if builtyaml.yaml_rs is not None:
+        versions.append(importlib.metadata.version("yaml-rs"))
+    return "\0".join(["reader", *versions, hashlib.sha256(Path(builtyaml.__file__).read_bytes()).hexdigest()])
 
 
 def _dir_of(rel: str) -> PurePosixPath:

@@ -8,10 +8,11 @@ declare is an error unless the schema preserves unknown fields there.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
+import fastjsonschema
 import jsonschema
 
 from .. import crdstore
@@ -196,14 +197,78 @@ class SchemaSource:
         return SchemaSet(validators, sources, self.described, self.allowed)
 
 
+# The keywords whose meaning fastjsonschema's draft-04 code shares with jsonschema's Draft4Validator,
+# or where it is only stricter (`pattern`: `$` as end of string; `minimum` on a bool): a schema
+# with any other keyword (multipleOf divides floats differently; patternProperties,
+# dependencies, additionalItems unchecked here) is validated by jsonschema alone.
+# tests/test_crdfast.py mutates every field of every built object of the example bundle and
+# compares the findings with and without the fast path.
+_FAST_KEYWORDS = frozenset({
+    "type", "properties", "additionalProperties", "required", "items", "enum", "minimum", "maximum",
+    "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "minItems", "maxItems", "minProperties",
+    "maxProperties", "pattern", "anyOf", "oneOf", "allOf", "not", "uniqueItems", "description", "format",
+    "default", "title", "nullable", "example"})
+# A kind's fast check is compiled once it has this many objects to validate in a run: compiling
+# costs 1 to 700 ms a schema (Argo CD's Application: 700 ms, its ArgoCD: 2 s), validating an object
+# with jsonschema 0.1 to 0.3 ms, with the compiled code a tenth of that.
+FAST_FROM = 64
+
+
+def _fast_keywords_only(schema: Any) -> bool:
+    if isinstance(schema, list):
+        return all(_fast_keywords_only(s) for s in schema)
+    if not isinstance(schema, dict):
+        return True
+    for key, value in schema.items():
+        if key.startswith("x-kubernetes-") or key in ("description", "default", "example", "title", "enum"):
+            continue
+        if key not in _FAST_KEYWORDS:
+            return False
+        if key == "properties":
+            if not isinstance(value, dict) or not all(_fast_keywords_only(v) for v in value.values()):
+                return False
+        elif key in ("additionalProperties", "items", "anyOf", "oneOf", "allOf", "not") and not _fast_keywords_only(value):
+            return False
+    return True
+
+
+def _fast_check(schema: dict[str, Any]) -> Callable[[Any], Any] | None:
+    """fastjsonschema's compiled code for the schema (valid or raises), or None when it may not
+    say what jsonschema says. Never fills defaults (use_default=False: it would change the object)
+    and checks no format (as Draft4Validator without a format checker)."""
+    if not _fast_keywords_only(schema):
+        return None
+    try:
+        return fastjsonschema.compile({**schema, "$schema": "http://json-schema.org/draft-04/schema#"},
+                                      use_default=False, use_formats=False)
+    except Exception:  # noqa: BLE001 - a pattern Python's re reads otherwise after its rewriting, ...
+        return None
+
+
 @dataclass
 class SchemaSet:
-    """apiVersion + kind -> a compiled validator, from the CRD store and user-given directories."""
+    """apiVersion + kind -> a compiled validator, from the CRD store and user-given directories.
+
+    Every object is validated by jsonschema, whose errors are the findings; for a kind with many
+    objects, fastjsonschema's compiled code says first whether the object is valid at all (ten
+    times faster), and only an object it does not pass is walked by jsonschema."""
 
     validators: dict[tuple[str, str], jsonschema.protocols.Validator]
     sources: dict[tuple[str, str], str]
     described: str = ""  # where the schemas came from, for the report
     allowed: frozenset[str] = frozenset()
+    fast_from: int = FAST_FROM
+    _seen: dict[tuple[str, str], int] = field(default_factory=dict)
+    _fast: dict[tuple[str, str], Callable[[Any], Any] | None] = field(default_factory=dict)
+
+    def _fast_for(self, key: tuple[str, str], validator: jsonschema.protocols.Validator) -> Callable[[Any], Any] | None:
+        if key in self._fast:
+            return self._fast[key]
+        seen = self._seen[key] = self._seen.get(key, 0) + 1
+        if seen < self.fast_from:
+            return None
+        check = self._fast[key] = _fast_check(validator.schema)  # type: ignore[attr-defined]
+        return check
 
     @classmethod
     def from_directory(cls, crd_dir: Path) -> "SchemaSet":
@@ -228,6 +293,13 @@ class SchemaSet:
                 unknown.add(key)
                 continue
             checked += 1
+            fast = self._fast_for(key, validator)
+            if fast is not None:
+                try:
+                    fast(obj)
+                    continue  # valid: jsonschema would find nothing
+                except Exception:  # noqa: BLE001 - invalid (or anything else): jsonschema says what
+                    pass
             for err in sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.absolute_path))):
                 field = ".".join(str(p) for p in err.absolute_path)
                 findings.append(Finding("crd", f"{err.message[:300]} (schema: {self.sources[key]})",
