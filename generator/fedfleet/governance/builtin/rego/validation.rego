@@ -6,12 +6,11 @@ package fedfleet.validation
 
 import rego.v1
 
-recorded(job) := v if {
-	some v in input.validations
-	v.hub == job.hub
-	v.namespace == job.namespace
-	v.name == concat("", ["fedfleet-validation-", job.name])
-}
+# Built once per query, so each job is a lookup, not a scan of every recorded result (a ConfigMap
+# is unique by hub, namespace and name).
+recorded_by := {[v.hub, v.namespace, v.name]: v | some v in input.validations}
+
+recorded(job) := recorded_by[[job.hub, job.namespace, concat("", ["fedfleet-validation-", job.name])]]
 
 deny contains result if {
 	some job in input.jobs
