@@ -64,3 +64,24 @@ test_flower_job_warns_and_needs_no_addon if {
 test_disabled_plugin_passes if {
 	count(obs.deny) == 0 with input as {"jobs": [openfl], "objects": [fl({})], "parameters": {"observability": {"enabled": false}}}
 }
+
+# Every part of the collector counts on the OpenFL job's own hub only.
+elsewhere(o) := object.union(o, {"hub": "h2"})
+
+test_collector_parts_split_over_two_hubs_fail if {
+	objects := [elsewhere(cma), template(4317), config("open-cluster-management-agent-addon"), placement(["a"]), annotated]
+	some d in obs.deny with input as {"jobs": [openfl], "objects": objects}
+	d.rule == "observability.addon"
+	d.hub == "h"
+}
+
+test_install_placement_on_another_hub_fails if {
+	objects := [cma, template(4317), config("open-cluster-management-agent-addon"), elsewhere(placement(["a"])), annotated]
+	denials := obs.deny with input as {"jobs": [openfl], "objects": objects}
+	{d.rule | some d in denials} == {"observability.collector"}
+}
+
+test_two_hubs_each_with_its_collector_pass if {
+	objects := array.concat(installed, [elsewhere(o) | some o in installed])
+	count(obs.deny) == 0 with input as {"jobs": [openfl, object.union(openfl, {"name": "o2", "hub": "h2"})], "objects": array.concat(objects, [annotated])}
+}

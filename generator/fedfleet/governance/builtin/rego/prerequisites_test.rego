@@ -45,3 +45,14 @@ test_tls_without_cert_manager_check if {
 test_pvc_openfl_without_tls_needs_nothing if {
 	count(prerequisites.deny) == 0 with input as {"jobs": [object.union(tls, {"tls": false})], "objects": []}
 }
+
+test_checks_on_another_hub_do_not_count if {
+	denials := prerequisites.deny with input as {"jobs": [flower, s3, tls], "objects": [object.union(policy([gate("Enable"), csi, crd]), {"hub": "h2"})]}
+	{d.rule | some d in denials} == {"prerequisites.manifestworkreplicaset", "prerequisites.s3-csi-driver", "prerequisites.cert-manager"}
+}
+
+test_each_hub_with_its_own_checks_passes if {
+	jobs := [flower, object.union(s3, {"hub": "h2"})]
+	objects := [policy([gate("Enable")]), object.union(policy([csi]), {"hub": "h2"})]
+	count(prerequisites.deny) == 0 with input as {"jobs": jobs, "objects": objects}
+}

@@ -96,3 +96,26 @@ test_template_signing_ca_in_the_addon_managers_namespace if {
 test_no_template_is_addon_plugins_finding if {
 	count(bundle_verdict([])) == 0
 }
+
+# The template and the recorded add-ons count on the job's own hub only.
+test_template_without_registration_on_another_hub_is_not_this_hubs if {
+	count(bundle_verdict([template([ours]), object.union(template([]), {"hub": "h2"})])) == 0
+}
+
+test_template_with_the_registration_on_another_hub_does_not_count if {
+	count(bundle_verdict([object.union(template([ours]), {"hub": "h2"}), template([])])) == 1
+}
+
+test_addon_recorded_on_another_hub_does_not_count if {
+	some d in registration.deny with input as {"jobs": [job], "plan": plan, "recorded": {"addons": {"h": [], "h2": [good]}}}
+	contains(d.msg, "no flower-addon ManagedClusterAddOn on hub h")
+}
+
+test_each_client_is_judged_by_its_own_addon if {
+	plan_2 := {"jobs": [{"job": "j", "hub": "h", "selected": [{"cluster": "c1"}, {"cluster": "c2"}]}]}
+	c2 := json.patch(with_status({"registrations": []}), [{"op": "replace", "path": "/metadata/namespace", "value": "c2"}])
+	denials := registration.deny with input as {"jobs": [job], "plan": plan_2, "recorded": {"addons": {"h": [c2, good]}}}
+	count(denials) == 1
+	some d in denials
+	contains(d.msg, "the flower-addon of cluster c2 (job j, hub h) has no registration")
+}

@@ -108,3 +108,38 @@ test_missing_tunnel_container_fails if {
 	d.rule == "tls.superlink"
 	contains(d.msg, "no registration tunnel container")
 }
+
+# Each job is judged by its own hub's objects and its own plan (the rule looks both up by hub, job
+# and name, over several hubs and jobs).
+on_hub(o, hub) := object.union(o, {"hub": hub})
+
+conf_of(cluster) := replace(conf_c1, ":cluster:c1:", sprintf(":cluster:%s:", [cluster]))
+
+job_k := object.union(job, {"name": "k"})
+
+superlink_k := json.patch(superlink(ssl), [{"op": "replace", "path": "/object/metadata/name", "value": "superlink-k"}])
+
+tunnel_config_k(text) := json.patch(tunnel_config(text), [{"op": "replace", "path": "/object/metadata/name", "value": "superlink-k-tunnel"}])
+
+two_jobs(objects) := {
+	"fleet": {"hubs": [{"name": "h", "tls": true}, {"name": "h2", "tls": true}]},
+	"jobs": [job, job_k],
+	"objects": objects,
+	"plan": {"jobs": [{"job": "j", "selected": [{"cluster": "c1"}]}, {"job": "k", "selected": [{"cluster": "c2"}]}]},
+}
+
+test_two_jobs_each_with_its_own_tunnel_config_pass if {
+	count(tls.deny) == 0 with input as two_jobs([superlink(ssl), superlink_k, tunnel_config(conf_c1), tunnel_config_k(conf_of("c2"))])
+}
+
+test_tunnel_configs_of_two_jobs_swapped_fail_both if {
+	denials := tls.deny with input as two_jobs([superlink(ssl), superlink_k, tunnel_config(conf_of("c2")), tunnel_config_k(conf_c1)])
+	{d.job | some d in denials; contains(d.msg, "is not the registration tunnel's configuration")} == {"j", "k"}
+}
+
+test_superlink_and_tunnel_config_on_another_hub_fail if {
+	objects := [on_hub(superlink(ssl), "h2"), superlink_k, on_hub(tunnel_config(conf_c1), "h2"), tunnel_config_k(conf_of("c2"))]
+	denials := tls.deny with input as two_jobs(objects)
+	{d.job | some d in denials} == {"j"}
+	count(denials) == 3 # every --ssl-* argument, the tunnel container, the tunnel configuration
+}

@@ -30,3 +30,15 @@ test_another_namespace_is_not_this_job if {
 test_job_without_gate_is_not_flagged if {
 	count(validation.deny) == 0 with input as {"jobs": [object.remove(job, ["validation"])], "validations": [result("failed")]}
 }
+
+test_another_hub_is_not_this_job if {
+	other := object.union(result("failed"), {"hub": "h2"})
+	count(validation.deny) == 0 with input as {"jobs": [job], "validations": [other]}
+}
+
+test_each_job_gets_its_own_result if {
+	k := object.union(job, {"name": "k"})
+	k_passed := object.union(result("passed"), {"name": "fedfleet-validation-k"})
+	denials := validation.deny with input as {"jobs": [job, k], "validations": [k_passed, result("failed")]}
+	{d.job | some d in denials} == {"j"}
+}
