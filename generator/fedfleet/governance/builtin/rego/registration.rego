@@ -21,15 +21,26 @@ signer := "fedfleet.io/flower-addon"
 addon_name := "flower-addon"
 
 # Indexes built once per query (complete rules), so each planned client is a lookup instead of a
-# scan of every recorded add-on (10,000 clients x 10,000 add-ons on a large fleet). A hub has at
-# most one flower-addon per cluster namespace (name and namespace identify a ManagedClusterAddOn).
-recorded_addons := {[hub, a.metadata.namespace]: a |
+# scan of every recorded add-on (10,000 clients x 10,000 add-ons on a large fleet). A hub has one
+# flower-addon per cluster namespace at most (name and namespace identify a ManagedClusterAddOn);
+# should an input list different ones under one namespace, they are found by a scan, as always.
+recorded_entries := {[hub, a.metadata.namespace, a] |
 	some hub, addons in input.recorded.addons
 	some a in addons
 	a.metadata.name == addon_name
 }
 
-recorded(hub, cluster) := [a | a := recorded_addons[[hub, cluster]]]
+recorded_one_per_namespace if count({[hub, ns] | some [hub, ns, _] in recorded_entries}) == count(recorded_entries)
+
+recorded_addons := {[hub, ns]: a | recorded_one_per_namespace; some [hub, ns, a] in recorded_entries}
+
+recorded(hub, cluster) := [a | a := recorded_addons[[hub, cluster]]] if recorded_one_per_namespace
+
+recorded(hub, cluster) := [a |
+	some a in input.recorded.addons[hub]
+	a.metadata.name == addon_name
+	a.metadata.namespace == cluster
+] if not recorded_one_per_namespace
 
 condition_true(addon, type) if {
 	some c in object.get(addon, ["status", "conditions"], [])
@@ -56,10 +67,19 @@ rotation_message(addon) := m if {
 	m := object.get(c, "message", "")
 } else := "never reported"
 
-# A job's name is unique in the plan (one entry per job of the fleet).
-plans := {p.job: p | some p in input.plan.jobs}
+# The plan has one entry per job; should an input list a job twice, its entries are merged by a
+# scan, as they always were.
+plan_names_unique if count({p.job | some p in input.plan.jobs}) == count(input.plan.jobs)
 
-clients(job) := {s.cluster | some s in plans[job.name].selected}
+plans := {p.job: p | plan_names_unique; some p in input.plan.jobs}
+
+clients(job) := {s.cluster | some s in plans[job.name].selected} if plan_names_unique
+
+clients(job) := {s.cluster |
+	some p in input.plan.jobs
+	p.job == job.name
+	some s in p.selected
+} if not plan_names_unique
 
 deny contains result if {
 	some job in input.jobs

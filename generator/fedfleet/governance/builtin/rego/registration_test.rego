@@ -119,3 +119,17 @@ test_each_client_is_judged_by_its_own_addon if {
 	some d in denials
 	contains(d.msg, "the flower-addon of cluster c2 (job j, hub h) has no registration")
 }
+
+# Two different add-ons listed under one cluster namespace: each is judged (the lookup's fallback).
+test_two_addons_under_one_namespace_are_both_judged if {
+	denials := verdict([good, with_status({"registrations": []})])
+	count(denials) == 1
+	some d in denials
+	contains(d.msg, "no registration for signer")
+}
+
+test_a_job_listed_twice_in_the_plan_has_the_clients_of_both if {
+	plan_twice := {"jobs": [{"job": "j", "hub": "h", "selected": [{"cluster": "c1"}]}, {"job": "j", "hub": "h", "selected": [{"cluster": "c2"}]}]}
+	some d in registration.deny with input as {"jobs": [job], "plan": plan_twice, "recorded": {"addons": {"h": [good]}}}
+	contains(d.msg, "cluster c2 of job j has no flower-addon ManagedClusterAddOn")
+}

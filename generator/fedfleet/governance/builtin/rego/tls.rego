@@ -52,10 +52,19 @@ no_cluster := "no-cluster-is-planned-for-this-job.invalid"
 
 # Every index below is a complete rule, evaluated once per query, so each job looks its objects up
 # instead of scanning all of them (at 1,000 jobs over 20,000 objects the scans took seconds).
-# A job's name is unique in the plan (the plan has one entry per job of the fleet).
-selected_clusters := {pj.job: sort([s.cluster | some s in pj.selected]) | some pj in input.plan.jobs}
+# The plan has one entry per job; should an input list a job twice, its entries are merged by a
+# scan, as they always were.
+plan_names_unique if count({pj.job | some pj in input.plan.jobs}) == count(input.plan.jobs)
 
-planned(job) := object.get(selected_clusters, job.name, [])
+selected_clusters := {pj.job: sort([s.cluster | some s in pj.selected]) | plan_names_unique; some pj in input.plan.jobs}
+
+planned(job) := object.get(selected_clusters, job.name, []) if plan_names_unique
+
+planned(job) := sort([s.cluster |
+	some pj in input.plan.jobs
+	pj.job == job.name
+	some s in pj.selected
+]) if not plan_names_unique
 
 check_lines(job) := [sprintf("checkHost = system:open-cluster-management:cluster:%s:addon:flower-addon:agent:flower-addon", [c]) |
 	some c in planned(job)

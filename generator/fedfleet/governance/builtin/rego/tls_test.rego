@@ -143,3 +143,14 @@ test_superlink_and_tunnel_config_on_another_hub_fail if {
 	{d.job | some d in denials} == {"j"}
 	count(denials) == 3 # every --ssl-* argument, the tunnel container, the tunnel configuration
 }
+
+# A plan that lists a job twice: its selections are merged (the lookup's fallback).
+conf_c1_c2 := replace(conf_c1, "\nsslVersionMin", "\ncheckHost = system:open-cluster-management:cluster:c2:addon:flower-addon:agent:flower-addon\nsslVersionMin")
+
+plan_twice := {"jobs": [{"job": "j", "selected": [{"cluster": "c2"}]}, {"job": "j", "selected": [{"cluster": "c1"}]}]}
+
+test_a_job_listed_twice_in_the_plan_checks_every_cluster_of_both if {
+	count(tls.deny) == 0 with input as object.union(on_with(true, [job], [superlink(ssl), tunnel_config(conf_c1_c2)]), {"plan": plan_twice})
+	some d in tls.deny with input as object.union(on_with(true, [job], [superlink(ssl), tunnel_config(conf_c1)]), {"plan": plan_twice})
+	contains(d.msg, "is not the registration tunnel's configuration")
+}

@@ -6,11 +6,22 @@ package fedfleet.validation
 
 import rego.v1
 
-# Built once per query, so each job is a lookup, not a scan of every recorded result (a ConfigMap
-# is unique by hub, namespace and name).
-recorded_by := {[v.hub, v.namespace, v.name]: v | some v in input.validations}
+# Built once per query, so each job is a lookup, not a scan of every recorded result. A ConfigMap
+# is unique by hub, namespace and name; should an input list one twice, it is found by a scan, as
+# always (and two different results for one job are an error, as always).
+keys_unique if count({[v.hub, v.namespace, v.name] | some v in input.validations}) == count(input.validations)
 
-recorded(job) := recorded_by[[job.hub, job.namespace, concat("", ["fedfleet-validation-", job.name])]]
+recorded_by := {[v.hub, v.namespace, v.name]: v | keys_unique; some v in input.validations}
+
+recorded(job) := recorded_by[[job.hub, job.namespace, concat("", ["fedfleet-validation-", job.name])]] if keys_unique
+
+recorded(job) := v if {
+	not keys_unique
+	some v in input.validations
+	v.hub == job.hub
+	v.namespace == job.namespace
+	v.name == concat("", ["fedfleet-validation-", job.name])
+}
 
 deny contains result if {
 	some job in input.jobs

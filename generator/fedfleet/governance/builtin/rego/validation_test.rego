@@ -42,3 +42,9 @@ test_each_job_gets_its_own_result if {
 	denials := validation.deny with input as {"jobs": [job, k], "validations": [k_passed, result("failed")]}
 	{d.job | some d in denials} == {"j"}
 }
+
+test_a_result_listed_twice_is_still_found if {
+	x_failed := object.union(result("failed"), {"name": "x"})
+	some d in validation.deny with input as {"jobs": [job], "validations": [result("failed"), x_failed, object.union(x_failed, {"data": {"verdict": "passed"}}), result("failed")]}
+	d.job == "j"
+}
