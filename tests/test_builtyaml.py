@@ -164,3 +164,24 @@ def test_kustomize_output_with_the_differing_scalars(tmp_path: Path) -> None:
     differ = next(d for d in docs if "name: differ" in d)
     if re.search(r"^  k0: yes$", differ, re.M):  # kustomize kept it plain: CSafeLoader reads it
         assert builtyaml.fast_documents(differ) is None
+
+
+def test_line_and_paragraph_separators_and_nel_go_to_csafeloader(tmp_path: Path) -> None:
+    """libyaml counts U+2028, U+2029 and U+0085 as line breaks (yaml/libyaml src/yaml_private.h
+    IS_BREAK_AT), YAML 1.2 parsers such as yaml-rs do not: a string kustomize wrote over several
+    lines reads differently (`'x\u2028    y'` instead of `'x\u2028y'`), in quoted and block scalars
+    alike. Real kustomize output of such strings must be read as CSafeLoader reads it."""
+    (tmp_path / "kustomization.yaml").write_text("resources:\n- cm.yaml\n")
+    (tmp_path / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n"
+        '  a: "x\\u2028y"\n  b: "line1\\nline2\\u2028  z\\n"\n  c: "p\\u0085q"\n'
+        '  e: "multi\\nline\\u2029 end"\n  f: "x\\u2028"\n')
+    text = build_text(tmp_path)
+    assert "\u2028" in text and "\u2029" in text
+    assert builtyaml.fast_documents(text) is None
+    read = builtyaml.load_all(text)
+    assert _typed(read) == _typed(_slow(text))
+    assert read[0]["data"]["a"] == "x\u2028y"
+    for text in ("a: 'x\u2028y'\n", "a: |\n  p\u2029  q\n", "a: 'b\x85c'\n"):
+        assert builtyaml.fast_documents(text) is None, repr(text)
+        assert _typed(builtyaml.load_all(text)) == _typed(_slow(text))

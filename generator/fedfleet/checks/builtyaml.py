@@ -40,6 +40,11 @@ _MAYBE_NOT_STR = re.compile(r"[-+.0-9~<=!&*]")
 _WORDS = frozenset({"yes", "no", "on", "off", "y", "n", "true", "false", "null", "inf", "infinity", "nan",
                     "+inf", "-inf", "+infinity", "-infinity", "+nan", "-nan"})
 
+# libyaml counts NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR as line breaks (yaml/libyaml
+# src/yaml_private.h IS_BREAK_AT), YAML 1.2 (yaml-rs) does not: a string kustomize wrote across
+# lines at one of them reads differently in every scalar style, quoted and block included.
+_YAML11_BREAKS = re.compile("[\x85\u2028\u2029]")
+
 _agree: dict[str, bool] = {}  # plain scalar -> both parsers give the same value (per process)
 
 
@@ -96,7 +101,7 @@ def _documents_if_alike(text: str) -> int | None:
 def fast_documents(text: str) -> list[Any] | None:
     """Every document of `text` as yaml-rs reads it, or None when that may differ from
     CSafeLoader's reading (then the caller reads it with CSafeLoader)."""
-    if yaml_rs is None:
+    if yaml_rs is None or _YAML11_BREAKS.search(text):
         return None
     try:
         documents = _documents_if_alike(text)
