@@ -5,10 +5,14 @@ Every evaluation here is the real embedded engine."""
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
+import signal
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import regorus
 
@@ -162,3 +166,57 @@ def test_rego_beside_the_other_checks_gives_what_it_gives_in_process(rendered: p
 
     with pytest.raises(RuntimeError, match="ZeroDivisionError: in the child"):
         _Beside(crash, fork=True).result()
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_rego_runs_in_process_when_fork_fails(rendered: pipeline.Rendered, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No child can be made (fork raises OSError: no memory, no process slot): Rego runs here,
+    with the same result, and the pipe made for the child is closed."""
+    from fedfleet.checks.suite import _Beside
+
+    def no_fork() -> int:
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    here, _ = _Beside(lambda: _run(rendered, None), fork=False).result()
+    before = _open_fds()
+    monkeypatch.setattr(os, "fork", no_fork)
+    beside = _Beside(lambda: _run(rendered, None), fork=True)
+    assert _open_fds() == before
+    result, _ = beside.result()
+    assert _same(result, here) and result.objects == here.objects
+
+
+@pytest.mark.parametrize("how, says", [
+    ("killed", "killed by signal SIGKILL"),
+    ("exit", "exited with status 3"),
+    ("truncated", "truncated answer"),
+])
+def test_a_rego_child_that_does_not_answer_is_an_error_finding(how: str, says: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child killed (the OOM killer), gone without writing, or cut off mid-answer: the parent
+    reports an error finding of the rego check naming what happened, not a traceback."""
+    from fedfleet.checks import suite
+    from fedfleet.findings import InputError
+
+    def evaluate() -> rego.RegoResult:
+        if how == "killed":
+            os.kill(os.getpid(), signal.SIGKILL)
+        if how == "exit":
+            os._exit(3)
+        raise AssertionError("unreachable")
+
+    if how == "truncated":  # the child writes part of its answer and ends normally
+        whole = orjson.dumps
+        monkeypatch.setattr(orjson, "dumps", lambda value: whole(value)[:5])
+
+        def evaluate() -> rego.RegoResult:  # noqa: F811
+            return rego.RegoResult([], [], 0, False)
+
+    beside = suite._Beside(evaluate, fork=True)
+    monkeypatch.undo()
+    with pytest.raises(InputError) as lost:
+        beside.result()
+    [finding] = lost.value.findings
+    assert finding.check == "rego" and finding.severity.value == "error" and says in finding.message

@@ -9,6 +9,7 @@ one failed, so a reviewer sees everything at once.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 import traceback
@@ -34,8 +35,9 @@ class _Beside:
     """`evaluate` run in a forked child while this process goes on; `result()` waits for it
     (and raises its InputError). The child shares this process's memory as it was (copy-on-write),
     sends the result back as JSON through a pipe, with the seconds it took, and exits without any
-    cleanup of this process. Without fork (not Linux), or when asked not to (an OPA server
-    client), it runs here and now."""
+    cleanup of this process. Without fork (not Linux, or fork failing), or when asked not to (an
+    OPA server client), it runs here and now. A child killed, exiting non-zero or sending a cut-off
+    answer is an error finding of the rego run (through InputError), naming what happened."""
 
     def __init__(self, evaluate: Callable[[], rego.RegoResult], fork: bool) -> None:
         self.pid = 0
@@ -44,14 +46,23 @@ class _Beside:
             self.payload = self._run(evaluate)
             return
         self.read, write_end = os.pipe()
-        self.pid = os.fork()
+        try:
+            self.pid = os.fork()
+        except OSError:  # no memory or process slot for a child: run here, as without fork
+            os.close(self.read)
+            os.close(write_end)
+            self.pid = 0
+            self.payload = self._run(evaluate)
+            return
         if self.pid == 0:  # the child: never returns into the caller
+            code = 1
             try:
                 os.close(self.read)
                 with os.fdopen(write_end, "wb") as fh:
                     fh.write(orjson.dumps(self._run(evaluate)))
+                code = 0
             finally:
-                os._exit(0)
+                os._exit(code)
         os.close(write_end)
 
     @staticmethod
@@ -72,8 +83,28 @@ class _Beside:
         if self.payload is None:
             with os.fdopen(self.read, "rb") as fh:
                 data = fh.read()
-            os.waitpid(self.pid, 0)
-            self.payload = orjson.loads(data) if data else {"crash": "the Rego process ended without an answer"}
+            _, status = os.waitpid(self.pid, 0)
+            code = os.waitstatus_to_exitcode(status)
+            try:
+                answer = orjson.loads(data) if data else None
+            except orjson.JSONDecodeError:
+                answer = None
+            if code < 0:  # killed (the kernel's OOM killer, a timeout): no answer to trust
+                try:
+                    name = signal.Signals(-code).name
+                except ValueError:  # a real-time signal has no name
+                    name = f"number {-code}"
+                why = f"was killed by signal {name}"
+            elif code > 0:
+                why = f"exited with status {code}"
+            elif not data:
+                why = "ended without an answer"
+            elif answer is None:
+                why = f"sent a truncated answer ({len(data)} bytes that are not a whole JSON document)"
+            else:
+                why = ""
+            self.payload = answer if not why and isinstance(answer, dict) else {
+                "lost": f"the Rego evaluation did not complete: its process (pid {self.pid}) {why or 'sent no result'}"}
         return self.payload
 
     def close(self) -> None:
@@ -84,6 +115,8 @@ class _Beside:
         payload = self._collect()
         if "input_error" in payload:
             raise InputError([cache.finding_from(f) for f in payload["input_error"]])
+        if "lost" in payload:  # an error finding of the rego run, not a traceback
+            raise InputError([Finding("rego", payload["lost"])])
         if "crash" in payload:
             raise RuntimeError(f"the Rego evaluation failed:\n{payload['crash']}")
         r = payload["result"]
