@@ -560,7 +560,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     _crds_option(p)
     p.add_argument("--no-cache", action="store_true",
-                   help="build and validate everything afresh; neither read nor write .fedfleet-cache/")
+                   help="build, validate, serialise and evaluate Rego afresh; neither read nor write .fedfleet-cache/")
     p.set_defaults(func=cmd_validate)
 
     p = verb("plan", "preview which clusters each job selects, and why the others are out")
@@ -603,7 +603,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, ("text", "json", "yaml", "junit", "sarif", "markdown"))
     _crds_option(p)
     p.add_argument("--no-cache", action="store_true",
-                   help="build and validate everything afresh; neither read nor write .fedfleet-cache/")
+                   help="build, validate, serialise and evaluate Rego afresh; neither read nor write .fedfleet-cache/")
     p.add_argument("--policies", default="policies", help="the fleet repo's Rego directory (default: policies)")
     p.add_argument("--opa-url", help="evaluate Rego on this OPA server instead of the embedded engine")
     p.add_argument("--opa-connect-timeout", type=float, default=5.0, help="seconds to connect to OPA (default 5)")
