@@ -365,3 +365,29 @@ def test_grouped_exclusions_are_every_row_aggregated(tmp_path: Path) -> None:
         assert all(jp.excluded.reason_of(s.name) is None for s in jp.selected)
     stages = {g.stage for jp in p.jobs for g in jp.excluded.groups}
     assert stages == {"predicate", "taint", "numberOfClusters"}
+
+
+def test_excluded_sets_with_one_reason_are_one_line(tmp_path: Path) -> None:
+    # A hub with many cluster sets: every job would otherwise get one near-identical line per
+    # set it does not use. The grouped line counts sets and clusters; --all-exclusions keeps one
+    # line per set, and JSON keeps every set.
+    from fedfleet.report.plan import plan_json, plan_markdown, plan_text, set_groups
+
+    names = [f"set-{c}" for c in "abcdef"]
+    fleet = build_fleet(tmp_path, [with_claim("a1"), *(with_claim(f"{s}-1", cluster_set=s) for s in names[1:]),
+                                   with_claim("f-2", cluster_set="set-f")],
+                        [job("j", holders("a1"), {"clusterSets": ["set-a"]})],
+                        sets=tuple((s, "hub-a") for s in names))
+    p = plan(fleet)
+    jp = p.job("j")
+    [group] = set_groups(jp)
+    assert group.sets == ("set-b", "set-c", "set-d", "set-e", "set-f") and group.clusters == 6
+    assert group.reason == "not in a bound cluster set (cluster set <set> is not bound to namespace fl-a)"
+    text = plan_text(p)
+    assert "  - 5 sets (6 clusters): not in a bound cluster set (cluster set <set> is not bound to namespace fl-a)" \
+           "  e.g. set-b, set-c, set-d, ..." in text
+    assert "set set-b" not in text
+    every = plan_text(p, all_exclusions=True)
+    assert all(f"  - set {s} (" in every for s in names[1:])
+    assert "| all 6 of 5 sets, e.g. set-b, set-c, set-d, ... | excluded (clusterSet) |" in plan_markdown(p)
+    assert [e["clusterSet"] for e in plan_json(p)["jobs"][0]["excludedClusterSets"]] == names[1:]

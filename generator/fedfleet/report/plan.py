@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from ..placement import EXAMPLES, Decision, ExclusionGroup, JobPlan, Plan
+from ..placement import EXAMPLES, Decision, ExclusionGroup, JobPlan, Plan, SetExclusion
 
 PLAN_JSON_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -93,6 +94,38 @@ def _group_line(g: ExclusionGroup) -> str:
     return f"{g.count} excluded ({g.stage}): {g.reason}  e.g. {', '.join(g.examples)}{more}"
 
 
+@dataclass(frozen=True)
+class SetGroup:
+    """Excluded cluster sets of one job that are out for the same reason (their names aside)."""
+
+    reason: str  # the reason with the set's name as <set>
+    sets: tuple[str, ...]
+    clusters: int
+
+
+def set_groups(jp: JobPlan) -> list[SetGroup]:
+    """A job's excluded cluster sets grouped by reason: a hub with many cluster sets would
+    otherwise give every job one near-identical line per set it does not use."""
+    groups: dict[str, list[SetExclusion]] = {}
+    for es in jp.excluded_sets:
+        groups.setdefault(es.reason.replace(es.cluster_set, "<set>"), []).append(es)
+    return [SetGroup(reason, tuple(e.cluster_set for e in members), sum(e.clusters for e in members))
+            for reason, members in groups.items()]
+
+
+def _set_names(g: SetGroup) -> str:
+    shown = ", ".join(g.sets[:EXAMPLES])
+    return shown + (", ..." if len(g.sets) > EXAMPLES else "")
+
+
+def _set_lines(jp: JobPlan, all_exclusions: bool) -> list[str]:
+    if all_exclusions:
+        return [f"set {es.cluster_set} ({es.clusters} clusters): {es.reason}" for es in jp.excluded_sets]
+    return [f"set {g.sets[0]} ({g.clusters} clusters): {g.reason.replace('<set>', g.sets[0])}" if len(g.sets) == 1
+            else f"{len(g.sets)} sets ({g.clusters} clusters): {g.reason}  e.g. {_set_names(g)}"
+            for g in set_groups(jp)]
+
+
 def _status(jp: JobPlan) -> str:
     return "ok" if jp.enough else "NOT ENOUGH CLIENTS"
 
@@ -115,8 +148,7 @@ def plan_text(plan: Plan, all_exclusions: bool = False) -> str:
             lines.append(f"  - {e.cluster:<{width}}  {e.reason}")
         if not all_exclusions:
             lines += [f"  - {_group_line(g)}" for g in exclusion_groups(jp)]
-        for es in jp.excluded_sets:
-            lines.append(f"  - set {es.cluster_set} ({es.clusters} clusters): {es.reason}")
+        lines += [f"  - {line}" for line in _set_lines(jp, all_exclusions)]
         for f in jp.findings:
             lines.append(f"  ! {f.severity.value}: {f.message}")
         lines.append("")
@@ -142,8 +174,15 @@ def plan_markdown(plan: Plan, all_exclusions: bool = False) -> str:
                 more = ", ..." if g.count > len(g.examples) else ""
                 lines.append(f"| {g.count} clusters, e.g. {', '.join(g.examples)}{more} | excluded ({g.stage}) "
                              f"| {g.reason.replace('|', '/')} |")
-        for es in jp.excluded_sets:
-            lines.append(f"| all {es.clusters} of set {es.cluster_set} | excluded (clusterSet) | {es.reason} |")
+        if all_exclusions:
+            for es in jp.excluded_sets:
+                lines.append(f"| all {es.clusters} of set {es.cluster_set} | excluded (clusterSet) | {es.reason} |")
+        else:
+            for g in set_groups(jp):
+                where = (f"all {g.clusters} of set {g.sets[0]}" if len(g.sets) == 1
+                         else f"all {g.clusters} of {len(g.sets)} sets, e.g. {_set_names(g)}")
+                reason = g.reason.replace("<set>", g.sets[0]) if len(g.sets) == 1 else g.reason
+                lines.append(f"| {where} | excluded (clusterSet) | {reason.replace('|', '/')} |")
         for f in jp.findings:
             lines.append(f"\n> **{f.severity.value}**: {f.message}")
     lines += ["", "_Assumptions: " + "; ".join(plan.assumptions) + "_", ""]
