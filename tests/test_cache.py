@@ -98,19 +98,100 @@ def test_every_input_file_is_in_exactly_the_keys_of_the_roots_that_read_it(rende
         assert affected == readers, path
 
 
-def test_a_nested_kustomization_is_read_only_when_referenced() -> None:
+def test_a_kustomization_covers_its_whole_tree_and_what_it_references() -> None:
     files = {
         "a/kustomization.yaml": b"resources:\n- cm.yaml\n",
         "a/cm.yaml": b"kind: ConfigMap\n",
         "a/sub/kustomization.yaml": b"resources:\n- x.yaml\n",
         "a/sub/x.yaml": b"kind: ConfigMap\n",
         "a/loose/patch.yaml": b"[]\n",
+        "lib/kustomization.yaml": b"resources:\n- y.yaml\n",
+        "lib/y.yaml": b"kind: ConfigMap\n",
+        "other/z.yaml": b"kind: ConfigMap\n",
     }
-    assert cache.input_closure("a", files) == {"a/kustomization.yaml", "a/cm.yaml", "a/loose/patch.yaml"}
-    files["a/kustomization.yaml"] = b"resources:\n- cm.yaml\n- sub\n"
-    assert cache.input_closure("a", files) == set(files)
+    assert cache.input_closure("a", files) == {p for p in files if p.startswith("a/")}
+    files["a/kustomization.yaml"] = b"resources:\n- cm.yaml\n- ../lib\n"
+    assert cache.input_closure("a", files) == {p for p in files if not p.startswith("other/")}
     files["a/kustomization.yaml"] = b"resources:\n- https://github.com/x/y//config\n"
     assert cache.input_closure("a", files) is None
+    files["a/kustomization.yaml"] = b"resources: [\n"  # unreadable: unknown, never cached
+    assert cache.input_closure("a", files) is None
+
+
+@pytest.mark.parametrize("field", [
+    "generators:\n- gen.yaml\n", "transformers:\n- t.yaml\n", "validators:\n- v.yaml\n",
+    "helmCharts:\n- name: c\n", "helmGlobals:\n  chartHome: charts\n", "openapi:\n  path: s.json\n",
+    "crds:\n- crd.yaml\n", "configurations:\n- c.yaml\n", "replacements:\n- path: r.yaml\n",
+    "someFutureField: x\n",
+])
+def test_a_field_that_can_read_unfollowed_files_makes_the_closure_every_file(field: str) -> None:
+    files = {"a/kustomization.yaml": b"resources:\n- ../lib\n", "a/cm.yaml": b"kind: ConfigMap\n",
+             "lib/kustomization.yaml": b"resources:\n- y.yaml\n" + field.encode(), "lib/y.yaml": b"{}\n",
+             "other/z.yaml": b"kind: ConfigMap\n"}
+    assert cache.input_closure("a", files) == set(files)
+    files["lib/kustomization.yaml"] = b"resources:\n- y.yaml\nreplacements:\n- source: {kind: X}\n  targets: []\n"
+    assert cache.input_closure("a", files) == set(files) - {"other/z.yaml"}  # an inline replacement reads nothing
+
+
+_CM = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\ndata:\n  v: %s\n"
+
+
+def _changed_file_rebuilds(tmp_path: Path, files: dict[str, bytes], root: str, path: str, value: str) -> None:
+    """Check builds `root` (cached, scratch tree of its closure) without failing; changing `path`
+    changes the key and the next check builds the new value, again without failing."""
+    store = tmp_path / "cache"
+    first = build_and_check(files, {root: "hub"}, None, store)
+    assert not first.build_findings, [f.render() for f in first.build_findings]
+    assert first.cached == set()
+    changed = dict(files)
+    changed[path] = files[path].replace(b"one", b"two")
+    assert changed[path] != files[path]
+    assert cache.build_key(root, changed, "k") != cache.build_key(root, files, "k")
+    again = build_and_check(changed, {root: "hub"}, None, store)
+    assert not again.build_findings, [f.render() for f in again.build_findings]
+    assert again.cached == set()
+    assert [o["data"][value] for o in again.objects[root] if value in o.get("data", {})] == ["two"]
+
+
+@pytest.mark.parametrize("generator", ["files:\n  - k=extra/sub/data.txt", "envs:\n  - extra/sub/data.txt"])
+def test_a_generator_file_inside_a_nested_kustomization_directory(tmp_path: Path, generator: str) -> None:
+    """`files: [key=path]` names path (kustomize api/internal/generators/utils.go ParseFileSource):
+    a file in a nested kustomization's directory is read by the build, so it is in its key and in
+    the scratch tree."""
+    data = b"one" if generator.startswith("files") else b"k=one\n"
+    files = {"app/kustomization.yaml": f"configMapGenerator:\n- name: g\n  {generator}\n".encode(),
+             "app/extra/sub/kustomization.yaml": b"resources: []\n", "app/extra/sub/data.txt": data}
+    _changed_file_rebuilds(tmp_path, files, "app", "app/extra/sub/data.txt", "k")
+
+
+@pytest.mark.parametrize("kustomization, path", [
+    # PyYAML's YAML 1.1 would read a date, skip it and miss the nested directory
+    (b"resources:\n- 2024-01-01\n", "app/2024-01-01/cm.yaml"),
+    # ConstructorError under PyYAML's SafeLoader: the closure stopped before ../lib (in the
+    # kustomization's own metadata, which kustomize does not print: its output is read as before)
+    (b"metadata:\n  annotations:\n    a: =\nresources:\n- ../lib\n", "lib/cm.yaml"),
+    # ValueError (no such date) under PyYAML's SafeLoader: check crashed
+    (b"metadata:\n  annotations:\n    a: 2024-13-45\nresources:\n- ../lib\n", "lib/cm.yaml"),
+])
+def test_a_kustomization_is_read_with_every_scalar_a_string(tmp_path: Path, kustomization: bytes, path: str) -> None:
+    files = {"app/kustomization.yaml": kustomization,
+             "app/2024-01-01/kustomization.yaml": b"resources:\n- cm.yaml\n",
+             "app/2024-01-01/cm.yaml": _CM % (b"dated", b"one"),
+             "lib/kustomization.yaml": b"resources:\n- cm.yaml\n", "lib/cm.yaml": _CM % (b"lib", b"one")}
+    _changed_file_rebuilds(tmp_path, files, "app", path, "v")
+
+
+def test_a_file_named_in_a_generator_config_is_read(tmp_path: Path) -> None:
+    """A builtin generator's config names its own files: not followed, so the key covers every file
+    and the scratch tree is whole."""
+    files = {"app/kustomization.yaml": b"resources:\n- ../lib\n",
+             "lib/kustomization.yaml": b"generators:\n- gen.yaml\n",
+             "lib/gen.yaml": b"apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: g\n"
+                             b"files:\n- k=data/sub/v.txt\n",
+             "lib/data/sub/kustomization.yaml": b"resources: []\n", "lib/data/sub/v.txt": b"one",
+             "elsewhere/x.txt": b"x"}
+    assert cache.input_closure("app", files) == set(files)
+    _changed_file_rebuilds(tmp_path, files, "app", "lib/data/sub/v.txt", "k")
 
 
 def _wrapper(tmp_path: Path, version_file: Path) -> Path:

@@ -78,9 +78,9 @@ def composed_units(root: str, files: Mapping[str, bytes]) -> list[str] | None:
     text = next((files.get(f"{root}/{n}") for n in cache.KUSTOMIZATION_NAMES if f"{root}/{n}" in files), None)
     if text is None:
         return None
-    try:
-        doc = yaml.load(text, Loader=yaml.CSafeLoader)
-    except yaml.YAMLError:
+    try:  # every scalar a string, as kustomize reads paths (no YAML 1.1 date or `=` to fail on)
+        doc = yaml.load(text, Loader=yaml.BaseLoader)
+    except Exception:  # noqa: BLE001 - unreadable here: built whole
         return None
     if not isinstance(doc, dict) or set(doc) - {"apiVersion", "kind", "resources"}:
         return None
@@ -92,8 +92,8 @@ def composed_units(root: str, files: Mapping[str, bytes]) -> list[str] | None:
         unit = f"{root}/{ref.strip('/')}"
         found = next((files[f"{unit}/{n}"] for n in cache.KUSTOMIZATION_NAMES if f"{unit}/{n}" in files), None)
         try:
-            unit_doc = yaml.load(found, Loader=yaml.CSafeLoader) if found is not None else None
-        except yaml.YAMLError:
+            unit_doc = yaml.load(found, Loader=yaml.BaseLoader) if found is not None else None
+        except Exception:  # noqa: BLE001
             return None
         if not isinstance(unit_doc, dict) or set(unit_doc) - _UNIT_FIELDS:
             return None

@@ -1,9 +1,10 @@
 """A content-addressed cache of kustomize builds and their CRD validation, safe to keep in CI.
 
 A build result is stored under the SHA-256 of everything that can change it:
-- every byte of every file the kustomization can read (its directory, minus nested
-  kustomizations it does not reference, plus everything it references, followed recursively),
-  with the files' paths;
+- every byte of every file the kustomization can read (every file under its directory, plus
+  everything it references, followed recursively), with the files' paths; every file of the
+  bundle and the user's tree when a kustomization on the way has a field that can read files
+  not followed (input_closure);
 - the kustomize tool: its command line, the resolved binary path and size, and what the binary
   itself reports as its version (`kubectl version --client` / `kustomize version`), asked every run.
 A validation result is stored under the build key plus the SHA-256 of the CRD directory (every
@@ -119,20 +120,16 @@ class FileIndex:
 
     paths: tuple[str, ...]  # sorted
     directories: frozenset[str]  # every directory holding a file, and their ancestors
-    kustomization_dirs: frozenset[str]
 
     @classmethod
     def of(cls, files: Mapping[str, bytes]) -> "FileIndex":
         directories: set[str] = set()
-        kust: set[str] = set()
         for path in files:
             parent = str(PurePosixPath(path).parent)
-            if PurePosixPath(path).name in KUSTOMIZATION_NAMES:
-                kust.add(parent)
             while parent not in directories and parent not in (".", ""):
                 directories.add(parent)
                 parent = str(PurePosixPath(parent).parent)
-        return cls(tuple(sorted(files)), frozenset(directories), frozenset(kust))
+        return cls(tuple(sorted(files)), frozenset(directories))
 
     def under(self, directory: str) -> list[str]:
         prefix = directory + "/"
@@ -144,19 +141,44 @@ class FileIndex:
         return out
 
 
+# Kustomization fields (kustomize api/types/kustomization.go Kustomization) that read no file other
+# than the strings they hold: those are followed (a file taken, a directory visited). A generator's
+# `files: [key=path]` names `path` (api/internal/generators/utils.go ParseFileSource).
+_FOLLOWED_FIELDS = frozenset({
+    "apiVersion", "kind", "metadata", "namePrefix", "nameSuffix", "namespace", "commonLabels", "labels",
+    "commonAnnotations", "images", "replicas", "vars", "sortOptions", "buildMetadata", "generatorOptions",
+    "resources", "components", "bases", "patches", "patchesStrategicMerge", "patchesJson6902",
+    "configMapGenerator", "secretGenerator", "replacements"})
+
+
+def _reads_unfollowed_files(doc: dict[str, Any]) -> bool:
+    """A field through which kustomize can read files the closure does not follow: plugin configs
+    (generators, transformers, validators), helmCharts/helmGlobals, openapi, crds,
+    configurations, a replacement kept in a file, or any field not known here."""
+    if set(doc) - _FOLLOWED_FIELDS:
+        return True
+    replacements = doc.get("replacements")
+    return replacements is not None and (
+        not isinstance(replacements, list) or any(not isinstance(r, dict) or "path" in r for r in replacements))
+
+
 def input_closure(root: str, files: Mapping[str, bytes], index: FileIndex | None = None) -> set[str] | None:
     """Every file of `files` a build of `root` can read, over-approximated; None when the build
-    can read something outside `files` (a remote resource), which is never cached.
+    can read something outside `files` (a remote resource) or a kustomization on the way cannot be
+    read here: never cached, built in the full tree.
 
-    For each kustomization visited: every file in its directory tree except inside nested
-    directories that hold a kustomization of their own, plus every string anywhere in the
-    kustomization that names a file (taken) or a directory (its kustomization is visited, or all
-    its files taken). Generic over the kustomization's fields, so a field fedfleet does not know
-    still counts.
+    For each kustomization visited: every file under its directory, nested kustomizations
+    included, plus every string of the kustomization that names a file (taken) or a directory (its
+    kustomization is visited, its files taken), a `key=path` string also by its path. When a
+    kustomization has a field that can make kustomize read other files (_reads_unfollowed_files),
+    the closure is every file of `files`: the key covers them all and the scratch tree is whole.
+    Kustomizations are read with yaml.BaseLoader, every scalar a string, as kustomize reads paths
+    (a `2024-01-01` resource is a path, not a date).
     """
     out: set[str] = set()
     seen: set[str] = set()
     index = index or FileIndex.of(files)
+    unfollowed = False
     pending = [root]
     while pending:
         directory = pending.pop()
@@ -164,35 +186,29 @@ def input_closure(root: str, files: Mapping[str, bytes], index: FileIndex | None
             continue
         seen.add(directory)
         d = PurePosixPath(directory)
+        out.update(index.under(directory))
         kust = _kustomization_in(d, files)
-        for path in index.under(directory):
-            # a nested kustomization is its own unit: it is read only when referenced
-            nested = PurePosixPath(path).parent
-            inside_other = False
-            while nested != d:
-                if str(nested) in index.kustomization_dirs:
-                    inside_other = True
-                    break
-                nested = nested.parent
-            if not inside_other:
-                out.add(path)
         if kust is None:
             continue
         try:
-            doc = yaml.load(files[kust], Loader=yaml.CSafeLoader)
-        except yaml.YAMLError:
-            continue  # kustomize will fail on it; failures are never cached
+            doc = yaml.load(files[kust], Loader=yaml.BaseLoader)
+        except Exception:  # noqa: BLE001 - unreadable here: the closure is unknown
+            return None
+        if not isinstance(doc, dict):
+            return None
+        unfollowed = unfollowed or _reads_unfollowed_files(doc)
         for ref in _strings(doc):
             if "://" in ref or ref.startswith(("github.com/", "git@")):
                 return None
-            target = _normalise(d, ref)
-            if target is None:
-                continue
-            if target in files:
-                out.add(target)
-            elif target in index.directories:
-                pending.append(target)
-    return out
+            for candidate in (ref, ref.partition("=")[2]) if "=" in ref else (ref,):
+                target = _normalise(d, candidate)
+                if target is None:
+                    continue
+                if target in files:
+                    out.add(target)
+                elif target in index.directories:
+                    pending.append(target)
+    return set(files) if unfollowed else out
 
 
 def build_key(root: str, files: Mapping[str, bytes], tool: str, index: FileIndex | None = None) -> str | None:
