@@ -121,8 +121,33 @@ def fast_documents(text: str) -> list[Any] | None:
     return read if isinstance(read, list) and len(read) == documents else None
 
 
+def _as_kustomize_wrote(text: str) -> list[Any] | None:
+    """Every document as yaml-rs (YAML 1.2, as kustomize's go-yaml v3 writes) reads it."""
+    if yaml_rs is None:
+        return None
+    documents = sum(1 for e in yaml.parse(text, Loader=_Loader) if type(e) is yaml.DocumentStartEvent)
+    read = yaml_rs.loads(text, parse_datetime=False)
+    if documents <= 1:
+        return [read]
+    return read if isinstance(read, list) and len(read) == documents else None
+
+
 def load_all(text: str) -> list[Any]:
-    """The non-empty documents of kustomize's output, exactly as CSafeLoader reads them."""
+    """The non-empty documents of kustomize's output, exactly as CSafeLoader reads them; where
+    CSafeLoader cannot build a value kustomize wrote plain as a YAML 1.2 string (`=`, PyYAML's
+    merge-value tag; `2024-13-45`, a timestamp with no such day: ValueError), as yaml-rs reads it,
+    the string kustomize meant. Raises yaml.YAMLError or ValueError when neither can."""
     fast = fast_documents(text)
-    documents = fast if fast is not None else list(yaml.load_all(text, Loader=_Loader))
+    if fast is not None:
+        return [d for d in fast if d]
+    try:
+        documents = list(yaml.load_all(text, Loader=_Loader))
+    except (yaml.constructor.ConstructorError, ValueError):
+        try:
+            written = _as_kustomize_wrote(text)
+        except Exception:  # noqa: BLE001 - yaml-rs refuses it too: CSafeLoader's error is the answer
+            written = None
+        if written is None:
+            raise
+        documents = written
     return [d for d in documents if d]

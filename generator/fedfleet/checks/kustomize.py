@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from ..findings import Finding, InputError, Location
 from . import builtyaml
 
@@ -60,7 +62,12 @@ def build_env() -> dict[str, str]:
 
 def build(directory: Path, tool: Kustomize | None = None, timeout: float = 600) -> list[dict[str, Any]]:
     """Build one kustomization; returns its objects. Raises InputError with kustomize's message."""
-    return builtyaml.load_all(build_text(directory, tool, timeout))
+    text = build_text(directory, tool, timeout)
+    try:
+        return builtyaml.load_all(text)
+    except (yaml.YAMLError, ValueError) as exc:  # a finding of this build, not a crash of check
+        raise InputError([Finding("kustomize", f"the output of {(tool or find_kustomize()).name} could not be read: "
+                                  + " ".join(str(exc).split()), location=Location(str(directory)))]) from None
 
 
 def build_text(directory: Path, tool: Kustomize | None = None, timeout: float = 600) -> str:
