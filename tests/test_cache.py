@@ -14,6 +14,7 @@ import stat
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import need_crd
 from fedfleet import pipeline
@@ -192,6 +193,51 @@ def test_a_file_named_in_a_generator_config_is_read(tmp_path: Path) -> None:
              "elsewhere/x.txt": b"x"}
     assert cache.input_closure("app", files) == set(files)
     _changed_file_rebuilds(tmp_path, files, "app", "lib/data/sub/v.txt", "k")
+
+
+# Kustomizations the closure reads: the reviewer's cases above, YAML corners, and texts with a tab
+# (where libyaml and PyYAML's Python parser differ: libyaml takes a tab as a separator).
+_KUSTOMIZATION_CORNERS = [
+    b"resources:\n- 2024-01-01\n", b"metadata:\n  annotations:\n    a: =\n", b"a: 2024-13-45\n", b"a: 1\na: 2\n",
+    b"resources: [\n", b"%YAML 1.2\n---\na: b\n", b"%YAML 2.0\n---\na: b\n", b"a: !!int x\n", b"a: !foo x\n",
+    b"a: &x [1]\nb: *x\n", b"a: *x\n", b"<<: {a: 1}\nb: 2\n", b"\xef\xbb\xbfa: b\n", b"\xff\xfea\x00:\x00 \x00b\x00\n\x00",
+    b"a: \x07\n", b"a: \xff\n", b"a: b\x85c\n", b"a: 'b\xe2\x80\xa8c'\n", b"[a:b, c]\n", b"{a: b}: c\n", b"", b"---\n...\n",
+    b"a: b\n---\nc: d\n", b"a: b: c\n", b"a: ~\nb: null\nc: yes\n", b"x" * 1100 + b": v\n", b"a: b\rc: d\r",
+    b"a:\tb\n", b"a: b\t# c\n", b"a: [b,\tc]\n", b"a: b\t\n", b"\ta: b\n", b"a: 'x\ty'\n", b"a: |\n  x\ty\n",
+]
+
+
+def _python_reading(text: bytes) -> object:
+    try:
+        return yaml.load(text, Loader=yaml.BaseLoader)
+    except yaml.YAMLError as exc:
+        return type(exc)
+
+
+def _fast_reading(text: bytes) -> object:
+    try:
+        return cache.read_kustomization(text)
+    except yaml.YAMLError as exc:
+        return type(exc)
+
+
+@pytest.mark.parametrize("text", _KUSTOMIZATION_CORNERS)
+def test_a_kustomization_reads_as_pythons_base_loader_reads_it(text: bytes) -> None:
+    """read_kustomization (libyaml where it agrees) gives yaml.BaseLoader's value or error."""
+    assert _fast_reading(text) == _python_reading(text)
+
+
+def test_every_kustomization_of_a_fleet_reads_as_pythons_base_loader_reads_it(rendered: pipeline.Rendered) -> None:
+    texts = [b for p, b in rendered.build_inputs.items() if p.rsplit("/", 1)[-1] in cache.KUSTOMIZATION_NAMES]
+    assert len(texts) > 5
+    for text in texts:
+        assert _fast_reading(text) == _python_reading(text)
+
+
+def test_libyaml_reads_a_tab_separator_python_refuses() -> None:
+    """Why a text with a tab goes to the Python parser: libyaml alone would read it."""
+    assert yaml.load(b"a:\tb\n", Loader=yaml.CBaseLoader) == {"a": "b"}
+    assert _python_reading(b"a:\tb\n") is yaml.scanner.ScannerError
 
 
 def _wrapper(tmp_path: Path, version_file: Path) -> Path:

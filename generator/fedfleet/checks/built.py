@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-import yaml
 
 from .. import pipeline
 from ..findings import Finding, InputError, Location, Severity, Subject
@@ -79,7 +78,7 @@ def composed_units(root: str, files: Mapping[str, bytes]) -> list[str] | None:
     if text is None:
         return None
     try:  # every scalar a string, as kustomize reads paths (no YAML 1.1 date or `=` to fail on)
-        doc = yaml.load(text, Loader=yaml.BaseLoader)
+        doc = cache.read_kustomization(text)
     except Exception:  # noqa: BLE001 - unreadable here: built whole
         return None
     if not isinstance(doc, dict) or set(doc) - {"apiVersion", "kind", "resources"}:
@@ -92,7 +91,7 @@ def composed_units(root: str, files: Mapping[str, bytes]) -> list[str] | None:
         unit = f"{root}/{ref.strip('/')}"
         found = next((files[f"{unit}/{n}"] for n in cache.KUSTOMIZATION_NAMES if f"{unit}/{n}" in files), None)
         try:
-            unit_doc = yaml.load(found, Loader=yaml.BaseLoader) if found is not None else None
+            unit_doc = cache.read_kustomization(found) if found is not None else None
         except Exception:  # noqa: BLE001
             return None
         if not isinstance(unit_doc, dict) or set(unit_doc) - _UNIT_FIELDS:

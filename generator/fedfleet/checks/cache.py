@@ -78,6 +78,29 @@ def reader_identity() -> str:
     return "\0".join(["reader", *versions, hashlib.sha256(Path(builtyaml.__file__).read_bytes()).hexdigest()])
 
 
+try:
+    from yaml import CBaseLoader as _CBaseLoader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    _CBaseLoader = None
+
+
+def read_kustomization(text: bytes) -> Any:
+    """A kustomization read with every scalar a string (yaml.BaseLoader), as kustomize reads
+    paths: a `2024-01-01` resource is a path; `=` or 2024-13-45 are no error.
+
+    libyaml's parser (yaml.CBaseLoader: the same constructor and resolver over libyaml's events)
+    reads it 20x faster: at 10,000 clusters the 284 reads of a check took ~1 s in Python. The two
+    parsers differ on tabs as separators (libyaml takes `a:<TAB>b` or `b<TAB># c`, Python refuses
+    them: tests/test_cache.py compares both), so a text with a tab, or one libyaml refuses, is
+    read by the Python parser as before: its value or its error is the answer."""
+    if _CBaseLoader is not None and b"\t" not in text:
+        try:
+            return yaml.load(text, Loader=_CBaseLoader)
+        except Exception:  # noqa: BLE001 - the Python parser decides (and raises) below
+            pass
+    return yaml.load(text, Loader=yaml.BaseLoader)
+
+
 def _dir_of(rel: str) -> PurePosixPath:
     return PurePosixPath(rel).parent
 
@@ -172,8 +195,8 @@ def input_closure(root: str, files: Mapping[str, bytes], index: FileIndex | None
     kustomization is visited, its files taken), a `key=path` string also by its path. When a
     kustomization has a field that can make kustomize read other files (_reads_unfollowed_files),
     the closure is every file of `files`: the key covers them all and the scratch tree is whole.
-    Kustomizations are read with yaml.BaseLoader, every scalar a string, as kustomize reads paths
-    (a `2024-01-01` resource is a path, not a date).
+    Kustomizations are read with every scalar a string, as kustomize reads paths (a `2024-01-01`
+    resource is a path, not a date): read_kustomization.
     """
     out: set[str] = set()
     seen: set[str] = set()
@@ -191,7 +214,7 @@ def input_closure(root: str, files: Mapping[str, bytes], index: FileIndex | None
         if kust is None:
             continue
         try:
-            doc = yaml.load(files[kust], Loader=yaml.BaseLoader)
+            doc = read_kustomization(files[kust])
         except Exception:  # noqa: BLE001 - unreadable here: the closure is unknown
             return None
         if not isinstance(doc, dict):
