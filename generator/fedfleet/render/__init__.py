@@ -85,28 +85,37 @@ def render_bundle(fleet: Fleet, plan: Plan | Planner, extras: OverlayExtras | No
                 files[f"flower/{job.name}.yaml"] = flower.job_objects(fleet, hub, plan, job)
         if extras:
             files.update(extras(fleet, hub.name))
+        # Argo CD's per-kind sync options, in fedfleet's own objects (render/argocd.py
+        # with_sync_options: cheaper for kustomize than a patch, built the same).
+        files = {rel: [argocd.with_sync_options(o) for o in docs] for rel, docs in files.items()}
         # The kinds Argo CD will sync from this overlay: the bases' and the overlay's own files
         # (kustomize patches and labels add no kind), for the bootstrap's RBAC and project.
         overlay_kinds[hub.name] = bootstrap.kinds_of(o for docs in files.values() for o in docs)
         hub_labels = [{"pairs": {"fedfleet.io/hub": hub.name, "fedfleet.io/environment": hub.environment},
                        "includeSelectors": False}]
         bases = ["flower-addon", "governance"]
+        # The sync options stay kustomize patches only where a kustomization also builds objects
+        # that fedfleet did not render (the spec's kustomize content, in the hub or a base).
+        user_bases = any(any(fleet.base_kustomize.get(b, {}).values()) for b in bases)
         units = None if any(hub.kustomize.values()) else layout.split(files)
         if units is None:
+            user_here = user_bases or any(hub.kustomize.values())
             files["kustomization.yaml"] = [kustomization(
                 [*(f"../../bases/{b}" for b in bases), *sorted(files)],
                 _user(hub.kustomize, set(files), hub.origin, ("kustomize",)),
-                labels=hub_labels, patches=[*addon.hub_patches(fleet, hub), *argocd.sync_option_patches()],
+                labels=hub_labels,
+                patches=[*addon.hub_patches(fleet, hub), *(argocd.sync_option_patches() if user_here else [])],
             )]
         else:
-            # render/layout.py: small kustomizations, each with the hub's labels and patches, and
+            # render/layout.py: small kustomizations, each with the hub's labels (the core: patches), and
             # an overlay that only lists them (so it builds to exactly their objects together).
             files = {}
             for unit, unit_files in sorted(units.items(), key=lambda u: (u[0] != layout.CORE, len(u[0]), u[0])):
                 core = unit == layout.CORE
                 unit_files = {**unit_files, "kustomization.yaml": [kustomization(
                     [*(f"../../../bases/{b}" for b in bases if core), *sorted(unit_files)], labels=hub_labels,
-                    patches=[*(addon.hub_patches(fleet, hub) if core else []), *argocd.sync_option_patches()])]}
+                    patches=[*(addon.hub_patches(fleet, hub) if core else []),
+                             *(argocd.sync_option_patches() if core and user_bases else [])])]}
                 files.update({f"{unit}/{rel}": docs for rel, docs in unit_files.items()})
             files["kustomization.yaml"] = [kustomization(
                 sorted(units, key=lambda u: (u != layout.CORE, len(u), u)))]

@@ -60,4 +60,6 @@ def kustomization(resources: list[str], user: Mapping[str, Any] | None = None, *
         out["components"] = list(user["components"])
     if user.get("patches"):
         out["patches"] = [*out.get("patches", []), *(dict(p) for p in user["patches"])]
+    if not out.get("patches", True):  # no patch at all: no `patches: []` line
+        del out["patches"]
     return out

@@ -14,7 +14,8 @@ Benchmarks). So a large hub overlay is written as units of at most a few hundred
     overlays/<hub>/part-<k>/            the per-job and governance files, objects split by a
                                         stable hash (a job's objects stay together)
 
-Each unit carries the hub's labels and sync-option patches itself, so the overlay adds nothing
+Each unit carries the hub's labels itself (and the core the hub's add-on patches; the sync
+options are in the objects, render/argocd.py with_sync_options), so the overlay adds nothing
 to what its units build: `check` builds every unit on its own (and caches each), and the overlay
 is their objects together (checks/built.py composed_units). A hub with its own kustomize content
 in the spec (resources, components, patches over the whole overlay) keeps one kustomization.
