@@ -47,6 +47,11 @@ class Built:
     units: set[str] = field(default_factory=set)  # every kustomization built (or reused): roots and units
     cached: set[str] = field(default_factory=set)  # roots and units whose build came from the cache
     validated_from_cache: set[str] = field(default_factory=set)  # roots whose CRD findings did
+    # For check_crds: each unit's objects (the same dicts as `objects`) and build key, the units
+    # whose build failed.
+    unit_objects: dict[str, list[dict]] = field(default_factory=dict, repr=False)
+    build_keys: dict[str, str | None] = field(default_factory=dict, repr=False)
+    failed: set[str] = field(default_factory=set, repr=False)
 
     def for_policies(self, rendered: pipeline.Rendered) -> list[HubObject]:
         """What Rego and the audit judge: the built objects per hub (what Argo CD applies, with
@@ -124,12 +129,21 @@ def _duplicates(root: str, units: list[str], objects_of: Mapping[str, list[dict]
 
 def build_and_check(files: dict[str, bytes], roots: Mapping[str, str], source: crds.SchemaSource | None,
                     cache_dir: Path | None = None) -> Built:
-    """Write the rendered files to a scratch directory, build every root (root -> hub), check
-    every object against the CRD schemas.
+    """Build every root (root -> hub) from the rendered files, check every object against the CRD
+    schemas: build_all, then check_crds."""
+    result = build_all(files, roots, cache_dir)
+    check_crds(result, source, cache_dir)
+    return result
+
+
+def build_all(files: dict[str, bytes], roots: Mapping[str, str], cache_dir: Path | None = None) -> Built:
+    """Write the rendered files to a scratch directory and build every root (root -> hub).
 
     Roots build in parallel (one kustomize process each, as many as there are cores). With a
     `cache_dir`, a root whose every input byte and kustomize are unchanged since a previous run
-    reuses that run's build and validation (checks/cache.py); anything else builds for real.
+    reuses that run's build (checks/cache.py); anything else builds for real. The builds of the
+    units without an entry start first and the entries are read while kustomize runs (at 10,000
+    clusters with one job changed: one 0.2 s build beside 0.3 s of reading 135 entries).
     """
     tool = kustomize.find_kustomize()
     result = Built(tool=tool.name)
@@ -139,81 +153,42 @@ def build_and_check(files: dict[str, bytes], roots: Mapping[str, str], source: c
     roots = {unit: hub for rel, hub in asked.items() for unit in composed.get(rel, [rel])}
     result.units = set(roots)
     store = cache.Cache(cache_dir) if cache_dir else None
-    build_keys: dict[str, str | None] = {}
     closures: dict[str, set[str] | None] = {}
-    crd_key = ""
-    if store is not None:
-        identity = cache.tool_identity(tool) + "\0" + cache.reader_identity()
-        index = cache.FileIndex.of(files)
-        closures = {rel: cache.input_closure(rel, files, index) for rel in roots}
-        build_keys = {rel: None if c is None else cache.closure_key(rel, c, files, identity) for rel, c in closures.items()}
-        if source is not None:
-            crd_key = cache.crd_identity(source)
-    objects_of: dict[str, list[dict]] = {}
-    for rel in roots:
-        key = build_keys.get(rel)
-        hit = store.get("build", key) if store is not None and key else None
-        if isinstance(hit, list):
-            objects_of[rel] = hit
-            result.cached.add(rel)
-    to_build = sorted(rel for rel in roots if rel not in objects_of)
-    failures: dict[str, InputError] = {}
-    if to_build:
-        with tempfile.TemporaryDirectory(prefix="fedfleet-build-") as scratch:
-            root = Path(scratch)
-            # Only what the builds can read (their keys' closures), when every one is known: one
-            # changed job writes its unit's few files, not the whole bundle. A file the closure
-            # missed would fail the build here (never cached), not be read stale.
-            needed = [closures.get(rel) for rel in to_build]
-            written = set().union(*needed) if all(c is not None for c in needed) else files  # type: ignore[arg-type]
-            for rel in sorted(written):
-                content = files[rel]
-                (root / rel).parent.mkdir(parents=True, exist_ok=True)
-                (root / rel).write_bytes(content)
-
-            def one(rel: str) -> tuple[str, list[dict] | InputError]:
-                try:
-                    return rel, kustomize.build(root / rel, tool)
-                except InputError as exc:
-                    return rel, InputError([Finding(f.check, f.message.replace(scratch + "/", ""),
-                                                    location=Location(f"{rel}/kustomization.yaml"), subject=Subject.path(rel))
-                                            for f in exc.findings])
-
-            with ThreadPoolExecutor(max_workers=min(_workers(), len(to_build))) as pool:
-                for rel, out in pool.map(one, to_build):
-                    if isinstance(out, InputError):
-                        failures[rel] = out
-                        continue
-                    objects_of[rel] = out
-                    key = build_keys.get(rel)
-                    if store is not None and key:
-                        store.put("build", key, out)
-    schemas: crds.SchemaSet | None = None
-    for rel in sorted(roots):
-        if rel in failures:
-            result.build_findings.extend(failures[rel].findings)
+    with ThreadPoolExecutor(max_workers=2) as beside:
+        if store is not None:
+            # kustomize's version is asked of the binary (a process, ~0.1 s) while the closures are worked out
+            tool_identity = beside.submit(cache.tool_identity, tool)
+            index = cache.FileIndex.of(files)
+            closures = {rel: cache.input_closure(rel, files, index) for rel in roots}
+            identity = tool_identity.result() + "\0" + cache.reader_identity()
+            result.build_keys = {rel: None if c is None else cache.closure_key(rel, c, files, identity)
+                                 for rel, c in closures.items()}
+        keys = result.build_keys
+        first = sorted(rel for rel in roots if store is None or not keys.get(rel) or not store.has("build", keys[rel] or ""))
+        building = beside.submit(_build_units, first, files, closures, tool)
+        objects_of: dict[str, list[dict]] = {}
+        for rel in sorted(set(roots) - set(first)):
+            hit = store.get("build", keys[rel] or "") if store is not None else None
+            if isinstance(hit, list):
+                objects_of[rel] = hit
+                result.cached.add(rel)
+        built = building.result()
+    damaged = sorted(set(roots) - set(first) - set(objects_of))  # an entry that did not read: built now
+    if damaged:
+        built.update(_build_units(damaged, files, closures, tool))
+    for rel, out in sorted(built.items()):
+        if isinstance(out, InputError):
+            result.failed.add(rel)
+            result.build_findings.extend(out.findings)
             continue
-        objects = objects_of[rel]
-        if source is None:
-            continue
-        key = build_keys.get(rel)
-        vkey = cache.validation_key(key, crd_key) if store is not None and key and crd_key else None
-        hit = store.get("crd", vkey) if store is not None and vkey else None
-        if isinstance(hit, dict):
-            result.crd_findings.extend(cache.finding_from(f) for f in hit["findings"])
-            result.checked += hit["checked"]
-            result.validated_from_cache.add(rel)
-            continue
-        if schemas is None:  # compiled only when something is validated for real
-            schemas = source.load()
-        found, checked = schemas.validate(objects, rel)
-        result.crd_findings.extend(found)
-        result.checked += checked
-        if store is not None and vkey:
-            store.put("crd", vkey, {"findings": [cache.finding_to(f) for f in found], "checked": checked})
+        objects_of[rel] = out
+        key = keys.get(rel)
+        if store is not None and key:
+            store.put("build", key, out)
+    result.unit_objects = objects_of
     for rel in sorted(asked):
         units = composed.get(rel, [rel])
-        if any(u in failures for u in units):
+        if any(u in result.failed for u in units):
             continue
         if rel in composed:
             clashes = _duplicates(rel, units, objects_of)
@@ -223,6 +198,61 @@ def build_and_check(files: dict[str, bytes], roots: Mapping[str, str], source: c
         result.objects[rel] = [o for u in units for o in objects_of[u]]
         result.hubs[rel] = asked[rel]
     return result
+
+
+def _build_units(to_build: list[str], files: Mapping[str, bytes], closures: Mapping[str, set[str] | None],
+                 tool: kustomize.Kustomize) -> dict[str, list[dict] | InputError]:
+    """Each unit built for real in a scratch tree: its objects, or what kustomize said."""
+    if not to_build:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="fedfleet-build-") as scratch:
+        root = Path(scratch)
+        # Only what the builds can read (their keys' closures), when every one is known: one
+        # changed job writes its unit's few files, not the whole bundle. A file the closure
+        # missed would fail the build here (never cached), not be read stale.
+        needed = [closures.get(rel) for rel in to_build]
+        written = set().union(*needed) if all(c is not None for c in needed) else files  # type: ignore[arg-type]
+        for rel in sorted(written):
+            content = files[rel]
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_bytes(content)
+
+        def one(rel: str) -> tuple[str, list[dict] | InputError]:
+            try:
+                return rel, kustomize.build(root / rel, tool)
+            except InputError as exc:
+                return rel, InputError([Finding(f.check, f.message.replace(scratch + "/", ""),
+                                                location=Location(f"{rel}/kustomization.yaml"), subject=Subject.path(rel))
+                                        for f in exc.findings])
+
+        with ThreadPoolExecutor(max_workers=min(_workers(), len(to_build))) as pool:
+            return dict(pool.map(one, to_build))
+
+
+def check_crds(result: Built, source: crds.SchemaSource | None, cache_dir: Path | None = None) -> None:
+    """Every built unit's objects against the CRD schemas; with `cache_dir`, a unit whose build key
+    and CRDs are unchanged reuses an earlier run's findings (checks/cache.py validation_key)."""
+    if source is None:
+        return
+    store = cache.Cache(cache_dir) if cache_dir else None
+    crd_key = cache.crd_identity(source) if store is not None else ""
+    schemas: crds.SchemaSet | None = None
+    for rel in sorted(result.unit_objects):
+        key = result.build_keys.get(rel)
+        vkey = cache.validation_key(key, crd_key) if store is not None and key and crd_key else None
+        hit = store.get("crd", vkey) if store is not None and vkey else None
+        if isinstance(hit, dict):
+            result.crd_findings.extend(cache.finding_from(f) for f in hit["findings"])
+            result.checked += hit["checked"]
+            result.validated_from_cache.add(rel)
+            continue
+        if schemas is None:  # compiled only when something is validated for real
+            schemas = source.load()
+        found, checked = schemas.validate(result.unit_objects[rel], rel)
+        result.crd_findings.extend(found)
+        result.checked += checked
+        if store is not None and vkey:
+            store.put("crd", vkey, {"findings": [cache.finding_to(f) for f in found], "checked": checked})
 
 
 def default_cache(paths: pipeline.Paths) -> Path:

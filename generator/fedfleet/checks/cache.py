@@ -297,6 +297,10 @@ class Cache:
             return None
         return entry.get("value")
 
+    def has(self, kind: str, key: str) -> bool:
+        """An entry file exists (get still decides whether it is usable)."""
+        return self._path(kind, key).is_file()
+
     def put(self, kind: str, key: str, value: Any) -> None:
         """Store only what JSON gives back unchanged: a YAML timestamp or binary value would come
         back as a string, so a result holding one is not stored (it is built every time)."""
