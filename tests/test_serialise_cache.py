@@ -148,3 +148,19 @@ def test_check_finds_the_same_with_and_without_the_caches(fleet_repo: Path, run,
     assert cold.code == warm.code == uncached.code
     assert _findings(cold.out) == _findings(warm.out) == _findings(uncached.out)
     assert any(findings for _, findings in _findings(warm.out).values())
+
+
+def test_the_key_depends_on_values_not_on_which_are_one_object(tmp_path: Path) -> None:
+    """A spec read from the read cache shares its strings otherwise than one parsed afresh: the
+    same values and types are the same key (and serialise alike); a cycle is not cached."""
+    store = write.SerialiseCache(tmp_path)
+    name = "".join(["job-", "0001"])  # one string object, used twice
+    shared = [{"kind": "ConfigMap", "metadata": {"name": name}, "data": {"a": name}}]
+    apart = [{"kind": "ConfigMap", "metadata": {"name": "job-0001"}, "data": {"a": "".join(["job-", "0001"])}}]
+    assert shared[0]["metadata"]["name"] is shared[0]["data"]["a"]
+    assert apart[0]["metadata"]["name"] is not apart[0]["data"]["a"]
+    assert store.key(shared) == store.key(apart) and write.serialise(shared) == write.serialise(apart)
+    assert store.key([{"kind": "ConfigMap", "data": {"a": 1}}]) != store.key([{"kind": "ConfigMap", "data": {"a": 1.0}}])
+    cyclic: dict[str, Any] = {"kind": "ConfigMap"}
+    cyclic["data"] = [cyclic]
+    assert store.key([cyclic]) is None

@@ -59,9 +59,9 @@ class Rendered:
         return hub_roots(self.fleet)
 
 
-def load(paths: Paths, registry: Registry | None = None, semantics: bool = True) -> Fleet:
+def load(paths: Paths, registry: Registry | None = None, semantics: bool = True, cache: bool = False) -> Fleet:
     registry = registry or load_registry()
-    return load_fleet(paths.specs, registry.parameter_schemas(), semantics)
+    return load_fleet(paths.specs, registry.parameter_schemas(), semantics, paths.out / CACHE_DIR if cache else None)
 
 
 # The output root's cache directory, shared with the build cache (checks/cache.py CACHE_DIR).
@@ -69,11 +69,11 @@ CACHE_DIR = ".fedfleet-cache"
 
 
 def render(paths: Paths, registry: Registry | None = None, cache: bool = False) -> Rendered:
-    """load -> validate -> plan -> render, all in memory. With `cache`, files whose objects an
-    earlier run serialised reuse its bytes from the output root's .fedfleet-cache/ (`check`;
-    `generate` always serialises afresh)."""
+    """load -> validate -> plan -> render, all in memory. With `cache`, spec files an earlier run
+    read and files whose objects an earlier run serialised are taken from the output root's
+    .fedfleet-cache/ (`check`; `generate` always reads and serialises afresh)."""
     registry = registry or load_registry()
-    fleet = load(paths, registry)
+    fleet = load(paths, registry, cache=cache)
     planner = Planner(fleet)
     _one_flower_job_per_cluster(fleet, planner)
     governance, bundle = render_all(fleet, planner, registry)

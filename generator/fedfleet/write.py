@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
+import io
 import json
 import os
 import pickle
@@ -151,7 +152,7 @@ def serialiser_identity() -> bytes:
 class SerialiseCache:
     """Serialised files by the SHA-256 of their objects, each entry `<dir>/yaml/<k[:2]>/<k>`.
 
-    The key is taken over the objects' pickle (never loaded, only hashed): unlike JSON it keeps
+    The key is taken over the objects' pickle without its memo (never loaded, only hashed): unlike JSON it keeps
     every type apart (a tuple from a list, 1 from 1.0 and True, NaN from None, a str subclass
     from a str, a date from its text), and equal pickles unpickle to equal objects, so a key is
     never shared by two inputs serialise would write differently. Objects that cannot be pickled
@@ -166,11 +167,19 @@ class SerialiseCache:
         self._made: set[Path] = set()
 
     def key(self, docs: list[dict[str, Any]]) -> str | None:
+        # Without the memo (Pickler.fast), the bytes depend on the values and types alone, not on
+        # which of them are one object: a spec read from spec/readcache.py shares its strings
+        # otherwise than one parsed afresh, and the same objects must get the same key. The
+        # serialised text does not depend on sharing either (_document copies every collection,
+        # so PyYAML writes no alias). A cycle raises here: not cached.
+        buffer = io.BytesIO()
+        pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.fast = True
         try:
-            data = pickle.dumps(docs, protocol=pickle.HIGHEST_PROTOCOL)
+            pickler.dump(docs)
         except Exception:  # noqa: BLE001 - anything unpicklable is simply not cached
             return None
-        return hashlib.sha256(serialiser_identity() + data).hexdigest()
+        return hashlib.sha256(serialiser_identity() + buffer.getvalue()).hexdigest()
 
     def _path(self, key: str) -> Path:
         return self.directory / CACHE_KIND / key[:2] / key

@@ -21,6 +21,7 @@ from ..versions import FL_CONTROLLER_IMAGE
 from . import contract, semantic
 from .model import ApplicationSet, Cluster, ClusterSet, Fleet, Hub, Job, Origin, Taint
 from .schema import kind_schemas
+from .readcache import ReadCache
 from .yamlsource import Document, PathKey, dotted, read_documents
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -183,15 +184,17 @@ def _schema_findings(doc: Document, validator: _KindValidator, room: int) -> tup
     return out, more
 
 
-def read_spec_documents(spec_dir: Path) -> list[Document]:
-    """Every YAML document under the spec directory, with any per-file errors collected."""
+def read_spec_documents(spec_dir: Path, cache_dir: Path | None = None) -> list[Document]:
+    """Every YAML document under the spec directory, with any per-file errors collected; with
+    `cache_dir`, files read before are taken from spec/readcache.py."""
+    cache = ReadCache(cache_dir) if cache_dir is not None else None
     findings: list[Finding] = []
     docs: list[Document] = []
     base = spec_dir.parent
     for path in spec_files(spec_dir):
         display = str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
         try:
-            docs.extend(read_documents(path, display))
+            docs.extend(read_documents(path, display, cache))
         except InputError as exc:
             findings.extend(exc.findings)
     if findings:
@@ -200,7 +203,7 @@ def read_spec_documents(spec_dir: Path) -> list[Document]:
 
 
 def load_fleet(spec_dir: Path, plugin_fragments: dict[str, dict[str, Any]] | None = None,
-               semantics: bool = True) -> Fleet:
+               semantics: bool = True, cache_dir: Path | None = None) -> Fleet:
     """Load, schema-check and semantically check the fleet. Raises InputError with every finding.
 
     `semantics=False` skips the cross-document checks (references, uniqueness, the controller's
@@ -208,7 +211,7 @@ def load_fleet(spec_dir: Path, plugin_fragments: dict[str, dict[str, Any]] | Non
     name clusters of; it validates the result fully afterwards."""
 
     with _collector_paused():
-        return _load_fleet(spec_dir, plugin_fragments, semantics)
+        return _load_fleet(spec_dir, plugin_fragments, semantics, cache_dir)
 
 
 @contextmanager
@@ -227,8 +230,9 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _load_fleet(spec_dir: Path, plugin_fragments: dict[str, dict[str, Any]] | None, semantics: bool) -> Fleet:
-    docs = read_spec_documents(spec_dir)
+def _load_fleet(spec_dir: Path, plugin_fragments: dict[str, dict[str, Any]] | None, semantics: bool,
+                cache_dir: Path | None) -> Fleet:
+    docs = read_spec_documents(spec_dir, cache_dir)
     key = tuple(sorted((n, json.dumps(f, sort_keys=True)) for n, f in (plugin_fragments or {}).items()))
     validators = _validators(key)
     findings: list[Finding] = []

@@ -25,6 +25,8 @@ from typing import Any
 import yaml
 
 from ..findings import Finding, InputError, Location
+from . import readcache
+from .readcache import ReadCache
 
 try:  # the C parser is ~10x faster; fall back to pure Python where libyaml is missing
     from yaml import CSafeLoader as _Loader
@@ -287,8 +289,9 @@ def line_column(raw: bytes, offset: int) -> tuple[int, int]:
     return raw.count(b"\n", 0, offset) + 1, column
 
 
-def read_documents(path: Path, display: str | None = None) -> list[Document]:
-    """Read every YAML document of one file. Raises InputError naming file and line."""
+def read_documents(path: Path, display: str | None = None, cache: ReadCache | None = None) -> list[Document]:
+    """Read every YAML document of one file. Raises InputError naming file and line. With `cache`,
+    what the fast reader made of the same bytes in an earlier run is taken (spec/readcache.py)."""
     name = display or str(path)
     try:
         with path.open("rb") as fh:
@@ -306,7 +309,12 @@ def read_documents(path: Path, display: str | None = None) -> list[Document]:
         raise InputError([Finding("yaml", f"not UTF-8 text: byte 0x{raw[exc.start]:02x} ({exc.reason})",
                                   location=Location(name, line, col))]) from None
     source = _Source(name, text)
-    fast = _fast_read(text)
+    key = readcache.key(raw) if cache is not None else ""
+    fast = cache.get(key) if cache is not None else None
+    if fast is None:
+        fast = _fast_read(text)
+        if fast is not None and cache is not None:
+            cache.put(key, fast)
     if fast is None:  # something to report (or an unusual construct): the full reader says what and where
         return _full_read(text, name)
     return [Document(name, index, data, source=source) for index, data in fast]
