@@ -2,6 +2,8 @@
 exact bytes and the reader's identity; one changed byte or another reader reads the file again; a
 damaged or misfiled entry is a miss; what the fast reader refuses (every error with its file:line)
 is never stored; data JSON would change is never stored; with or without it the fleet is the same.
+A document's schema pass is kept too (spec-valid/), keyed by its file's bytes, the reader, its index
+and the schema's identity: a change of any of them checks it again; a failure is never kept.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pytest
 from fedfleet import pipeline
 from fedfleet.findings import InputError
 from fedfleet.spec import readcache, yamlsource
+from fedfleet.spec import load
 from fedfleet.spec.load import read_spec_documents
 
 
@@ -32,7 +35,7 @@ def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def _docs(repo: Path, cache: bool) -> list[tuple[str, int, Any]]:
-    docs = read_spec_documents(repo / "specs", repo / pipeline.CACHE_DIR if cache else None)
+    docs = read_spec_documents(repo / "specs", readcache.ReadCache(repo / pipeline.CACHE_DIR) if cache else None)
     return [(d.file, d.index, d.data) for d in docs]
 
 
@@ -141,3 +144,76 @@ def test_data_json_would_change_is_never_stored(tmp_path: Path, value: str, stor
         assert repr(data) == repr(plain) or (isinstance(plain["a"], float) and math.isnan(plain["a"]) and math.isnan(data["a"]))
         assert [type(v) for v in data["b"]] == [int, float, str]
     assert bool(list((tmp_path / "cache").rglob("*"))) is stored
+
+
+def _checked(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """The documents the schema check runs on for real (no verdict reused)."""
+    checked: list[tuple[str, int]] = []
+    real = load._schema_findings
+
+    def counted(doc: Any, validator: Any, room: int) -> Any:
+        checked.append((doc.file, doc.index))
+        return real(doc, validator, room)
+
+    monkeypatch.setattr(load, "_schema_findings", counted)
+    return checked
+
+
+def _load(repo: Path, cache: bool = True) -> Any:
+    return pipeline.load(pipeline.Paths(repo / "specs", repo), cache=cache)
+
+
+def test_a_documents_schema_pass_is_kept_and_one_changed_byte_checks_its_file_again(
+        fleet_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    checked = _checked(monkeypatch)
+    fresh = _load(fleet_repo, cache=False)
+    every = len(checked)
+    assert every > 3
+    _load(fleet_repo)
+    assert len(checked) == 2 * every and len(_verdicts(fleet_repo)) == every
+    assert _load(fleet_repo) == fresh and len(checked) == 2 * every  # nothing checked again
+    job = next(p for p in _files(fleet_repo) if "rounds: " in p.read_text())
+    text = job.read_text()
+    at = text.index("rounds: ") + len("rounds: ")
+    job.write_text(text[:at] + ("7" if text[at] != "7" else "8") + text[at + 1:])  # one byte
+    del checked[:]
+    warm = _load(fleet_repo)
+    name = f"specs/{job.relative_to(fleet_repo / 'specs').as_posix()}"
+    assert checked and all(file.endswith(name) for file, _ in checked)  # that file's documents alone
+    assert warm == _load(fleet_repo, cache=False)
+
+
+def _verdicts(repo: Path) -> list[Path]:
+    return sorted(p for p in (repo / pipeline.CACHE_DIR / readcache.VERDICT_KIND).rglob("*") if p.is_file())
+
+
+def test_another_schema_or_validator_checks_every_document_again(fleet_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The schema's identity is in the key: a plugin's parameter schema, this module's source or
+    fastjsonschema's version changed checks every document of that kind again."""
+    _load(fleet_repo)
+    checked = _checked(monkeypatch)
+    real = load._Validators.identity
+    monkeypatch.setattr(load._Validators, "identity", lambda self, kind: real(self, kind) + b"another schema")
+    _load(fleet_repo)
+    assert len(checked) == len(_verdicts(fleet_repo)) // 2 > 3
+
+
+def test_a_failing_document_is_never_kept_and_reports_as_before(fleet_repo: Path) -> None:
+    job = next(p for p in _files(fleet_repo) if "rounds: " in p.read_text())
+    job.write_text(job.read_text().replace("rounds: ", "rounds: -", 1))
+    found = []
+    for cache in (False, True, True):
+        with pytest.raises(InputError) as bad:
+            _load(fleet_repo, cache=cache)
+        found.append([f.render() for f in bad.value.findings])
+    assert found[0] == found[1] == found[2] and "rounds" in found[0][0]
+
+
+def test_a_damaged_verdict_is_a_miss(fleet_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _load(fleet_repo)
+    verdicts = _verdicts(fleet_repo)
+    verdicts[0].write_bytes(verdicts[0].read_bytes()[:-1])
+    verdicts[1].write_bytes(verdicts[2].read_bytes())  # misfiled
+    checked = _checked(monkeypatch)
+    _load(fleet_repo)
+    assert len(checked) == 2

@@ -53,9 +53,23 @@ def key(raw: bytes) -> str:
     return hashlib.sha256(reader_identity() + hashlib.sha256(raw).digest()).hexdigest()
 
 
+VERDICT_KIND = "spec-valid"  # entries under <cache_dir>/spec-valid/: a document its kind's schema passed
+
+
 class ReadCache:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+
+    def valid(self, key: str) -> bool:
+        """An earlier run's schema check passed the document this key names (load.py verdict_key)."""
+        try:
+            raw = (self.directory / VERDICT_KIND / key[:2] / key).read_bytes()
+        except OSError:
+            return False
+        return raw == self._head(key, b"valid") + b"\nvalid"
+
+    def put_valid(self, key: str) -> None:
+        self._write(self.directory / VERDICT_KIND / key[:2] / key, self._head(key, b"valid") + b"\nvalid")
 
     def _path(self, key: str) -> Path:
         return self.directory / KIND / key[:2] / key
@@ -87,15 +101,17 @@ class ReadCache:
             return
         if orjson.loads(content) != [list(d) for d in docs]:  # NaN or infinity came back as null
             return
-        path = self._path(key)
+        self._write(self._path(key), self._head(key, content) + b"\n" + content)
+
+    def _write(self, path: Path, data: bytes) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if not (self.directory / ".gitignore").exists():
                 (self.directory / ".gitignore").write_text("*\n")
             # written whole under a name of this process, then renamed: a reader sees all or nothing
-            tmp = path.parent / f".tmp-{os.getpid()}-{key}"
+            tmp = path.parent / f".tmp-{os.getpid()}-{path.name}"
             with open(tmp, "wb") as fh:
-                fh.write(self._head(key, content) + b"\n" + content)
+                fh.write(data)
             os.replace(tmp, path)
         except OSError:
             pass  # a read-only or full cache directory only costs speed

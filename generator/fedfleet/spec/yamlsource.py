@@ -109,15 +109,18 @@ class Document:
     """One YAML document: its data plus the position of every node, keyed by path (worked out
     when first asked, see _Source)."""
 
-    __slots__ = ("file", "index", "data", "_positions", "_source")
+    __slots__ = ("file", "index", "data", "_positions", "_source", "content_key")
 
     def __init__(self, file: str, index: int, data: Any, positions: dict[PathKey, tuple[int, int]] | None = None,
-                 source: _Source | None = None) -> None:
+                 source: _Source | None = None, content_key: str = "") -> None:
         self.file = file
         self.index = index
         self.data = data
         self._positions = positions
         self._source = source
+        # Read through spec/readcache.py: its key (the file's bytes and the reader), which
+        # identifies `data` for the schema verdicts of load.py; "" otherwise.
+        self.content_key = content_key
 
     @property
     def positions(self) -> dict[PathKey, tuple[int, int]]:
@@ -317,7 +320,7 @@ def read_documents(path: Path, display: str | None = None, cache: ReadCache | No
             cache.put(key, fast)
     if fast is None:  # something to report (or an unusual construct): the full reader says what and where
         return _full_read(text, name)
-    return [Document(name, index, data, source=source) for index, data in fast]
+    return [Document(name, index, data, source=source, content_key=key) for index, data in fast]
 
 
 def _full_read(text: str, name: str) -> list[Document]:
