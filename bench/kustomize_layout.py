@@ -8,7 +8,12 @@ one hub's objects laid out several ways, each a child process, CPU = user+sys of
   labels, without patches, without both (do the transformers matter?);
 - the flat kustomization's subsets (jobs/, flower/, governance/): cost against object count.
 
-Run: python bench/kustomize_layout.py [--clusters 10000] [--hub hub-0]
+With --part-objects 128,256,512 it instead generates the fleet once per unit size
+(render/layout.py PART_OBJECTS) and builds every hub unit of every hub one by one, CPU summed
+(what a cold `check` spends in kustomize on the overlays). FEDFLEET_KUSTOMIZE="kustomize build"
+measures a standalone kustomize instead of kubectl's.
+
+Run: python bench/kustomize_layout.py [--clusters 10000] [--hub hub-0] [--part-objects 128,256,512]
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from synthetic import write_fleet  # noqa: E402
 
 from fedfleet.checks.built import composed_units  # noqa: E402
-from fedfleet.checks.kustomize import find_kustomize  # noqa: E402
+from fedfleet.checks.kustomize import build_env, find_kustomize  # noqa: E402
 
 TOOL = find_kustomize()
 
@@ -37,7 +42,7 @@ TOOL = find_kustomize()
 def build(directory: Path) -> tuple[float, float, int]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run([*TOOL.argv, str(directory)], capture_output=True, text=True)
+    proc = subprocess.run([*TOOL.argv, str(directory)], capture_output=True, text=True, env=build_env())  # as check runs it
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode:
@@ -50,11 +55,45 @@ def row(what: str, wall: float, cpu: float, objects: int, builds: int = 1) -> No
     print(f"{what:<52} {objects:>6} {builds:>6} {wall:>8.2f} {cpu:>8.2f}", flush=True)
 
 
+GENERATE_WITH = """
+import sys
+from fedfleet.render import layout
+layout.PART_OBJECTS = int(sys.argv[1])
+from fedfleet.cli import main
+sys.exit(main(["generate"]))
+"""
+
+
+def unit_sizes(clusters: int, sizes: list[int]) -> None:
+    """Every hub unit built one by one, per PART_OBJECTS: the units' total CPU against their size."""
+    with tempfile.TemporaryDirectory(prefix="fedfleet-kust-") as tmp:
+        write_fleet(Path(tmp) / "specs-only", clusters, clusters // 10, 4)
+        print(f"{TOOL.name}; {clusters} clusters, every hub's units; load average {os.getloadavg()[0]:.1f}")
+        print(f"{'PART_OBJECTS':>12} {'units':>6} {'objects':>8} {'per unit':>8} {'wall s':>8} {'cpu s':>8}")
+        for size in sizes:
+            root = Path(tmp) / str(size)
+            shutil.copytree(Path(tmp) / "specs-only" / "specs", root / "specs")
+            subprocess.run([sys.executable, "-c", GENERATE_WITH, str(size)], cwd=root, check=True,
+                           stdout=subprocess.DEVNULL)
+            units = sorted(p.parent for p in root.glob("overlays/*/*/kustomization.yaml"))
+            wall = cpu = 0.0
+            count = 0
+            for unit in units:
+                w, c, n = build(unit)
+                wall, cpu, count = wall + w, cpu + c, count + n
+            print(f"{size:>12} {len(units):>6} {count:>8} {count / len(units):>8.0f} {wall:>8.2f} {cpu:>8.2f}", flush=True)
+            shutil.rmtree(root)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clusters", type=int, default=10_000)
     ap.add_argument("--hub", default="hub-0")
+    ap.add_argument("--part-objects", default="", help="comma-separated unit sizes (PART_OBJECTS) to compare")
     args = ap.parse_args()
+    if args.part_objects:
+        unit_sizes(args.clusters, [int(s) for s in args.part_objects.split(",")])
+        return
     with tempfile.TemporaryDirectory(prefix="fedfleet-kust-") as tmp:
         root = Path(tmp)
         write_fleet(root, args.clusters, args.clusters // 10, 4)
