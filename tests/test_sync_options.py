@@ -67,8 +67,9 @@ def _same_builds(rendered: pipeline.Rendered, tmp_path: Path) -> list[dict]:
     from the current layout's overlays."""
     files = rendered.build_inputs
     new = _write(files, tmp_path / "new")
-    old = _write(_old_layout(files), tmp_path / "old")
-    assert old != new
+    before = _old_layout(files)
+    assert before != files
+    old = _write(before, tmp_path / "old")
     objects: list[dict] = []
     dirs = _kustomizations(files)
     assert dirs
@@ -166,3 +167,31 @@ def test_objects_of_the_specs_kustomize_content_still_get_the_options(fleet_repo
     for o in mine:
         assert o["metadata"]["annotations"][OPTION] == "SkipDryRunOnMissingResource=true"
         assert o["metadata"]["annotations"]["team.acme.io/owner"] == "ml"
+
+
+AUDIT_COMPONENT = """apiVersion: kustomize.config.k8s.io/v1alpha1
+kind: Component
+patches:
+- target: {annotationSelector: argocd.argoproj.io/sync-options}
+  patch: '[{"op": "add", "path": "/metadata/labels/acme.io~1custom-sync", "value": "true"}]'
+"""
+
+
+def test_the_specs_components_see_fedfleets_objects_as_before(fleet_repo: Path, tmp_path: Path) -> None:
+    """kustomize runs a kustomization's components on the objects it accumulated before its own
+    patches (api/internal/target/kusttarget.go accumulateTarget), so a hub's component saw
+    fedfleet's objects without the sync-options annotation: a component patch that selects by it
+    labels only the objects that came with one (none here), as before."""
+    fleet = fleet_repo / "specs/fleet.yaml"
+    text = fleet.read_text()
+    hub = "    superlink: {exposure: Route, domain: apps.hub-prod.example.com}"
+    line = next(ln for ln in text.splitlines(keepends=True) if ln.startswith(hub))
+    fleet.write_text(text.replace(line, line + "    kustomize: {components: [audit]}\n", 1))
+    (fleet_repo / "overlays/hub-prod/audit").mkdir(parents=True, exist_ok=True)
+    (fleet_repo / "overlays/hub-prod/audit/kustomization.yaml").write_text(AUDIT_COMPONENT)
+    rendered = pipeline.render(pipeline.Paths(specs=fleet_repo / "specs", out=fleet_repo))
+    assert "overlays/hub-prod/audit/kustomization.yaml" in rendered.build_inputs
+    objects = _same_builds(rendered, tmp_path)
+    prod = [o for o in objects if (o["metadata"].get("labels") or {}).get("fedfleet.io/hub") == "hub-prod"]
+    assert any((o["metadata"].get("annotations") or {}).get(OPTION) for o in prod)  # the patches still add them
+    assert not [o for o in prod if "acme.io/custom-sync" in (o["metadata"].get("labels") or {})]

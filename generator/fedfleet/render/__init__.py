@@ -85,12 +85,18 @@ def render_bundle(fleet: Fleet, plan: Plan | Planner, extras: OverlayExtras | No
                 files[f"flower/{job.name}.yaml"] = flower.job_objects(fleet, hub, plan, job)
         if extras:
             files.update(extras(fleet, hub.name))
-        # Argo CD's per-kind sync options, in fedfleet's own objects (render/argocd.py
-        # with_sync_options: cheaper for kustomize than a patch, built the same).
-        files = {rel: [argocd.with_sync_options(o) for o in docs] for rel, docs in files.items()}
         # The kinds Argo CD will sync from this overlay: the bases' and the overlay's own files
         # (kustomize patches and labels add no kind), for the bootstrap's RBAC and project.
         overlay_kinds[hub.name] = bootstrap.kinds_of(o for docs in files.values() for o in docs)
+        # Argo CD's per-kind sync options, in fedfleet's own objects (render/argocd.py
+        # with_sync_options: cheaper for kustomize than a patch, built the same). Not where the
+        # hub has its own kustomize content: that overlay keeps the patches, and the spec's
+        # components run on fedfleet's objects before the overlay's patches (kustomize
+        # api/internal/target/kusttarget.go accumulateTarget: resources, generators, components, then
+        # this kustomization's transformers), so they must see them as before, without the
+        # annotation (a component patch selecting by it, or reading it, builds as before).
+        if not any(hub.kustomize.values()):
+            files = {rel: [argocd.with_sync_options(o) for o in docs] for rel, docs in files.items()}
         hub_labels = [{"pairs": {"fedfleet.io/hub": hub.name, "fedfleet.io/environment": hub.environment},
                        "includeSelectors": False}]
         bases = ["flower-addon", "governance"]
