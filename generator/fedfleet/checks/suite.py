@@ -194,12 +194,6 @@ def run_checks(paths: pipeline.Paths, crd_dirs: list[Path], policy_dir: Path | N
     # a child process). Drift, the CRD schemas and the other checks need nothing Rego needs: they
     # run here while the child evaluates, and their reports keep their order.
     t = time.perf_counter()
-    try:  # the CRD store, overridden by --crds; never skipped: no schema at all is bad input
-        source: crds.SchemaSource | None = crds.SchemaSource.resolve(crd_dirs, rendered.fleet.allow_unvalidated_kinds)
-        source_findings: list[Finding] = []
-    except InputError as exc:
-        source, source_findings = None, exc.findings
-        report.bad_input = True
     store = default_cache(paths) if use_cache else None
     built = build_all(rendered.build_inputs, rendered.roots, store)
     build_seconds = time.perf_counter() - t
@@ -230,6 +224,12 @@ def run_checks(paths: pipeline.Paths, crd_dirs: list[Path], policy_dir: Path | N
                                            summary="no drift" if drift.clean else f"{len(drift_findings)} file(s) drifted"), t))
 
         t = time.perf_counter()
+        try:  # the CRD store, overridden by --crds; never skipped: no schema at all is bad input
+            source: crds.SchemaSource | None = crds.SchemaSource.resolve(crd_dirs, rendered.fleet.allow_unvalidated_kinds)
+            source_findings: list[Finding] = []
+        except InputError as exc:
+            source, source_findings = None, exc.findings
+            report.bad_input = True
         check_crds(built, source, store)
         reused = f" ({len(built.cached)} unchanged, reused from {default_cache(paths)})" if built.cached else ""
         report.runs.append(CheckRun(
