@@ -246,6 +246,9 @@ def run_checks(paths: pipeline.Paths, crd_dirs: list[Path], policy_dir: Path | N
     except BaseException:
         beside.close()
         raise
+    # What is left needs none of the run's data: freed now, while the Rego child works, rather
+    # than on return, after it (~2 million objects at 10,000 clusters: ~0.1 s).
+    del rendered, built, objects, evaluation
     try:
         result, seconds = beside.result()
         report.runs.append(CheckRun(
