@@ -189,3 +189,22 @@ def test_no_color_is_honoured_on_a_terminal(fleet_repo: Path) -> None:
     plain = _cli(fleet_repo, {"FORCE_COLOR": "1", "NO_COLOR": "1"}, "plan", "no-such-job")
     assert "\x1b[" in coloured.stderr
     assert "\x1b[" not in plain.stderr and "no job named" in plain.stderr
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_the_command_writes_all_of_checks_report_before_its_fast_exit(fleet_repo: Path, crds: Path, fmt: str) -> None:
+    """`fedfleet check` ends without Python's shutdown (cli.console_script): the whole report,
+    stderr and the exit code come out as main gives them with Python's own exit."""
+    fast = "from fedfleet.cli import console_script; console_script()"
+    plain = "import sys; from fedfleet.cli import main; sys.exit(main())"
+    assert subprocess.run([sys.executable, "-c", fast, "generate"], capture_output=True).returncode == 0
+    argv = ["check", "--crds", str(crds), "-o", fmt, "--no-cache"]
+    got, want = (subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
+                 for code in (fast, plain))
+    assert got.returncode == want.returncode and got.stderr == want.stderr and len(got.stdout) > 4096
+    if fmt == "json":  # the same document but for each check's seconds
+        untimed = [{k: v for k, v in c.items() if k != "seconds"} for c in json.loads(want.stdout)["checks"]]
+        assert [{k: v for k, v in c.items() if k != "seconds"} for c in json.loads(got.stdout)["checks"]] == untimed
+        assert json.loads(got.stdout)["exitCode"] == got.returncode and got.stdout.endswith("}\n")
+    else:
+        assert got.stdout == want.stdout

@@ -37,6 +37,12 @@ _quiet = False
 # garbage (their few cycles die with the process). At 10,000 clusters that walking was ~2 CPU-s
 # of a `check` (bench/check.py).
 _LONG_RUNNING = frozenset({"simulate", "doctor", "inventory"})
+# Verbs whose process ends without Python's shutdown (console_script): check leaves millions of
+# objects to free one by one and the cyclic garbage of a run without the collector to walk (at
+# 10,000 clusters ~0.1-0.4 s after the report is written); the operating system takes the memory
+# back at once. check holds no file, thread or child process once main returns.
+_FAST_EXIT = frozenset({"check"})
+_verb = ""
 
 
 def _consoles() -> None:
@@ -683,11 +689,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    global _quiet
+    global _quiet, _verb
     parser = build_parser()
     args = parser.parse_args(argv)
     _consoles()
     _quiet = bool(getattr(args, "quiet", False))
+    _verb = args.verb
     func: Callable[[argparse.Namespace], int] = args.func
     need = extras.needed(args)
     if need and extras.missing(need[0]):
@@ -733,5 +740,15 @@ def _missing_extra(args: argparse.Namespace, message: str) -> int:
     return EXIT_INPUT
 
 
+def console_script() -> NoReturn:
+    """The `fedfleet` command: main, then the exit (_FAST_EXIT: without Python's shutdown)."""
+    code = main()
+    if _verb in _FAST_EXIT:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console_script()
