@@ -220,3 +220,14 @@ def test_a_rego_child_that_does_not_answer_is_an_error_finding(how: str, says: s
         beside.result()
     [finding] = lost.value.findings
     assert finding.check == "rego" and finding.severity.value == "error" and says in finding.message
+
+
+def test_the_key_of_the_input_bytes_is_the_key_of_its_text(rendered: pipeline.Rendered) -> None:
+    """check keeps the input as UTF-8 bytes (one copy): the same key as its text, and one byte
+    more is another key."""
+    data_input = rego.build_input(rendered.fleet, rendered.plan, rendered.bundle)
+    data_input["parameters"]["note"] = "naïve ✓"  # beyond ASCII: UTF-8 and the text differ in length
+    raw, text = rego.input_bytes(data_input), rego.input_json(data_input)
+    assert raw == text.encode() and len(raw) > len(text)
+    modules = _modules(rendered)
+    assert rego.results_key(modules, raw) == rego.results_key(modules, text) != rego.results_key(modules, raw + b" ")
