@@ -10,10 +10,12 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import fastjsonschema
-import jsonschema
+
+if TYPE_CHECKING:  # imported where a schema is compiled: `check` does that beside its Rego child
+    import jsonschema
 
 from .. import crdstore
 from ..findings import Finding, InputError, Location, Severity, Subject
@@ -182,6 +184,8 @@ class SchemaSource:
         return cls(tuple(files), " and ".join(described), frozenset(allowed), tuple(crd_dirs))
 
     def load(self) -> "SchemaSet":
+        import jsonschema
+
         validators: dict[tuple[str, str], jsonschema.protocols.Validator] = {}
         sources: dict[tuple[str, str], str] = {}
         loaded: dict[Path, list[tuple[str, str]]] = {}
@@ -319,6 +323,8 @@ class SchemaSet:
 def _load_file(path: Path, label: str, validators: dict[tuple[str, str], jsonschema.protocols.Validator],
                sources: dict[tuple[str, str], str]) -> list[tuple[str, str]]:
     """Add every served version's schema of every CRD in one file; returns their keys."""
+    import jsonschema
+
     # The spec reader: no alias expansion (a billion-laughs file is one error, not a
     # MemoryError), the same size, node and depth limits, errors with line and column.
     added: list[tuple[str, str]] = []

@@ -11,10 +11,12 @@ import os
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import fastjsonschema
-import jsonschema
+
+if TYPE_CHECKING:  # imported when a document fails (_KindValidator.full): most runs never need it
+    import jsonschema
 
 from .. import API_VERSION
 from ..findings import Finding, InputError, Location
@@ -133,14 +135,26 @@ class _KindValidator:
     """
 
     def __init__(self, schema: dict[str, Any]) -> None:
+        self.schema = schema
         self.fast = fastjsonschema.compile({**schema, "$schema": "http://json-schema.org/draft-07/schema#"})
-        self.full = jsonschema.Draft202012Validator(schema, format_checker=None)
+        self._full: jsonschema.protocols.Validator | None = None
+
+    @property
+    def full(self) -> jsonschema.protocols.Validator:
+        """jsonschema's validator, made (and jsonschema imported) when a document first fails."""
+        if self._full is None:
+            import jsonschema
+
+            self._full = jsonschema.Draft202012Validator(self.schema, format_checker=None)
+        return self._full
 
     def iter_errors(self, data: Any) -> list[jsonschema.ValidationError]:
         try:
             self.fast(data)
             return []
         except fastjsonschema.JsonSchemaException as fast_error:
+            import jsonschema
+
             found = list(self.full.iter_errors(data))
             # Should the engines ever disagree, the document still fails, with the fast message.
             return found or [jsonschema.ValidationError(fast_error.message, path=_fast_path(fast_error))]
