@@ -6,6 +6,8 @@ real CLI as child processes and prints wall and CPU (user+sys) seconds and peak 
   plus its C dumper over the same rendered objects, in this process);
 - plan -o json (and the size of what it writes);
 - check (against the CRD store: `fedfleet crds pull` first), cold (empty cache), then again with one job changed (a warm cache);
+RSS MiB is the largest process of the run's tree (wait4), main the fedfleet process's own peak and
+rego check's Rego process's (goal: <= 1 GiB at 40,000 clusters);
 Optionally writes the figures as JSON (--json) and a plot (--plot, matplotlib).
 
 Run: python bench/check.py [--sizes 2500,10000,40000] [--json out.json] [--plot out.png]
@@ -31,18 +33,55 @@ from synthetic import write_fleet  # noqa: E402
 FEDFLEET = str(Path(sys.executable).parent / "fedfleet")
 
 
+def _hwm_mib(pid: int) -> float:
+    """A process's peak RSS so far (VmHWM), 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return next((int(line.split()[1]) / 1024 for line in fh if line.startswith("VmHWM:")), 0.0)
+    except OSError:
+        return 0.0
+
+
+def _rego_children(pid: int) -> list[int]:
+    """check's Rego process (python -m fedfleet.checks.regoproc), when it runs."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            children = [int(c) for c in fh.read().split()]
+    except OSError:
+        return []
+    found = []
+    for child in children:
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as fh:
+                if b"fedfleet.checks.regoproc" in fh.read():
+                    found.append(child)
+        except OSError:
+            pass
+    return found
+
+
 def run(argv: list[str], cwd: Path, stdout: Path | None = None) -> dict[str, float]:
-    """One child process: wall, CPU (user+sys) and its peak RSS (this child only: wait4)."""
+    """One child process: wall, CPU (user+sys) and peak RSS: of the largest process of its tree
+    (wait4: the child and the descendants it waited for, each on its own, not summed), and, read
+    from /proc while it runs (Linux), of the fedfleet process itself and of check's Rego process."""
     t0 = time.perf_counter()
+    main_mib = rego_mib = 0.0
     with open(stdout or os.devnull, "wb") as out:
         proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
+        while True:  # VmHWM only grows: the last reading before each process ends is its peak
+            main_mib = max(main_mib, _hwm_mib(proc.pid))
+            for child in _rego_children(proc.pid):
+                rego_mib = max(rego_mib, _hwm_mib(child))
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            time.sleep(0.05)
     wall = time.perf_counter() - t0
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
         raise SystemExit(f"{' '.join(argv)} exited {code}")
-    # wait4's usage covers the child and the descendants it waited for (its kustomize and Rego processes)
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mib": usage.ru_maxrss / 1024, "exit": code}
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mib": usage.ru_maxrss / 1024,
+            "main_mib": main_mib, "rego_mib": rego_mib, "exit": code}
 
 
 def floor(root: Path) -> float:
@@ -131,7 +170,7 @@ def main() -> None:
         plot(json.loads(Path(args.replot).read_text()), Path(args.plot or "bench-check.png"))
         return
     results = []
-    print(f"{'clusters':>8} {'step':<22} {'wall s':>7} {'cpu s':>7} {'RSS MiB':>8}  note")
+    print(f"{'clusters':>8} {'step':<22} {'wall s':>7} {'cpu s':>7} {'RSS MiB':>8} {'main':>6} {'rego':>6}  note")
     for n in (int(s) for s in args.sizes.split(",")):
         r = measure(n)
         results.append(r)
@@ -146,7 +185,8 @@ def main() -> None:
                 note = "goal <= 10 s wall"
             if key == "check_one_job":
                 note = "goal <= 3 s wall"
-            print(f"{n:>8} {key:<22} {m['wall']:>7.2f} {m['cpu']:>7.2f} {m['rss_mib']:>8.0f}  {note}", flush=True)
+            print(f"{n:>8} {key:<22} {m['wall']:>7.2f} {m['cpu']:>7.2f} {m['rss_mib']:>8.0f} {m['main_mib']:>6.0f} "
+                  f"{m['rego_mib']:>6.0f}  {note}", flush=True)
         print(f"{'':>8} load average during the run: {r['load']:.1f}", flush=True)
         if args.json:  # after each size: a long run still leaves what it measured
             Path(args.json).write_text(json.dumps(results, indent=2) + "\n")

@@ -6,13 +6,10 @@ Every evaluation here is the real embedded engine."""
 from __future__ import annotations
 
 import errno
-import os
 import shutil
-import signal
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 import regorus
 
@@ -143,81 +140,84 @@ def test_another_engine_is_never_cached(rendered: pipeline.Rendered, tmp_path: P
     assert not (tmp_path / "rego").exists()
 
 
-def test_rego_beside_the_other_checks_gives_what_it_gives_in_process(rendered: pipeline.Rendered) -> None:
-    """check runs Rego in a forked child (suite._Beside): the same result, the same bad input,
-    and a crash is raised in the parent, not lost."""
-    from fedfleet.checks.suite import _Beside
+def _in_process(r: pipeline.Rendered, tmp_path: Path, modules: list[rego.RegoModule] | None = None,
+                path: str = "input.json") -> Path:
+    """The input file check writes for its Rego process (the rendered bundle as the objects)."""
+    target = tmp_path / path
+    objects = [(o.path, o.hub, rego.object_json(o.object)) for o in rego.hub_objects(r.bundle, r.roots)]
+    rego.write_input(target, r.fleet, r.plan, objects, lambda: rego.hub_objects(r.bundle, r.roots))
+    return target
+
+
+def test_rego_in_its_own_process_gives_what_it_gives_in_process(rendered: pipeline.Rendered, tmp_path: Path) -> None:
+    """check runs the embedded engine in a process of its own (checks/regoproc.py): the same
+    answer as in this process, the same bad input, and a crash is raised here, not lost."""
+    from fedfleet.checks.regoproc import RegoProcess
     from fedfleet.findings import InputError
 
-    def evaluate() -> rego.RegoResult:
-        return _run(rendered, None)
-
-    forked, seconds = _Beside(evaluate, fork=True).result()
-    here, _ = _Beside(evaluate, fork=False).result()
-    assert _same(forked, here) and forked.objects == here.objects and seconds > 0
+    modules = _modules(rendered)
+    path = _in_process(rendered, tmp_path)
+    there, seconds = RegoProcess(modules, path).result()
+    here = rego.EmbeddedEngine().evaluate_json(modules, path.read_text())
+    assert there == here and seconds > 0
+    assert rego.to_findings(rendered.fleet, there) == _run(rendered, None).findings
     broken = [rego.RegoModule("broken.rego", "package fedfleet.broken\ndeny contains x if {", "test")]
-    for fork in (True, False):
-        with pytest.raises(InputError) as bad:
-            _Beside(lambda: _run(rendered, None, broken), fork=fork).result()
-        assert bad.value.findings[0].check == "rego" and bad.value.findings[0].location.file == "broken.rego"
-
-    def crash() -> rego.RegoResult:
-        raise ZeroDivisionError("in the child")
-
-    with pytest.raises(RuntimeError, match="ZeroDivisionError: in the child"):
-        _Beside(crash, fork=True).result()
+    with pytest.raises(InputError) as bad:
+        RegoProcess(broken, path).result()
+    assert bad.value.findings[0].check == "rego" and bad.value.findings[0].location.file == "broken.rego"
+    path.write_text("[1, 2")  # not an input regorus reads: its error, raised here with its traceback
+    with pytest.raises(RuntimeError, match="the Rego evaluation failed:\n.*Traceback"):
+        RegoProcess(modules, path).result()
 
 
-def _open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
+def test_rego_runs_in_process_when_no_process_can_start(rendered: pipeline.Rendered, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No process can be made (Popen raises OSError: no memory, no process slot): Rego runs here,
+    with the same answer."""
+    import subprocess
 
+    from fedfleet.checks.regoproc import RegoProcess
 
-def test_rego_runs_in_process_when_fork_fails(rendered: pipeline.Rendered, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No child can be made (fork raises OSError: no memory, no process slot): Rego runs here,
-    with the same result, and the pipe made for the child is closed."""
-    from fedfleet.checks.suite import _Beside
+    modules = _modules(rendered)
+    path = _in_process(rendered, tmp_path)
+    there, _ = RegoProcess(modules, path).result()
 
-    def no_fork() -> int:
+    def no_process(*args: Any, **kwargs: Any) -> Any:
         raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
 
-    here, _ = _Beside(lambda: _run(rendered, None), fork=False).result()
-    before = _open_fds()
-    monkeypatch.setattr(os, "fork", no_fork)
-    beside = _Beside(lambda: _run(rendered, None), fork=True)
-    assert _open_fds() == before
-    result, _ = beside.result()
-    assert _same(result, here) and result.objects == here.objects
+    monkeypatch.setattr(subprocess, "Popen", no_process)
+    here, _ = RegoProcess(modules, path).result()
+    assert here == there
 
 
 @pytest.mark.parametrize("how, says", [
     ("killed", "killed by signal SIGKILL"),
     ("exit", "exited with status 3"),
     ("truncated", "truncated answer"),
+    ("silent", "ended without an answer"),
 ])
-def test_a_rego_child_that_does_not_answer_is_an_error_finding(how: str, says: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The child killed (the OOM killer), gone without writing, or cut off mid-answer: the parent
-    reports an error finding of the rego check naming what happened, not a traceback."""
-    from fedfleet.checks import suite
+def test_a_rego_process_that_does_not_answer_is_an_error_finding(how: str, says: str, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process killed (the OOM killer), gone without writing, or cut off mid-answer: the parent
+    reports an error finding of the rego check naming what happened, not a traceback. The process
+    here is a real interpreter that does just that in place of the evaluation."""
+    import subprocess
+    import sys
+
+    from fedfleet.checks.regoproc import RegoProcess
     from fedfleet.findings import InputError
 
-    def evaluate() -> rego.RegoResult:
-        if how == "killed":
-            os.kill(os.getpid(), signal.SIGKILL)
-        if how == "exit":
-            os._exit(3)
-        raise AssertionError("unreachable")
-
-    if how == "truncated":  # the child writes part of its answer and ends normally
-        whole = orjson.dumps
-        monkeypatch.setattr(orjson, "dumps", lambda value: whole(value)[:5])
-
-        def evaluate() -> rego.RegoResult:  # noqa: F811
-            return rego.RegoResult([], [], 0, False)
-
-    beside = suite._Beside(evaluate, fork=True)
+    script = {"killed": "import os, signal; os.kill(os.getpid(), signal.SIGKILL)",
+              "exit": "import os; os._exit(3)",
+              "truncated": "import sys; sys.stdout.write('{\"resu')",
+              "silent": "pass"}[how]
+    real = subprocess.Popen
+    monkeypatch.setattr(subprocess, "Popen", lambda argv, **kw: real([sys.executable, "-c", script], **kw))
+    (tmp_path / "input.json").write_text("{}")
+    process = RegoProcess([], tmp_path / "input.json")
     monkeypatch.undo()
     with pytest.raises(InputError) as lost:
-        beside.result()
+        process.result()
     [finding] = lost.value.findings
     assert finding.check == "rego" and finding.severity.value == "error" and says in finding.message
 

@@ -15,7 +15,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Protocol
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
 import orjson
 
@@ -193,6 +193,69 @@ def build_input(fleet: Fleet, plan: Plan, objects: Bundle | list[HubObject]) -> 
     }
 
 
+class NotOrjson(Exception):
+    """A value orjson cannot write (an integer beyond 64 bits, a lone surrogate): the input is then
+    written whole by input_json, from the objects themselves."""
+
+
+def object_json(value: Any) -> bytes:
+    """One value as input_json writes it inside the document (orjson, compact)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except (orjson.JSONEncodeError, TypeError):
+        raise NotOrjson() from None
+
+
+def input_chunks(fleet: Fleet, plan: Plan, objects: Iterable[tuple[str, str, bytes]]) -> Iterator[bytes]:
+    """input_json(build_input(...)) in pieces, from each object's JSON text (path, hub, object_json
+    of the object): the same bytes, without the document or its text held whole (116 MB at 40,000
+    clusters, and the parent's copy of every object as Python data). orjson writes a dict's keys in
+    order, compact, so the document is its parts joined (tests/test_rego_input.py compares)."""
+    document = build_input(fleet, plan, [])
+    for i, (key, value) in enumerate(document.items()):
+        opened = (b"," if i else b"{") + object_json(key) + b":"
+        if key != "objects":
+            yield opened + object_json(value)
+            continue
+        yield opened + b"["
+        prefix: tuple[str, str] | None = None
+        opening = b""
+        for n, (path, hub, text) in enumerate(objects):
+            if (path, hub) != prefix:  # the same for every object of a root
+                prefix = (path, hub)
+                opening = b'{"path":' + object_json(path) + b',"hub":' + object_json(hub) + b',"object":'
+            yield (b"," + opening if n else opening) + text + b"}"
+        yield b"]"
+    yield b"}"
+
+
+def write_input(path: Path, fleet: Fleet, plan: Plan, objects: Iterable[tuple[str, str, bytes]],
+                hub_objects_of: Callable[[], list[HubObject]]) -> tuple[bytes, int]:
+    """The input document into `path` as input_json writes it; returns the SHA-256 of its text
+    (results_key_of) and the number of objects. Written piece by piece (input_chunks); when a value
+    is one orjson cannot write, written whole by input_json from `hub_objects_of()`, as before."""
+    count = 0
+
+    def counted() -> Iterator[tuple[str, str, bytes]]:
+        nonlocal count
+        for item in objects:
+            count += 1
+            yield item
+
+    h = hashlib.sha256()
+    try:
+        with open(path, "wb") as fh:
+            for chunk in input_chunks(fleet, plan, counted()):
+                h.update(chunk)
+                fh.write(chunk)
+        return h.digest(), count
+    except NotOrjson:
+        every = hub_objects_of()
+        text = input_json(build_input(fleet, plan, every)).encode()
+        path.write_bytes(text)
+        return hashlib.sha256(text).digest(), len(every)
+
+
 def rego_plan(plan: Plan) -> dict[str, Any]:
     """The plan as Rego sees it: every job's selection and counts. The per-cluster exclusion
     reasons (hundreds of thousands on a large fleet) are for people and stay out of the input."""
@@ -341,10 +404,15 @@ def engine_identity() -> str:
 
 def results_key(modules: list[RegoModule], input_text: str | bytes) -> str:
     """input_text as JSON text or its UTF-8 bytes (the same key)."""
+    return results_key_of(modules, hashlib.sha256(input_text.encode() if isinstance(input_text, str) else input_text).digest())
+
+
+def results_key_of(modules: list[RegoModule], input_digest: bytes) -> str:
+    """results_key from the SHA-256 of the input's UTF-8 text (hashed as it is written)."""
     h = hashlib.sha256(f"{_RESULTS_FORMAT}\0{engine_identity()}\0".encode())
     for m in modules:
         h.update(hashlib.sha256(m.name.encode()).digest() + hashlib.sha256(m.source.encode()).digest())
-    h.update(hashlib.sha256(input_text.encode() if isinstance(input_text, str) else input_text).digest())
+    h.update(input_digest)
     return h.hexdigest()
 
 

@@ -8,20 +8,15 @@ one failed, so a reviewer sees everything at once.
 
 from __future__ import annotations
 
-import os
-import signal
-import sys
+import tempfile
 import time
-import traceback
 from pathlib import Path
 from typing import Any, Callable
-
-import orjson
 
 from .. import pipeline, write
 from ..findings import Finding, InputError, Location, Severity, Subject
 from ..results import CheckReport, CheckRun
-from . import cache, conftest, crds, placeholders, rego, waves
+from . import cache, conftest, crds, placeholders, rego, regoproc, waves
 from .built import Built, build_all, check_crds, default_cache
 from .rego import HubObject
 
@@ -31,115 +26,79 @@ def _timed(run: CheckRun, started: float) -> CheckRun:
     return run
 
 
-class _Beside:
-    """`evaluate` run in a forked child while this process goes on; `result()` waits for it
-    (and raises its InputError). The child shares this process's memory as it was (copy-on-write),
-    sends the result back as JSON through a pipe, with the seconds it took, and exits without any
-    cleanup of this process. Without fork (not Linux, or fork failing), or when asked not to (an
-    OPA server client), it runs here and now. A child killed, exiting non-zero or sending a cut-off
-    answer is an error finding of the rego run (through InputError), naming what happened."""
+class _RegoBeside:
+    """The embedded engine's evaluation of check's Rego input, in a process of its own
+    (checks/regoproc.py) beside this one's other checks. The input is written to a scratch file
+    piece by piece, from each object's JSON text; with a cache directory, an answer for the same
+    input, modules and engine is reused without starting the process (rego.results_key)."""
 
-    def __init__(self, evaluate: Callable[[], rego.RegoResult], fork: bool) -> None:
-        self.pid = 0
-        self.payload: dict[str, Any] | None = None
-        if not fork or sys.platform != "linux":
-            self.payload = self._run(evaluate)
-            return
-        self.read, write_end = os.pipe()
-        try:
-            self.pid = os.fork()
-        except OSError:  # no memory or process slot for a child: run here, as without fork
-            os.close(self.read)
-            os.close(write_end)
-            self.pid = 0
-            self.payload = self._run(evaluate)
-            return
-        if self.pid == 0:  # the child: never returns into the caller
-            code = 1
-            try:
-                os.close(self.read)
-                with os.fdopen(write_end, "wb") as fh:
-                    fh.write(orjson.dumps(self._run(evaluate)))
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(write_end)
-
-    @staticmethod
-    def _run(evaluate: Callable[[], rego.RegoResult]) -> dict[str, Any]:
-        t = time.perf_counter()
-        try:
-            r = evaluate()
-            out: dict[str, Any] = {"result": {"findings": [cache.finding_to(f) for f in r.findings],
-                                              "packages": r.packages, "objects": r.objects, "reused": r.reused}}
-        except InputError as exc:
-            out = {"input_error": [cache.finding_to(f) for f in exc.findings]}
-        except Exception:  # noqa: BLE001 - raised again by result(), in the process that reports
-            out = {"crash": traceback.format_exc()}
-        out["seconds"] = round(time.perf_counter() - t, 3)
-        return out
-
-    def _collect(self) -> dict[str, Any]:
-        if self.payload is None:
-            with os.fdopen(self.read, "rb") as fh:
-                data = fh.read()
-            _, status = os.waitpid(self.pid, 0)
-            code = os.waitstatus_to_exitcode(status)
-            try:
-                answer = orjson.loads(data) if data else None
-            except orjson.JSONDecodeError:
-                answer = None
-            if code < 0:  # killed (the kernel's OOM killer, a timeout): no answer to trust
-                try:
-                    name = signal.Signals(-code).name
-                except ValueError:  # a real-time signal has no name
-                    name = f"number {-code}"
-                why = f"was killed by signal {name}"
-            elif code > 0:
-                why = f"exited with status {code}"
-            elif not data:
-                why = "ended without an answer"
-            elif answer is None:
-                why = f"sent a truncated answer ({len(data)} bytes that are not a whole JSON document)"
-            else:
-                why = ""
-            self.payload = answer if not why and isinstance(answer, dict) else {
-                "lost": f"the Rego evaluation did not complete: its process (pid {self.pid}) {why or 'sent no result'}"}
-        return self.payload
+    def __init__(self, rendered: pipeline.Rendered, built: Built, modules: list[rego.RegoModule],
+                 cache_dir: Path | None) -> None:
+        started = time.perf_counter()
+        self.fleet = rendered.fleet
+        self.modules = [m for m in modules if not m.name.endswith("_test.rego")]
+        self.scratch = tempfile.TemporaryDirectory(prefix="fedfleet-rego-")
+        path = Path(self.scratch.name) / "input.json"
+        digest, self.objects = rego.write_input(path, rendered.fleet, rendered.plan, built.policy_json(rendered),
+                                                lambda: built.for_policies(rendered))
+        self.store = cache.Cache(cache_dir) if cache_dir is not None else None
+        self.key = rego.results_key_of(self.modules, digest) if self.store is not None else ""
+        hit = self.store.get("rego", self.key) if self.store is not None else None
+        self.reused = rego._is_results(hit)
+        self.answer: dict[str, dict[str, list[Any]]] | None = hit if self.reused else None
+        self.process = None if self.reused else regoproc.RegoProcess(self.modules, path)
+        self.seconds = time.perf_counter() - started
 
     def close(self) -> None:
-        """Wait for the child without its result (this process is leaving with an error)."""
-        self._collect()
+        """Stop the evaluation without its result (this process is leaving with an error)."""
+        if self.process is not None:
+            self.process.close()
+        self.scratch.cleanup()
 
     def result(self) -> tuple[rego.RegoResult, float]:
-        payload = self._collect()
-        if "input_error" in payload:
-            raise InputError([cache.finding_from(f) for f in payload["input_error"]])
-        if "lost" in payload:  # an error finding of the rego run, not a traceback
-            raise InputError([Finding("rego", payload["lost"])])
-        if "crash" in payload:
-            raise RuntimeError(f"the Rego evaluation failed:\n{payload['crash']}")
-        r = payload["result"]
-        return (rego.RegoResult([cache.finding_from(f) for f in r["findings"]], r["packages"], r["objects"],
-                                r["reused"]), payload["seconds"])
+        try:
+            if self.answer is None:
+                assert self.process is not None
+                self.answer, seconds = self.process.result()
+                self.seconds += seconds
+                if self.store is not None:  # only a successful evaluation: a failure raised above
+                    self.store.put("rego", self.key, self.answer)
+        finally:
+            self.scratch.cleanup()
+        return (rego.RegoResult(rego.to_findings(self.fleet, self.answer), sorted(self.answer), self.objects,
+                                self.reused), round(self.seconds, 3))
 
 
 def _rest(report: CheckReport, rendered: pipeline.Rendered, built: Built,
           lifecycle: Callable[[pipeline.Rendered], list[Finding]] | None, base: str) -> None:
     """The checks that run beside Rego: placeholders, sync waves, the plan, the lifecycle."""
+    # Both checks go root by root (their findings are per root), over one root's objects at a time
+    # as Python data (built.objects keeps them packed).
     t = time.perf_counter()
-    found = placeholders.spec_findings(rendered.fleet) + placeholders.object_findings(
-        rendered.fleet, built.objects, built.hubs)
+    found = placeholders.spec_findings(rendered.fleet)
+    placeholder_seconds = time.perf_counter() - t
+    wave_findings: list[Finding] = []
+    needs = 0
+    wave_seconds = 0.0
+    for root in sorted(built.objects):
+        t = time.perf_counter()
+        objects = {root: built.objects[root]}
+        found += placeholders.object_findings(rendered.fleet, objects, built.hubs)
+        t2 = time.perf_counter()
+        in_root, needs_in_root = waves.check(objects)
+        wave_findings += in_root
+        needs += needs_in_root
+        del objects
+        placeholder_seconds += t2 - t
+        wave_seconds += time.perf_counter() - t2
     errors = sum(1 for f in found if f.severity is Severity.ERROR)
-    report.runs.append(_timed(CheckRun(
+    report.runs.append(CheckRun(
         "placeholders", "No example hosts, unreachable SuperLink addresses or unpinned images (errors in prod)", found,
-        summary=f"{len(found)} placeholder(s), {errors} error(s)" if found else "none found"), t))
-
-    t = time.perf_counter()
-    wave_findings, needs = waves.check(built.objects)
-    report.runs.append(_timed(CheckRun(
+        summary=f"{len(found)} placeholder(s), {errors} error(s)" if found else "none found",
+        seconds=round(placeholder_seconds, 3)))
+    report.runs.append(CheckRun(
         "waves", "Sync waves: what a workload needs is applied no later than it", wave_findings,
-        summary=f"{needs} needs checked over {len(built.objects)} builds"), t))
+        summary=f"{needs} needs checked over {len(built.objects)} builds", seconds=round(wave_seconds, 3)))
 
     t = time.perf_counter()
     report.runs.append(_timed(CheckRun(
@@ -153,9 +112,10 @@ def _rest(report: CheckReport, rendered: pipeline.Rendered, built: Built,
         report.runs.append(_timed(CheckRun("lifecycle", "Edits that would fail a running job", found, summary=summary), t))
 
 
-def _conftest(policy_dir: Path | None, objects: list[HubObject]) -> CheckRun | None:
+def _conftest(policy_dir: Path | None, objects_of: Callable[[], list[HubObject]]) -> CheckRun | None:
     """conftest's layout: policies/ with `package main` (or other packages outside fedfleet.) run
-    with conftest's semantics, one built object at a time (checks/conftest.py)."""
+    with conftest's semantics, one built object at a time (checks/conftest.py). The objects are
+    made only when such a policy exists."""
     repo = rego.repo_modules(policy_dir)
     if not any(not (rego.package_of(m.source) or "fedfleet.").startswith("fedfleet.") for m in repo
                if not m.name.endswith("_test.rego")):
@@ -163,7 +123,7 @@ def _conftest(policy_dir: Path | None, objects: list[HubObject]) -> CheckRun | N
     t = time.perf_counter()
     title = "conftest policies (package main, one object at a time)"
     try:
-        found = conftest.evaluate(repo, objects)
+        found = conftest.evaluate(repo, objects_of())
         excepted = f", {found.exceptions} excepted" if found.exceptions else ""
         summary = (f"package main: {len(found.rules)} rule(s) ({', '.join(found.rules)}) over {found.objects} "
                    f"objects{excepted}" if found.rules else "package main has no deny/violation/warn rule")
@@ -198,20 +158,17 @@ def run_checks(paths: pipeline.Paths, crd_dirs: list[Path], policy_dir: Path | N
     built = build_all(rendered.build_inputs, rendered.roots, store)
     build_seconds = time.perf_counter() - t
 
-    # Rego needs only the built objects, the fleet and the plan: it starts now, in a child process
-    # when the embedded engine runs it (regorus holds the GIL while it evaluates). Its input is
-    # made here, before the fork (rego.Prepared says why).
-    t = time.perf_counter()
+    # Rego needs only the built objects, the fleet and the plan: the embedded engine starts now,
+    # in a process of its own (regorus holds the GIL while it evaluates; checks/regoproc.py says
+    # why not a fork). Its input is written here, from each built object's JSON text. Rego sees
+    # what Argo CD applies: the built objects, with each overlay's patches applied.
     modules = rego.plugin_modules(rendered.registry.rego_modules()) + rego.repo_modules(policy_dir)
-    # Rego sees what Argo CD applies: the built objects, with each overlay's patches applied.
-    objects = built.for_policies(rendered)
-    engine = engine_factory() if engine_factory else None  # the embedded one is made in the child
+    engine = engine_factory() if engine_factory else None
     engine_name = getattr(engine, "name", "engine") if engine else rego.EmbeddedEngine.name
-    evaluation = rego.prepare(rendered.fleet, rendered.plan, objects, modules, engine, store)
-    prepare_seconds = time.perf_counter() - t
-    # An answer reused from the cache is only made into findings: no child for that.
-    beside = _Beside(evaluation.run, fork=engine is None and not evaluation.reused)
+    beside: _RegoBeside | None = None
     try:
+        if engine is None:
+            beside = _RegoBeside(rendered, built, modules, store)
         t = time.perf_counter()
         drift = write.compare(rendered.files, paths.out)
         drift_findings = [
@@ -242,22 +199,33 @@ def run_checks(paths: pipeline.Paths, crd_dirs: list[Path], policy_dir: Path | N
             summary=f"{built.checked} objects checked against {source.described}" if source else "no CRD schemas"), t))
 
         _rest(report, rendered, built, lifecycle, base)
-        conftest_run = _conftest(policy_dir, objects)
+        conftest_run = _conftest(policy_dir, lambda: built.for_policies(rendered))
     except BaseException:
-        beside.close()
+        if beside is not None:
+            beside.close()
         raise
-    # What is left needs none of the run's data: freed now, while the Rego child works, rather
-    # than on return, after it (~2 million objects at 10,000 clusters: ~0.1 s).
-    del rendered, built, objects, evaluation
+    # Another engine (an OPA server) is asked here and now, over the objects as Python data.
+    t = time.perf_counter()
+    prepared = None if beside is not None else rego.prepare(
+        rendered.fleet, rendered.plan, built.for_policies(rendered), modules, engine, store)
+    # What is left needs none of the run's data (the Rego findings need the fleet, which `beside`
+    # and `prepared` keep): freed now, while the Rego process works, rather than on return, after
+    # it (~2 million objects at 10,000 clusters: ~0.1 s), and before Rego's answer becomes findings.
+    del rendered, built
     try:
-        result, seconds = beside.result()
+        if beside is not None:
+            result, seconds = beside.result()
+        else:
+            assert prepared is not None
+            result = prepared.run()
+            seconds = round(time.perf_counter() - t, 3)
         report.runs.append(CheckRun(
-            "rego", f"Rego policies ({engine_name})", result.findings, seconds=round(prepare_seconds + seconds, 3),
+            "rego", f"Rego policies ({engine_name})", result.findings, seconds=seconds,
             summary=f"{len(result.packages)} packages over {result.objects} objects"
                     + (f" (input unchanged, answer reused from {default_cache(paths)})" if result.reused else "")))
     except InputError as exc:
         report.runs.append(CheckRun("rego", "Rego policies", exc.findings, summary="policies could not run",
-                                    seconds=round(prepare_seconds + (beside.payload.get("seconds", 0.0) if beside.payload else 0.0), 3)))
+                                    seconds=round(beside.seconds, 3) if beside is not None else 0.0))
 
     if conftest_run is not None:
         report.runs.append(conftest_run)
