@@ -35,3 +35,17 @@ CERT_MANAGER_VERSION = "v1.16.2"
 # with `/bin/sh run.sh stunnel.conf`, so it must have /bin/sh and `stunnel` on PATH). Mirror it, or
 # build your own from Alpine's stunnel package, and pin that digest here for production.
 TUNNEL_IMAGE = "ghcr.io/appuio/stunnel-docker@sha256:39df6fe8b5c17f6b2065e777077fe4d4443718aba7205dd939b959650bd33f67"
+
+
+def yaml_versions() -> str:
+    """PyYAML's and libyaml's versions, "<pyyaml>\0<libyaml>": the caches of YAML read or written
+    (spec/readcache.py, write.py) key on them, since either can change what a text reads or writes as."""
+    import yaml
+
+    try:
+        from yaml import _yaml  # type: ignore[attr-defined]
+
+        libyaml = _yaml.get_version_string()
+    except ImportError:  # pragma: no cover - PyYAML without libyaml
+        libyaml = "none"
+    return f"{yaml.__version__}\0{libyaml}"

@@ -34,6 +34,7 @@ from typing import Any, Collection, Iterator
 import yaml
 
 from . import yamlemit
+from .versions import yaml_versions
 from .findings import Finding, InputError, Location
 from .render import OUTPUT_ROOTS, Bundle
 
@@ -138,13 +139,7 @@ def serialiser_identity() -> bytes:
         h = hashlib.sha256(_CACHE_FORMAT)
         for module in (__file__, yamlemit.__file__):
             h.update(hashlib.sha256(Path(module).read_bytes()).digest())
-        try:
-            from yaml import _yaml  # type: ignore[attr-defined]
-
-            libyaml = _yaml.get_version_string()
-        except ImportError:  # pragma: no cover
-            libyaml = "none"
-        h.update(f"\0{yaml.__version__}\0{libyaml}\0{pickle.HIGHEST_PROTOCOL}\0{sys.version}".encode())
+        h.update(f"\0{yaml_versions()}\0{pickle.HIGHEST_PROTOCOL}\0{sys.version}".encode())
         _identity = h.digest()
     return _identity
 

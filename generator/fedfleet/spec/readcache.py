@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
+
+from ..versions import yaml_versions
 
 KIND = "spec"  # entries under <cache_dir>/spec/
 _FORMAT = b"fedfleet-spec-read-v1"
@@ -38,13 +39,7 @@ def reader_identity() -> bytes:
         h = hashlib.sha256(_FORMAT)
         h.update(hashlib.sha256(Path(yamlsource.__file__).read_bytes()).digest())
         h.update(hashlib.sha256(Path(__file__).read_bytes()).digest())
-        try:
-            from yaml import _yaml  # type: ignore[attr-defined]
-
-            libyaml = _yaml.get_version_string()
-        except ImportError:  # pragma: no cover
-            libyaml = "none"
-        h.update(f"\0{yaml.__version__}\0{libyaml}\0{sys.version}".encode())
+        h.update(f"\0{yaml_versions()}\0{sys.version}".encode())
         _identity = h.digest()
     return _identity
 
