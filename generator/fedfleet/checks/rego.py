@@ -319,10 +319,9 @@ def evaluate(fleet: Fleet, plan: Plan, objects: Bundle | list[HubObject], module
 class Prepared:
     """A Rego evaluation whose input is worked out (prepare); run() is the engine's part.
 
-    check prepares in its own process and runs in a forked child: the child then reads one string
-    and the engine. Built in the child, the input touched every built object and so copied the
-    pages it shared with the parent (copy-on-write: ~1 s of the child's ~2.4 s at 10,000 clusters,
-    0.1 s in one process)."""
+    evaluate() prepares and runs in one process, and so does check with another engine (an OPA
+    server). check with the embedded engine does not use it: it writes the input to a file and
+    evaluates in a process of its own (checks/suite.py _RegoBeside, checks/regoproc.py)."""
 
     fleet: Fleet
     modules: list[RegoModule]
