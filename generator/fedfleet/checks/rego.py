@@ -311,66 +311,29 @@ def plugin_modules(modules_by_plugin: Mapping[str, Mapping[str, str]]) -> list[R
 def evaluate(fleet: Fleet, plan: Plan, objects: Bundle | list[HubObject], modules: Iterable[RegoModule],
              engine: RegoEngine | None = None, cache_dir: Path | None = None) -> RegoResult:
     """With `cache_dir` and the embedded engine, the engine's answer for a byte-identical input,
-    modules and engine is reused (results_key); the findings are made from it afresh."""
-    return prepare(fleet, plan, objects, modules, engine, cache_dir).run()
-
-
-@dataclass
-class Prepared:
-    """A Rego evaluation whose input is worked out (prepare); run() is the engine's part.
-
-    evaluate() prepares and runs in one process, and so does check with another engine (an OPA
-    server). check with the embedded engine does not use it: it writes the input to a file and
-    evaluates in a process of its own (checks/suite.py _RegoBeside, checks/regoproc.py)."""
-
-    fleet: Fleet
-    modules: list[RegoModule]
-    engine: RegoEngine | None  # None: the embedded engine, made where run() runs
-    objects: int  # objects in the input
-    data_input: dict[str, Any] | None = None  # for another engine: the document itself
-    text: bytes = b""  # for the embedded engine: the input as JSON (input_bytes)
-    key: str = ""  # the result cache's key, with cache_dir
-    cache_dir: Path | None = None
-    answer: dict[str, dict[str, list[Any]]] | None = None  # reused from the result cache
-
-    @property
-    def reused(self) -> bool:
-        return self.answer is not None
-
-    def run(self) -> RegoResult:
-        results = self.answer
-        if results is None:
-            if self.data_input is not None:
-                assert self.engine is not None
-                results = self.engine.evaluate(self.modules, self.data_input)
-            else:
-                engine = self.engine if isinstance(self.engine, EmbeddedEngine) else EmbeddedEngine()
-                results = engine.evaluate_json(self.modules, self.text.decode())
-                if self.cache_dir is not None:
-                    from .cache import Cache  # the build cache's store: JSON entries, verified key and format
-
-                    Cache(self.cache_dir).put("rego", self.key, results)  # only a successful evaluation
-        return RegoResult(to_findings(self.fleet, results), sorted(results), self.objects, self.reused)
-
-
-def prepare(fleet: Fleet, plan: Plan, objects: Bundle | list[HubObject], modules: Iterable[RegoModule],
-            engine: RegoEngine | None = None, cache_dir: Path | None = None) -> Prepared:
-    """The input document (as JSON for the embedded engine: engine None or an EmbeddedEngine) and,
-    with `cache_dir`, the engine's answer for it when an earlier run stored one."""
+    modules and engine is reused (results_key); the findings are made from it afresh. check with
+    the embedded engine does not come here: it writes the input to a file and evaluates in a
+    process of its own (checks/suite.py _RegoBeside, checks/regoproc.py)."""
     data_input = build_input(fleet, plan, objects)
     mods = [m for m in modules if not m.name.endswith("_test.rego")]
     count = len(data_input["objects"])
     if engine is not None and type(engine) is not EmbeddedEngine:  # another engine: never cached
-        return Prepared(fleet, mods, engine, count, data_input=data_input)
+        results = engine.evaluate(mods, data_input)
+        return RegoResult(to_findings(fleet, results), sorted(results), count, False)
     text = input_bytes(data_input)
-    if cache_dir is None:
-        return Prepared(fleet, mods, engine, count, text=text)
-    from .cache import Cache
+    del data_input
+    store = key = None
+    if cache_dir is not None:
+        from .cache import Cache  # the build cache's store: JSON entries, verified key and format
 
-    key = results_key(mods, text)
-    hit = Cache(cache_dir).get("rego", key)
-    return Prepared(fleet, mods, engine, count, text=text, key=key, cache_dir=cache_dir,
-                    answer=hit if _is_results(hit) else None)
+        store, key = Cache(cache_dir), results_key(mods, text)
+        hit = store.get("rego", key)
+        if _is_results(hit):
+            return RegoResult(to_findings(fleet, hit), sorted(hit), count, True)
+    results = (engine or EmbeddedEngine()).evaluate_json(mods, text.decode())
+    if store is not None and key is not None:
+        store.put("rego", key, results)  # only a successful evaluation: a failure raised above
+    return RegoResult(to_findings(fleet, results), sorted(results), count, False)
 
 
 # --- the result cache -------------------------------------------------------------------------

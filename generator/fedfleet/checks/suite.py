@@ -204,20 +204,19 @@ def run_checks(paths: pipeline.Paths, crd_dirs: list[Path], policy_dir: Path | N
         if beside is not None:
             beside.close()
         raise
-    # Another engine (an OPA server) is asked here and now, over the objects as Python data.
-    t = time.perf_counter()
-    prepared = None if beside is not None else rego.prepare(
-        rendered.fleet, rendered.plan, built.for_policies(rendered), modules, engine, store)
+    fleet, plan, for_policies = rendered.fleet, rendered.plan, (
+        None if beside is not None else built.for_policies(rendered))
     # What is left needs none of the run's data (the Rego findings need the fleet, which `beside`
-    # and `prepared` keep): freed now, while the Rego process works, rather than on return, after
-    # it (~2 million objects at 10,000 clusters: ~0.1 s), and before Rego's answer becomes findings.
+    # keeps): freed now, while the Rego process works, rather than on return, after it (~2 million
+    # objects at 10,000 clusters: ~0.1 s), and before Rego's answer becomes findings.
     del rendered, built
     try:
         if beside is not None:
             result, seconds = beside.result()
-        else:
-            assert prepared is not None
-            result = prepared.run()
+        else:  # another engine (an OPA server), asked here and now over the objects as Python data
+            assert for_policies is not None
+            t = time.perf_counter()
+            result = rego.evaluate(fleet, plan, for_policies, modules, engine, store)
             seconds = round(time.perf_counter() - t, 3)
         report.runs.append(CheckRun(
             "rego", f"Rego policies ({engine_name})", result.findings, seconds=seconds,
