@@ -95,10 +95,19 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_FAILED if args.check and not drift.clean else EXIT_OK
 
 
+def _trim_cache(args: argparse.Namespace) -> None:
+    """check and validate keep their cache bounded: entries no run used for days go (cachedir.py)."""
+    if not args.no_cache:
+        from .cachedir import CACHE_DIR, trim
+
+        trim(_paths(args).out / CACHE_DIR)
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from .checks.built import validate
 
     report = validate(_paths(args), [Path(d) for d in args.crds], use_cache=not args.no_cache)
+    _trim_cache(args)
     if args.format in STRUCTURED:
         emit_json(summary.validate_json(report), args.format, args.output_file)
     else:
@@ -214,6 +223,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         lifecycle = lambda rendered: lifecycle_findings(Path(args.repo), args.base, _paths(args), rendered)  # noqa: E731
     report = run_checks(_paths(args), [Path(d) for d in args.crds], _policy_dir(args), factory,
                         lifecycle=lifecycle, base=args.base or "", use_cache=not args.no_cache)
+    _trim_cache(args)
     _write_output(_yaml_or(render, report, args.format), args.output_file)
     if args.output_file:
         note(f"wrote {args.format} report to {args.output_file}: exit {report.exit_code}")

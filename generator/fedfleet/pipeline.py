@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import write
+from .cachedir import CACHE_DIR
 from .governance import Governance, Registry, govern, load_registry, render_hub
 from .findings import Finding, InputError, Subject
 from .placement import Plan, Planner
@@ -64,8 +65,6 @@ def load(paths: Paths, registry: Registry | None = None, semantics: bool = True,
     return load_fleet(paths.specs, registry.parameter_schemas(), semantics, paths.out / CACHE_DIR if cache else None)
 
 
-# The output root's cache directory, shared with the build cache (checks/cache.py CACHE_DIR).
-CACHE_DIR = ".fedfleet-cache"
 
 
 def render(paths: Paths, registry: Registry | None = None, cache: bool = False) -> Rendered:

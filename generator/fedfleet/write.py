@@ -34,6 +34,7 @@ from typing import Any, Collection, Iterator
 import yaml
 
 from . import yamlemit
+from .cachedir import used
 from .versions import yaml_versions
 from .findings import Finding, InputError, Location
 from .render import OUTPUT_ROOTS, Bundle
@@ -180,13 +181,15 @@ class SerialiseCache:
         return self.directory / CACHE_KIND / key[:2] / key
 
     def get(self, key: str) -> bytes | None:
+        path = self._path(key)
         try:
-            raw = self._path(key).read_bytes()
+            raw = path.read_bytes()
         except OSError:
             return None
         head, sep, content = raw.partition(b"\n")
         if not sep or head != b" ".join((_CACHE_FORMAT, key.encode(), hashlib.sha256(content).hexdigest().encode())):
             return None
+        used(path)
         return content
 
     def put(self, key: str, content: bytes) -> None:

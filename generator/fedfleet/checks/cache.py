@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 import orjson
 import yaml
 
+from ..cachedir import CACHE_DIR, used
 from ..findings import Finding, Location, Severity, Subject
 from .kustomize import Kustomize
 
-CACHE_DIR = ".fedfleet-cache"
 _FORMAT = "fedfleet-cache-v1"  # bump when an entry's layout or meaning changes
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
@@ -289,12 +289,14 @@ class Cache:
         return self.directory / kind / key[:2] / f"{key}.json"
 
     def get(self, kind: str, key: str) -> Any | None:
+        path = self._path(kind, key)
         try:
-            entry = orjson.loads(self._path(kind, key).read_bytes())
+            entry = orjson.loads(path.read_bytes())
         except (OSError, orjson.JSONDecodeError):
             return None
         if not isinstance(entry, dict) or entry.get("key") != key or entry.get("format") != _FORMAT:
             return None
+        used(path)
         return entry.get("value")
 
     def has(self, kind: str, key: str) -> bool:

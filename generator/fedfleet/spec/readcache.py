@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from ..cachedir import used
 from ..versions import yaml_versions
 
 KIND = "spec"  # entries under <cache_dir>/spec/
@@ -57,11 +58,15 @@ class ReadCache:
 
     def valid(self, key: str) -> bool:
         """An earlier run's schema check passed the document this key names (load.py verdict_key)."""
+        path = self.directory / VERDICT_KIND / key[:2] / key
         try:
-            raw = (self.directory / VERDICT_KIND / key[:2] / key).read_bytes()
+            raw = path.read_bytes()
         except OSError:
             return False
-        return raw == self._head(key, b"valid") + b"\nvalid"
+        if raw != self._head(key, b"valid") + b"\nvalid":
+            return False
+        used(path)
+        return True
 
     def put_valid(self, key: str) -> None:
         self._write(self.directory / VERDICT_KIND / key[:2] / key, self._head(key, b"valid") + b"\nvalid")
@@ -73,8 +78,9 @@ class ReadCache:
         return b" ".join((_FORMAT, key.encode(), hashlib.sha256(content).hexdigest().encode()))
 
     def get(self, key: str) -> list[tuple[int, Any]] | None:
+        path = self._path(key)
         try:
-            raw = self._path(key).read_bytes()
+            raw = path.read_bytes()
         except OSError:
             return None
         head, sep, content = raw.partition(b"\n")
@@ -87,6 +93,7 @@ class ReadCache:
         if not isinstance(value, list) or not all(
                 isinstance(d, list) and len(d) == 2 and type(d[0]) is int for d in value):
             return None
+        used(path)
         return [(index, data) for index, data in value]
 
     def put(self, key: str, docs: list[tuple[int, Any]]) -> None:
