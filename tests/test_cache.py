@@ -304,6 +304,36 @@ def test_one_byte_of_a_crd_revalidates_without_rebuilding(rendered: pipeline.Ren
     assert bad == {r for r in rendered.roots if r.startswith("overlays/")}
 
 
+def test_crd_files_are_read_once_and_one_byte_of_one_rereads_it(tmp_path: Path, crds: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the reader made of each CRD file is kept (spec/readcache.py, keyed by the file's
+    bytes): a second load parses nothing, and one byte more or less in one file parses that file
+    again, giving what an uncached load gives."""
+    from fedfleet.spec import yamlsource
+
+    mine = tmp_path / "crds"
+    shutil.copytree(crds, mine)
+    store = tmp_path / "cache"
+    parsed: list[int] = []
+    real = yamlsource._fast_read
+    monkeypatch.setattr(yamlsource, "_fast_read", lambda text: parsed.append(1) or real(text))
+    source = SchemaSource.resolve([mine], store=False)
+    uncached = source.load().schemas_as_read()
+    parsed.clear()
+    first = source.load(store).schemas_as_read()
+    assert first == uncached and len(parsed) == len(source.files) > 1
+    parsed.clear()
+    assert source.load(store).schemas_as_read() == uncached and parsed == []  # every file from the cache
+    crd = next(p for p, _label in source.files if b"description: " in p.read_bytes())
+    text = crd.read_bytes()
+    at = text.index(b"description: ") + len(b"description: ")
+    crd.write_bytes(text[:at] + (b"X" if text[at:at + 1] != b"X" else b"Y") + text[at + 1:])  # one byte
+    parsed.clear()
+    changed = source.load(store).schemas_as_read()
+    assert len(parsed) == 1  # that file only
+    assert changed == SchemaSource.resolve([mine], store=False).load().schemas_as_read() != uncached
+
+
 def test_a_damaged_entry_is_a_miss(rendered: pipeline.Rendered, tmp_path: Path) -> None:
     store = tmp_path / "cache"
     cold = build_and_check(rendered.build_inputs, rendered.roots, None, store)

@@ -347,7 +347,7 @@ def check_crds(result: Built, source: crds.SchemaSource | None, cache_dir: Path 
             result.validated_from_cache.add(rel)
             continue
         if schemas is None:  # compiled only when something is validated for real
-            schemas = source.load()
+            schemas = source.load(cache_dir)
         part = result.unit_objects[rel]  # one unit as Python data at a time
         found, checked = schemas.validate(part.objects() if isinstance(part, _Packed) else part, rel)
         result.crd_findings.extend(found)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 import fastjsonschema
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # imported where a schema is compiled: `check` does that besi
 
 from .. import crdstore
 from ..findings import Finding, InputError, Location, Severity, Subject
+from ..spec.readcache import ReadCache
 from ..spec.yamlsource import read_documents
 
 _META = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "minLength": 1}}}
@@ -183,22 +184,57 @@ class SchemaSource:
                                       location=Location(str(where)))])
         return cls(tuple(files), " and ".join(described), frozenset(allowed), tuple(crd_dirs))
 
-    def load(self) -> "SchemaSet":
-        import jsonschema
-
-        validators: dict[tuple[str, str], jsonschema.protocols.Validator] = {}
+    def load(self, cache_dir: Path | None = None) -> "SchemaSet":
+        """Every file's served schemas. With `cache_dir` (check's .fedfleet-cache), a file whose
+        exact bytes an earlier run read is taken as that run's reader made it (spec/readcache.py:
+        keyed by the file's bytes and the reader's own source and versions; any other byte is
+        another key, read afresh). A kind's validator is made when a run first needs it: a run
+        validating one changed unit compiles the few kinds it holds, not all of them."""
+        reads = ReadCache(cache_dir) if cache_dir is not None else None
+        schemas: dict[tuple[str, str], tuple[Any, bool]] = {}
         sources: dict[tuple[str, str], str] = {}
         loaded: dict[Path, list[tuple[str, str]]] = {}
         for path, label in self.files:
-            loaded[path] = _load_file(path, label, validators, sources)
+            loaded[path] = _load_file(path, label, schemas, sources, reads)
         for directory in self.dirs:
             if not any(keys for p, keys in loaded.items() if directory in p.parents):
                 raise InputError([Finding("crd", "no CustomResourceDefinition with a schema found",
                                           location=Location(str(directory)))])
         for key, schema in BUILTIN_SCHEMAS.items():
-            validators[key] = jsonschema.Draft4Validator(schema)
+            schemas[key] = (schema, False)
             sources[key] = "built-in required fields"
-        return SchemaSet(validators, sources, self.described, self.allowed)
+        return SchemaSet(_Validators(schemas), sources, self.described, self.allowed)
+
+
+class _Validators(Mapping[tuple[str, str], "jsonschema.protocols.Validator"]):
+    """apiVersion + kind -> jsonschema's validator of its schema (a CRD's closed by _strict),
+    made on first access: making all of them (the store and --crds hold ~50 files, hundreds of
+    kinds) cost more than validating one changed unit's objects."""
+
+    def __init__(self, schemas: dict[tuple[str, str], tuple[Any, bool]]) -> None:
+        self._schemas = schemas  # key -> (schema as read, close it with _strict)
+        self._made: dict[tuple[str, str], jsonschema.protocols.Validator] = {}
+
+    def __getitem__(self, key: tuple[str, str]) -> "jsonschema.protocols.Validator":
+        made = self._made.get(key)
+        if made is None:
+            import jsonschema
+
+            schema, strict = self._schemas[key]  # KeyError: no schema for the kind
+            made = self._made[key] = jsonschema.Draft4Validator(_strict(schema) if strict else schema)
+        return made
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._schemas
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._schemas)
+
+    def __len__(self) -> int:
+        return len(self._schemas)
+
+    def schemas(self) -> dict[tuple[str, str], tuple[Any, bool]]:
+        return dict(self._schemas)
 
 
 # The keywords whose meaning fastjsonschema's draft-04 code shares with jsonschema's Draft4Validator,
@@ -257,7 +293,7 @@ class SchemaSet:
     objects, fastjsonschema's compiled code says first whether the object is valid at all (ten
     times faster), and only an object it does not pass is walked by jsonschema."""
 
-    validators: dict[tuple[str, str], jsonschema.protocols.Validator]
+    validators: Mapping[tuple[str, str], jsonschema.protocols.Validator]
     sources: dict[tuple[str, str], str]
     described: str = ""  # where the schemas came from, for the report
     allowed: frozenset[str] = frozenset()
@@ -273,6 +309,11 @@ class SchemaSet:
             return None
         check = self._fast[key] = _fast_check(validator.schema)  # type: ignore[attr-defined]
         return check
+
+    def schemas_as_read(self) -> dict[tuple[str, str], tuple[Any, bool]]:
+        """apiVersion + kind -> (its schema as the CRD file holds it, closed by _strict), before any validator is made."""
+        assert isinstance(self.validators, _Validators)
+        return self.validators.schemas()
 
     @classmethod
     def from_directory(cls, crd_dir: Path) -> "SchemaSet":
@@ -320,15 +361,13 @@ class SchemaSet:
         return findings, checked
 
 
-def _load_file(path: Path, label: str, validators: dict[tuple[str, str], jsonschema.protocols.Validator],
-               sources: dict[tuple[str, str], str]) -> list[tuple[str, str]]:
+def _load_file(path: Path, label: str, schemas: dict[tuple[str, str], tuple[Any, bool]],
+               sources: dict[tuple[str, str], str], reads: ReadCache | None = None) -> list[tuple[str, str]]:
     """Add every served version's schema of every CRD in one file; returns their keys."""
-    import jsonschema
-
     # The spec reader: no alias expansion (a billion-laughs file is one error, not a
     # MemoryError), the same size, node and depth limits, errors with line and column.
     added: list[tuple[str, str]] = []
-    for doc in (d.data for d in read_documents(path)):
+    for doc in (d.data for d in read_documents(path, cache=reads)):
         if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
             continue
         spec = doc.get("spec", {})
@@ -338,7 +377,8 @@ def _load_file(path: Path, label: str, validators: dict[tuple[str, str], jsonsch
             if not schema or not version.get("served", True):
                 continue
             key = (f"{group}/{version['name']}", kind)
-            validators[key] = jsonschema.Draft4Validator(_strict(copy.deepcopy(schema)))
+            # _strict builds a new structure: the validator never shares the document's dicts
+            schemas[key] = (schema, True)
             sources[key] = label
             added.append(key)
     return added

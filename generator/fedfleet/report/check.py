@@ -108,9 +108,31 @@ def to_markdown(report: CheckReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _json_text(doc: dict[str, Any]) -> str:
+    """`json.dumps(doc, indent=2, sort_keys=True)` and a newline, byte for byte, written by orjson
+    (at 10,000 clusters a 4.7 MB report: 0.1 s with json's encoder, 5 ms with orjson, after Rego,
+    on the run's critical path) when orjson's text is certainly the same: both indent, separate
+    and sort keys alike, escape `"`, `\\` and control characters alike; they differ in what json
+    escapes and orjson writes as UTF-8 (non-ASCII, DEL: so any such byte falls back), in floats
+    (json's repr writes 1e-05 where orjson writes 0.00001: the report's only floats are the
+    checks' seconds, rounded to milliseconds, so 0.0 or >= 0.001, checked here) and in what
+    orjson refuses (an integer beyond 64 bits). tests/test_report_json.py compares both."""
+    import orjson
+
+    seconds = [c.get("seconds") for c in doc.get("checks", [])]
+    if all(type(s) is int or (type(s) is float and (s == 0 or 1e-4 <= abs(s) < 1e16)) for s in seconds):
+        try:
+            raw = orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
+        except TypeError:
+            raw = b"\x80"  # not JSON orjson writes: json decides below
+        if raw.isascii() and b"\x7f" not in raw:
+            return raw.decode("ascii")
+    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+
+
 def render(report: CheckReport, fmt: str) -> str:
     if fmt == "json":
-        return json.dumps(to_json(report), indent=2, sort_keys=True) + "\n"
+        return _json_text(to_json(report))
     if fmt == "sarif":
         return json.dumps(to_sarif(report), indent=2) + "\n"
     if fmt == "junit":
