@@ -63,3 +63,28 @@ def test_objects_json_would_change_are_kept_as_read() -> None:
     empty = _pack([], from_json=False)
     store.add("empty", [empty])
     assert store["empty"] == [] and list(store.texts("empty")) == [] and store.count("root") == 4
+
+
+def test_a_packed_cache_entry_comes_back_byte_for_byte_and_a_misshapen_one_is_a_miss() -> None:
+    """The build cache keeps a unit's packed objects as they are (built._packed_entry): a hit is
+    the same array, starts and ids; an entry whose index does not fit its array is not taken."""
+    from fedfleet.checks.built import _Packed, _packed_entry, _packed_from_entry
+
+    objects = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"cm{i}", "namespace": "n"},
+                "data": {"k": "a,b]", "n": i}} for i in range(5)]
+    packed = _pack(objects, from_json=False)
+    assert isinstance(packed, _Packed)
+    entry = _packed_entry(packed)
+    back = _packed_from_entry(entry)
+    assert back is not None and back.array == packed.array and list(back.starts) == list(packed.starts)
+    assert back.ids == packed.ids and back.objects() == objects and list(back.texts()) == list(packed.texts())
+    empty = _pack([], from_json=False)
+    assert isinstance(empty, _Packed) and _packed_from_entry(_packed_entry(empty)).objects() == []  # type: ignore[union-attr]
+    meta, _, data = entry.partition(b"\n")
+    index = orjson.loads(meta)
+    shifted = dict(index, starts=[index["starts"][0] + 1, *index["starts"][1:]])
+    for bad in (meta + b"\n" + data[:-1],  # cut short
+                orjson.dumps(shifted) + b"\n" + data,  # an object's text not after "[" or ","
+                orjson.dumps(dict(index, ids=index["ids"][1:])) + b"\n" + data,  # one id fewer
+                b"not json\n" + data, data):
+        assert _packed_from_entry(bad) is None

@@ -337,7 +337,7 @@ def test_crd_files_are_read_once_and_one_byte_of_one_rereads_it(tmp_path: Path, 
 def test_a_damaged_entry_is_a_miss(rendered: pipeline.Rendered, tmp_path: Path) -> None:
     store = tmp_path / "cache"
     cold = build_and_check(rendered.build_inputs, rendered.roots, None, store)
-    entries = sorted((store / "build").rglob("*.json"))
+    entries = sorted((store / "build").rglob("*.bin"))
     assert len(entries) == len(rendered.roots)
     entries[0].write_bytes(entries[0].read_bytes()[:-2])
     # an entry copied under another key is not taken either

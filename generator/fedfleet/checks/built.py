@@ -46,6 +46,35 @@ class _Packed:
         return orjson.loads(self.array)
 
 
+def _packed_entry(packed: _Packed) -> bytes:
+    """A unit's packed objects as the build cache keeps them: one JSON line of where each object
+    starts and its id, then the array itself, so a hit is the bytes again (no parse, no dump:
+    at 10,000 clusters 135 cached units, 29 MB, were parsed into objects and dumped back each run)."""
+    return orjson.dumps({"starts": list(packed.starts), "ids": packed.ids}) + b"\n" + packed.array
+
+
+def _packed_from_entry(content: bytes) -> _Packed | None:
+    """_packed_entry's bytes back, or None when they are not shaped as it writes them."""
+    meta_raw, sep, data = content.partition(b"\n")
+    try:
+        meta = orjson.loads(meta_raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not sep or not isinstance(meta, dict):
+        return None
+    starts, ids = meta.get("starts"), meta.get("ids")
+    if (not isinstance(starts, list) or not isinstance(ids, list) or len(starts) != len(ids) + 1
+            or not data.startswith(b"[") or not data.endswith(b"]") or starts[-1] != len(data)
+            or not all(type(at) is int for at in starts)
+            or not all(isinstance(i, list) and len(i) == 4 and all(type(x) is str for x in i) for i in ids)):
+        return None
+    # each object's text starts after "[" or "," and ends before "," or the final "]"
+    for at, end in zip(starts, starts[1:]):
+        if not 0 < at < end <= len(data) or data[at - 1] not in b"[," or data[end - 1] not in b",]":
+            return None
+    return _Packed(data, array("Q", starts), [(a, b, c, d) for a, b, c, d in ids])
+
+
 def _pack(objects: list[dict], from_json: bool) -> "_Packed | list[dict]":
     """The objects packed when JSON gives them back unchanged, else as they are: a YAML timestamp,
     a float NaN, an integer beyond 64 bits or a non-string key would not come back the same (the
@@ -254,21 +283,25 @@ def build_all(files: dict[str, bytes], roots: Mapping[str, str], cache_dir: Path
             result.build_keys = {rel: None if c is None else cache.closure_key(rel, c, files, identity)
                                  for rel, c in closures.items()}
         keys = result.build_keys
-        first = sorted(rel for rel in roots if store is None or not keys.get(rel) or not store.has("build", keys[rel] or ""))
+        first = sorted(rel for rel in roots if store is None or not keys.get(rel)
+                       or not store.has_blob("build", keys[rel] or ""))
         def arrived(rel: str, out: list[dict]) -> _Packed | list[dict]:
+            packed = _pack(out, from_json=False)
             key = keys.get(rel)
-            if store is not None and key:
-                store.put("build", key, out)
-            return _pack(out, from_json=False)
+            # only what JSON gives back unchanged is stored (_pack packs nothing else)
+            if store is not None and key and isinstance(packed, _Packed):
+                store.put_blob("build", key, _packed_entry(packed))
+            return packed
 
         building = beside.submit(_build_units, first, files, closures, tool, arrived)
         # Every unit's objects are packed as they arrive (_pack): only a few units' objects are
         # Python data at once.
         objects_of: dict[str, _Packed | list[dict]] = {}
         for rel in sorted(set(roots) - set(first)):
-            hit = store.get("build", keys[rel] or "") if store is not None else None
-            if isinstance(hit, list):
-                objects_of[rel] = _pack(hit, from_json=True)
+            hit = store.get_blob("build", keys[rel] or "") if store is not None else None
+            packed = _packed_from_entry(hit) if hit is not None else None
+            if packed is not None:
+                objects_of[rel] = packed
                 result.cached.add(rel)
         built = building.result()
     damaged = sorted(set(roots) - set(first) - set(objects_of))  # an entry that did not read: built now

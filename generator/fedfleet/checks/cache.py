@@ -303,6 +303,46 @@ class Cache:
         """An entry file exists (get still decides whether it is usable)."""
         return self._path(kind, key).is_file()
 
+    def _blob_path(self, kind: str, key: str) -> Path:
+        return self.directory / kind / key[:2] / f"{key}.bin"
+
+    def _blob_head(self, kind: str, key: str, content: bytes) -> bytes:
+        return f"{_FORMAT} {kind} {key} {hashlib.sha256(content).hexdigest()}".encode()
+
+    def get_blob(self, kind: str, key: str) -> bytes | None:
+        """The bytes put_blob stored, or None: absent, or its first line (format, kind, key and
+        the SHA-256 of the rest) does not match (truncated, edited, filed under another key)."""
+        path = self._blob_path(kind, key)
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return None
+        head, sep, content = raw.partition(b"\n")
+        if not sep or head != self._blob_head(kind, key, content):
+            return None
+        used(path)
+        return content
+
+    def has_blob(self, kind: str, key: str) -> bool:
+        """A put_blob entry file exists (get_blob still decides whether it is usable)."""
+        return self._blob_path(kind, key).is_file()
+
+    def put_blob(self, kind: str, key: str, content: bytes) -> None:
+        """Bytes as they are (no JSON round trip: the caller stores only what it reads back the
+        same), under a first line that get_blob checks."""
+        path = self._blob_path(kind, key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not (self.directory / ".gitignore").exists():
+                (self.directory / ".gitignore").write_text("*\n")
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(self._blob_head(kind, key, content) + b"\n")
+                fh.write(content)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only or full cache directory only costs speed
+
     def put(self, kind: str, key: str, value: Any) -> None:
         """Store only what JSON gives back unchanged: a YAML timestamp or binary value would come
         back as a string, so a result holding one is not stored (it is built every time)."""
