@@ -7,11 +7,12 @@ validation judges the specs whether or not the committed bundle is current (drif
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from array import array
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator, Mapping
 
@@ -34,6 +35,9 @@ class _Packed:
     array: bytes
     starts: array  # starts[i]: where object i's text begins; starts[-1]: one past the closing bracket
     ids: list[tuple[str, str, str, str]]  # _object_id of each: the duplicate check reads no text
+    # The SHA-256 of its build cache entry (_packed_entry: these exact bytes), when check keeps
+    # one: what the per-unit check results are keyed by (checks/unitfacts.py); "" otherwise.
+    digest: str = ""
 
     def __len__(self) -> int:
         return len(self.starts) - 1
@@ -53,7 +57,7 @@ def _packed_entry(packed: _Packed) -> bytes:
     return orjson.dumps({"starts": list(packed.starts), "ids": packed.ids}) + b"\n" + packed.array
 
 
-def _packed_from_entry(content: bytes) -> _Packed | None:
+def _packed_from_entry(content: bytes, digest: str = "") -> _Packed | None:
     """_packed_entry's bytes back, or None when they are not shaped as it writes them."""
     meta_raw, sep, data = content.partition(b"\n")
     try:
@@ -72,7 +76,7 @@ def _packed_from_entry(content: bytes) -> _Packed | None:
     for at, end in zip(starts, starts[1:]):
         if not 0 < at < end <= len(data) or data[at - 1] not in b"[," or data[end - 1] not in b",]":
             return None
-    return _Packed(data, array("Q", starts), [(a, b, c, d) for a, b, c, d in ids])
+    return _Packed(data, array("Q", starts), [(a, b, c, d) for a, b, c, d in ids], digest)
 
 
 def _pack(objects: list[dict], from_json: bool) -> "_Packed | list[dict]":
@@ -115,6 +119,10 @@ class BuiltObjects(Mapping[str, list[dict]]):
 
     def __len__(self) -> int:
         return len(self._parts)
+
+    def parts(self, root: str) -> list["_Packed | list[dict]"]:
+        """The root's units in build order, as kept (packed, or the objects JSON would change)."""
+        return list(self._parts[root])
 
     def count(self, root: str) -> int:
         return sum(len(part) for part in self._parts[root])
@@ -289,8 +297,11 @@ def build_all(files: dict[str, bytes], roots: Mapping[str, str], cache_dir: Path
             packed = _pack(out, from_json=False)
             key = keys.get(rel)
             # only what JSON gives back unchanged is stored (_pack packs nothing else)
-            if store is not None and key and isinstance(packed, _Packed):
-                store.put_blob("build", key, _packed_entry(packed))
+            if store is not None and isinstance(packed, _Packed):
+                entry = _packed_entry(packed)
+                packed = replace(packed, digest=hashlib.sha256(entry).hexdigest())
+                if key:
+                    store.put_blob("build", key, entry)
             return packed
 
         building = beside.submit(_build_units, first, files, closures, tool, arrived)
@@ -299,7 +310,7 @@ def build_all(files: dict[str, bytes], roots: Mapping[str, str], cache_dir: Path
         objects_of: dict[str, _Packed | list[dict]] = {}
         for rel in sorted(set(roots) - set(first)):
             hit = store.get_blob("build", keys[rel] or "") if store is not None else None
-            packed = _packed_from_entry(hit) if hit is not None else None
+            packed = _packed_from_entry(*hit) if hit is not None else None
             if packed is not None:
                 objects_of[rel] = packed
                 result.cached.add(rel)

@@ -309,19 +309,21 @@ class Cache:
     def _blob_head(self, kind: str, key: str, content: bytes) -> bytes:
         return f"{_FORMAT} {kind} {key} {hashlib.sha256(content).hexdigest()}".encode()
 
-    def get_blob(self, kind: str, key: str) -> bytes | None:
-        """The bytes put_blob stored, or None: absent, or its first line (format, kind, key and
-        the SHA-256 of the rest) does not match (truncated, edited, filed under another key)."""
+    def get_blob(self, kind: str, key: str) -> tuple[bytes, str] | None:
+        """The bytes put_blob stored and their SHA-256 (hex), or None: absent, or its first line
+        (format, kind, key and the SHA-256 of the rest) does not match (truncated, edited, filed
+        under another key)."""
         path = self._blob_path(kind, key)
         try:
             raw = path.read_bytes()
         except OSError:
             return None
         head, sep, content = raw.partition(b"\n")
-        if not sep or head != self._blob_head(kind, key, content):
+        digest = hashlib.sha256(content).hexdigest()
+        if not sep or head != f"{_FORMAT} {kind} {key} {digest}".encode():
             return None
         used(path)
-        return content
+        return content, digest
 
     def has_blob(self, kind: str, key: str) -> bool:
         """A put_blob entry file exists (get_blob still decides whether it is usable)."""

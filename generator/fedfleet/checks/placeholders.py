@@ -247,83 +247,128 @@ def _strings(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[st
 def object_findings(fleet: Fleet, built: Mapping[str, list[dict]], hubs: Mapping[str, str]) -> list[Finding]:
     """Placeholders in what kustomize builds (root -> objects; root -> hub), located at the root.
     Values the specs declare are reported there (at their line) and skipped here."""
+    return facts_findings(fleet, {root: [unit_facts(built[root])] for root in built}, hubs)
+
+
+def unit_facts(objects: list[dict]) -> list[Any]:
+    """What object_findings reads of some built objects, in their order, as JSON data: a pure
+    function of the objects (check keeps it per unit in its cache, keyed by the unit's built
+    bytes: checks/unitfacts.py). [services, records]: each Service's (namespace, name), and per
+    object with anything to judge, [kind, name, namespace, ident, entries], an entry one of
+    ["image", field, image, reason, fix] (an image with a problem; `reason` None when it has none,
+    kept only for AddOnDeploymentConfig IMAGE values, which the fleet may declare),
+    ["repo", url, reason], ["server", url, reason], ["superlink-address", index, address],
+    ["superlink", endpoint, service namespace, service name, unset]. What depends on the fleet
+    (declared images, the fleet's repository, the hub's SuperLink, its namespaces) is judged in
+    facts_findings."""
+    services: list[list[Any]] = []
+    records: list[list[Any]] = []
+    for obj in objects:
+        if obj.get("kind") == "Service":
+            services.append([obj.get("metadata", {}).get("namespace", ""), obj.get("metadata", {}).get("name", "")])
+        entries: list[list[Any]] = []
+        for field, image in _images(obj):
+            # "{{IMAGE}}": an AddOnTemplate variable, filled from the AddOnDeploymentConfig
+            # (checked there, below)
+            if "{{" in image:
+                continue
+            reason = image_problem(image)
+            if reason:
+                entries.append(["image", field, image, reason, _image_fix(obj, field)])
+        if obj.get("kind") == "Application":
+            spec = obj.get("spec") or {}
+            repo = str((spec.get("source") or {}).get("repoURL", ""))
+            host = url_host(repo)
+            reason = placeholder_host(host) if host else None
+            if reason:
+                entries.append(["repo", repo, reason])
+            server = str((spec.get("destination") or {}).get("server", ""))
+            host = url_host(server)
+            reason = placeholder_host(host) if host else None
+            if reason:
+                entries.append(["server", server, reason])
+        if obj.get("kind") == "AddOnDeploymentConfig":
+            for i, var in enumerate((obj.get("spec") or {}).get("customizedVariables") or []):
+                name, value = str(var.get("name", "")), str(var.get("value", ""))
+                if name == "IMAGE" or name.endswith("_IMAGE"):
+                    reason = image_problem(value)
+                    if reason:
+                        entries.append(["variable-image", i, value, reason])
+                if name == "SUPERLINK_ADDRESS":
+                    entries.append(["superlink-address", i, value])
+        if obj.get("kind") == "FederatedLearning" and (obj.get("spec") or {}).get("framework") == "flower":
+            server = (obj.get("spec") or {}).get("server") or {}
+            endpoint = str(server.get("superlink") or DEFAULT_SUPERLINK_ENDPOINT)
+            # <service>.<namespace>[.svc[.cluster.local]]:<port>
+            name, _, rest = endpoint.partition(".")
+            ns = rest.split(":", 1)[0].split(".", 1)[0]
+            entries.append(["superlink", endpoint, ns, name, not server.get("superlink")])
+        if entries:
+            meta = obj.get("metadata") or {}
+            records.append([str(obj.get("kind")), str(meta.get("name", "")), str(meta.get("namespace", "")),
+                            _ident(obj), entries])
+    return [services, records]
+
+
+def facts_findings(fleet: Fleet, facts: Mapping[str, list[list[Any]]], hubs: Mapping[str, str]) -> list[Finding]:
+    """object_findings from each root's unit_facts (root -> the facts of its units, in build order)."""
     declared_images = {str(j.server["image"]) for j in fleet.jobs} | {j.client_image for j in fleet.jobs}
     declared_images |= {h.controller_image for h in fleet.hubs if h.controller_image_from}
     declared_images |= {v for _p, v in _strings(fleet.plugin_params, ())}
     namespaces = {SUPERLINK_NAMESPACE, fleet.governance_namespace} | {j.namespace for j in fleet.jobs}
     out: list[Finding] = []
     seen: set[tuple[str, str, str]] = set()
-    for root in sorted(built):
+    for root in sorted(facts):
         hub = fleet.hub(hubs[root]) if hubs.get(root) in {h.name for h in fleet.hubs} else None
         environment = hub.environment if hub else _fleet_environment(fleet)
-        objects = built[root]
-        services = {(o.get("metadata", {}).get("namespace", ""), o.get("metadata", {}).get("name", ""))
-                    for o in objects if o.get("kind") == "Service"}
+        units = facts[root]
+        services = {(ns, name) for unit in units for ns, name in unit[0]}
+        for _services, records in units:
+            for kind, name, namespace, ident, entries in records:
+                def add(field: str, reason: str, fix: str) -> None:
+                    key = (root, ident, reason)
+                    if key in seen:
+                        return
+                    seen.add(key)
+                    out.append(Finding(CHECK, f"{reason}: {fix}{_why(environment, fleet)}",
+                                       severity_of(environment, fleet), Location(root), field,
+                                       Subject(kind, name, namespace, hub=hub.name if hub else "")))
 
-        def add(obj: Mapping[str, Any], field: str, reason: str, fix: str) -> None:
-            key = (root, _ident(obj), reason)
-            if key in seen:
-                return
-            seen.add(key)
-            meta = obj.get("metadata") or {}
-            out.append(Finding(CHECK, f"{reason}: {fix}{_why(environment, fleet)}", severity_of(environment, fleet),
-                               Location(root), field,
-                               Subject(str(obj.get("kind")), str(meta.get("name", "")), str(meta.get("namespace", "")),
-                                       hub=hub.name if hub else "")))
-
-        for obj in objects:
-            for field, image in _images(obj):
-                # "{{IMAGE}}": an AddOnTemplate variable, filled from the AddOnDeploymentConfig
-                # (checked there, below)
-                if image in declared_images or "{{" in image:
-                    continue
-                reason = image_problem(image)
-                if reason:
-                    add(obj, field, reason, _image_fix(obj, field))
-            if obj.get("kind") == "Application":
-                spec = obj.get("spec") or {}
-                repo = str((spec.get("source") or {}).get("repoURL", ""))
-                host = url_host(repo)
-                reason = placeholder_host(host) if host and repo != fleet.repo_url else None
-                if reason:
-                    add(obj, "spec.source.repoURL", f"repository URL {repo}: {reason}", "name the real repository")
-                server = str((spec.get("destination") or {}).get("server", ""))
-                host = url_host(server)
-                reason = placeholder_host(host) if host else None
-                if reason:
-                    add(obj, "spec.destination.server", f"Argo CD destination {server}: {reason}",
-                        "set argocd.destinationServer to the cluster Argo CD deploys to")
-            if obj.get("kind") == "AddOnDeploymentConfig":
-                for i, var in enumerate((obj.get("spec") or {}).get("customizedVariables") or []):
-                    name, value = str(var.get("name", "")), str(var.get("value", ""))
-                    if name == "IMAGE" or name.endswith("_IMAGE"):
-                        reason = image_problem(value) if value not in declared_images else None
+                for entry in entries:
+                    what = entry[0]
+                    if what == "image":
+                        _what, field, image, reason, fix = entry
+                        if image not in declared_images:
+                            add(field, reason, fix)
+                    elif what == "repo":
+                        if entry[1] != fleet.repo_url:
+                            add("spec.source.repoURL", f"repository URL {entry[1]}: {entry[2]}", "name the real repository")
+                    elif what == "server":
+                        add("spec.destination.server", f"Argo CD destination {entry[1]}: {entry[2]}",
+                            "set argocd.destinationServer to the cluster Argo CD deploys to")
+                    elif what == "variable-image":
+                        _what, i, value, reason = entry
+                        if value not in declared_images:
+                            add(f"spec.customizedVariables[{i}].value", reason, "pin a release tag or a digest")
+                    elif what == "superlink-address":
+                        _what, i, address = entry
+                        if hub and address and (address == hub.superlink_node_address or (
+                                hub.superlink_domain and address.endswith("." + hub.superlink_domain))):
+                            continue  # rendered from the hub's superlink setting: reported at its spec line
+                        reason = invalid_host(address) or unreachable_reason(address, namespaces) or example_host(address)
                         if reason:
-                            add(obj, f"spec.customizedVariables[{i}].value", reason, "pin a release tag or a digest")
-                    if name != "SUPERLINK_ADDRESS":
-                        continue
-                    address = value
-                    if hub and address and (address == hub.superlink_node_address or (
-                            hub.superlink_domain and address.endswith("." + hub.superlink_domain))):
-                        continue  # rendered from the hub's superlink setting: reported at its spec line
-                    reason = invalid_host(address) or unreachable_reason(address, namespaces) or example_host(address)
-                    if reason:
-                        add(obj, f"spec.customizedVariables[{i}].value",
-                            f"SuperNodes are told to dial SUPERLINK_ADDRESS {address}: {reason}",
-                            "managed clusters cannot reach it; set the hub's superlink exposure in fleet.yaml "
-                            "and do not patch the address")
-            if obj.get("kind") == "FederatedLearning" and (obj.get("spec") or {}).get("framework") == "flower":
-                server = (obj.get("spec") or {}).get("server") or {}
-                endpoint = str(server.get("superlink") or DEFAULT_SUPERLINK_ENDPOINT)
-                # <service>.<namespace>[.svc[.cluster.local]]:<port>
-                name, _, rest = endpoint.partition(".")
-                ns = rest.split(":", 1)[0].split(".", 1)[0]
-                if (ns, name) not in services:
-                    unset = "is unset, so the CRD default " if not server.get("superlink") else ""
-                    add(obj, "spec.server.superlink",
-                        f"spec.server.superlink {unset}{endpoint} names Service {ns}/{name}, which this build does not have",
-                        "the controller's ServerApp would dial nothing; leave spec.server.superlink to fedfleet "
-                        "(superlink-<job>.flower-system:9091)")
+                            add(f"spec.customizedVariables[{i}].value",
+                                f"SuperNodes are told to dial SUPERLINK_ADDRESS {address}: {reason}",
+                                "managed clusters cannot reach it; set the hub's superlink exposure in fleet.yaml "
+                                "and do not patch the address")
+                    elif what == "superlink":
+                        _what, endpoint, ns, name, unset = entry
+                        if (ns, name) not in services:
+                            add("spec.server.superlink",
+                                f"spec.server.superlink {'is unset, so the CRD default ' if unset else ''}{endpoint} "
+                                f"names Service {ns}/{name}, which this build does not have",
+                                "the controller's ServerApp would dial nothing; leave spec.server.superlink to fedfleet "
+                                "(superlink-<job>.flower-system:9091)")
     return out
 
 

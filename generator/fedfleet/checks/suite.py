@@ -16,7 +16,7 @@ from typing import Any, Callable
 from .. import pipeline, write
 from ..findings import Finding, InputError, Location, Severity, Subject
 from ..results import CheckReport, CheckRun
-from . import cache, conftest, crds, placeholders, rego, regoproc, waves
+from . import cache, conftest, crds, placeholders, rego, regoproc, unitfacts, waves
 from .built import Built, build_all, check_crds, default_cache
 from .rego import HubObject
 
@@ -70,27 +70,22 @@ class _RegoBeside:
 
 
 def _rest(report: CheckReport, rendered: pipeline.Rendered, built: Built,
-          lifecycle: Callable[[pipeline.Rendered], list[Finding]] | None, base: str) -> None:
+          lifecycle: Callable[[pipeline.Rendered], list[Finding]] | None, base: str,
+          store: Path | None = None) -> None:
     """The checks that run beside Rego: placeholders, sync waves, the plan, the lifecycle."""
-    # Both checks go root by root (their findings are per root), over one root's objects at a time
-    # as Python data (built.objects keeps them packed).
+    # Both checks judge what they read of each unit's objects (checks/unitfacts.py: from the cache
+    # for a unit whose built bytes an earlier run saw, else from its objects, one unit as Python
+    # data at a time), root by root (their findings are per root).
     t = time.perf_counter()
     found = placeholders.spec_findings(rendered.fleet)
     placeholder_seconds = time.perf_counter() - t
-    wave_findings: list[Finding] = []
-    needs = 0
-    wave_seconds = 0.0
-    for root in sorted(built.objects):
-        t = time.perf_counter()
-        objects = {root: built.objects[root]}
-        found += placeholders.object_findings(rendered.fleet, objects, built.hubs)
-        t2 = time.perf_counter()
-        in_root, needs_in_root = waves.check(objects)
-        wave_findings += in_root
-        needs += needs_in_root
-        del objects
-        placeholder_seconds += t2 - t
-        wave_seconds += time.perf_counter() - t2
+    facts = unitfacts.collect(built, store)
+    t = time.perf_counter()
+    found += placeholders.facts_findings(rendered.fleet, facts.placeholders, built.hubs)
+    t2 = time.perf_counter()
+    wave_findings, needs = waves.check_facts(facts.waves)
+    placeholder_seconds += facts.placeholder_seconds + t2 - t
+    wave_seconds = facts.wave_seconds + time.perf_counter() - t2
     errors = sum(1 for f in found if f.severity is Severity.ERROR)
     report.runs.append(CheckRun(
         "placeholders", "No example hosts, unreachable SuperLink addresses or unpinned images (errors in prod)", found,
@@ -198,7 +193,7 @@ def run_checks(paths: pipeline.Paths, crd_dirs: list[Path], policy_dir: Path | N
             "crd", "Built objects valid against the CRD schemas", source_findings + built.crd_findings,
             summary=f"{built.checked} objects checked against {source.described}" if source else "no CRD schemas"), t))
 
-        _rest(report, rendered, built, lifecycle, base)
+        _rest(report, rendered, built, lifecycle, base, store)
         conftest_run = _conftest(policy_dir, lambda: built.for_policies(rendered))
     except BaseException:
         if beside is not None:

@@ -17,7 +17,7 @@ wave; a pod there waits for its mount without blocking the hub's sync.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from ..findings import Finding, Location, Subject
 
@@ -159,12 +159,67 @@ def _missing(need: Need, root: str, where: str) -> Finding:
         location=Location(root), field=need.field, subject=Subject.path(root))
 
 
-def check_root(root: str, objects: list[Mapping]) -> list[Finding]:
+def unit_facts(objects: list[Mapping]) -> list[Any]:
+    """What check_root reads of some built objects, in their order, as JSON data: a pure function
+    of the objects (check keeps it per unit in its cache, keyed by the unit's built bytes:
+    checks/unitfacts.py). [products, needs, delivered, templates, count]: each hub object's
+    products ([kind, namespace, name], wave, who) and needs (Need's fields), the keys enforced
+    Policies deliver to managed clusters, each AddOnTemplate as [ident, its manifests' product
+    keys, their needs], and how many needs there are (hub objects' and manifests')."""
+    products: list[list[Any]] = []
+    needs: list[list[Any]] = []
+    delivered: list[list[Any]] = []
+    templates: list[list[Any]] = []
+    count = 0
+    for obj in objects:
+        if obj.get("kind") == "AddOnTemplate":
+            manifests = _addon_manifests(obj)
+            keys = [list(key) for key in _produced(manifests)]
+            on_cluster = [[n.kind, n.namespace, n.name, n.consumer, n.field, n.wave] for m in manifests for n in needs_of(m)]
+            count += len(on_cluster)
+            templates.append([_ident(obj), keys, on_cluster])
+            continue
+        products += [[list(key), wave, who] for key, (wave, who) in _produced_in_order((obj,))]
+        mine = [[n.kind, n.namespace, n.name, n.consumer, n.field, n.wave] for n in needs_of(obj)]
+        count += len(mine)
+        needs += mine
+        if obj.get("kind") == "Policy":
+            delivered += [list(key) for key in _produced(list(_policy_objects(obj)))]
+    return [products, needs, delivered, templates, count]
+
+
+def _produced_in_order(objects: Iterable[Mapping]) -> list[tuple[tuple[str, str, str], tuple[int, str]]]:
+    """What _produced puts, each in the order it comes (an object yields a Certificate's secret
+    after the Certificate), before keeping the earliest wave of each key."""
+    out: list[tuple[tuple[str, str, str], tuple[int, str]]] = []
+    for obj in objects:
+        meta = obj.get("metadata") or {}
+        ns = meta.get("namespace") or ""
+        kind, wave = obj.get("kind", ""), wave_of(obj)
+        out.append(((kind, "" if kind == "ClusterIssuer" else ns, meta.get("name", "")), (wave, _ident(obj))))
+        if kind == "Certificate" and (secret := (obj.get("spec") or {}).get("secretName")):
+            out.append((("Secret", ns, secret), (wave, f"{_ident(obj)} (cert-manager writes spec.secretName)")))
+    return out
+
+
+def _key(value: list[Any]) -> Any:
+    """A product key back from JSON: a tuple again (a list is not hashable)."""
+    return tuple(_key(v) if isinstance(v, list) else v for v in value)
+
+
+def facts_findings(root: str, units: list[list[Any]]) -> tuple[list[Finding], int]:
+    """check_root's findings from the unit_facts of a root's units (in build order), and how many
+    needs were checked."""
     findings: list[Finding] = []
-    hub_objects = [o for o in objects if o.get("kind") != "AddOnTemplate"]
-    produced = _produced(hub_objects)
-    for obj in hub_objects:
-        for need in needs_of(obj):
+    produced: dict[Any, tuple[int, str]] = {}
+    for unit in units:
+        for key, wave, who in unit[0]:
+            key = _key(key)
+            if key not in produced or produced[key][0] > wave:
+                produced[key] = (wave, who)
+    for unit in units:
+        for fields in unit[1]:
+            need = Need(*fields)
             if (need.kind, need.name) in PREREQUISITES or not need.name:
                 continue
             hit = produced.get((need.kind, need.namespace, need.name))
@@ -178,26 +233,34 @@ def check_root(root: str, objects: list[Mapping]) -> list[Finding]:
                              f"move the producer to wave <= {need.wave} or the consumer later",
                     location=Location(root), field=need.field, subject=Subject.path(root)))
     # Managed clusters: the AddOnTemplate's own manifests plus what enforced policies deliver.
-    delivered = [d for o in hub_objects if o.get("kind") == "Policy" for d in _policy_objects(o)]
-    for tpl in (o for o in objects if o.get("kind") == "AddOnTemplate"):
-        manifests = _addon_manifests(tpl)
-        on_cluster = _produced(list(manifests) + delivered)
-        for obj in manifests:
-            for need in needs_of(obj):
+    delivered = {_key(key) for unit in units for key in unit[2]}
+    for unit in units:
+        for ident, keys, on_cluster_needs in unit[3]:
+            on_cluster = {_key(key) for key in keys} | delivered
+            for fields in on_cluster_needs:
+                need = Need(*fields)
                 if (need.kind, need.name) in PREREQUISITES or not need.name:
                     continue
                 if (need.kind, need.namespace, need.name) not in on_cluster:
-                    findings.append(_missing(need, root, f"on managed clusters, in {_ident(tpl)}"))
-    return findings
+                    findings.append(_missing(need, root, f"on managed clusters, in {ident}"))
+    return findings, sum(unit[4] for unit in units)
+
+
+def check_root(root: str, objects: list[Mapping]) -> list[Finding]:
+    return facts_findings(root, [unit_facts(objects)])[0]
 
 
 def check(objects_by_root: Mapping[str, list[dict]]) -> tuple[list[Finding], int]:
     """Findings over every built root, and how many needs were checked."""
+    return check_facts({root: [unit_facts(objects_by_root[root])] for root in objects_by_root})
+
+
+def check_facts(facts: Mapping[str, list[list[Any]]]) -> tuple[list[Finding], int]:
+    """check from each root's unit_facts (root -> the facts of its units, in build order)."""
     findings: list[Finding] = []
     count = 0
-    for root in sorted(objects_by_root):
-        objs = objects_by_root[root]
-        count += sum(1 for o in objs for _ in needs_of(o))
-        count += sum(1 for o in objs if o.get("kind") == "AddOnTemplate" for m in _addon_manifests(o) for _ in needs_of(m))
-        findings.extend(check_root(root, objs))
+    for root in sorted(facts):
+        in_root, needs = facts_findings(root, facts[root])
+        findings.extend(in_root)
+        count += needs
     return findings, count
