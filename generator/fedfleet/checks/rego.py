@@ -11,8 +11,10 @@ finding at the spec file and line that caused it.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
@@ -352,13 +354,20 @@ def engine_identity() -> str:
     this module's own source."""
     global _engine_identity
     if _engine_identity is None:
-        import regorus
-
+        # Found, not imported (unless it already is), and its files hashed a piece at a time:
+        # check evaluates in a process of its own (regoproc), and importing the 11 MB native
+        # library here, or reading it whole, added about 16 MiB to check's own peak.
+        module = sys.modules.get("regorus")
+        spec = None if module is not None else importlib.util.find_spec("regorus")
+        origin = getattr(module, "__file__", None) if module is not None else spec.origin if spec else None
+        if origin is None:
+            raise ModuleNotFoundError("No module named 'regorus'", name="regorus")
         h = hashlib.sha256(_RESULTS_FORMAT.encode())
-        package = Path(regorus.__file__).parent
+        package = Path(origin).parent
         for path in sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
             h.update(path.relative_to(package).as_posix().encode() + b"\0")
-            h.update(hashlib.sha256(path.read_bytes()).digest())
+            with path.open("rb") as fh:
+                h.update(hashlib.file_digest(fh, "sha256").digest())
         h.update(hashlib.sha256(Path(__file__).read_bytes()).digest())
         _engine_identity = h.hexdigest()
     return _engine_identity

@@ -334,6 +334,11 @@ def _load_fleet(spec_dir: Path, plugin_fragments: dict[str, dict[str, Any]] | No
     problems = semantic.check(fleet) + contract.check(fleet) if semantics else []
     if problems:
         raise InputError(cap_findings(problems))
+    # The model holds what it needs of the inventories (a Cluster copies its labels and claims and
+    # parses its quantities, scores and taints): their documents' data, read by nothing after
+    # this, is let go (about 60 MiB at 40,000 clusters); positions come from the file's text.
+    for doc in by_kind["ManagedClusterInventory"]:
+        doc.data = None
     return fleet
 
 
