@@ -6,6 +6,7 @@ objects changed; a damaged or misfiled entry is a miss; with or without it the b
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -95,12 +96,52 @@ def test_a_damaged_or_misfiled_entry_is_a_miss_and_is_written_again(fleet_repo: 
     raw[-2] ^= 0x01  # one bit of the content, the header left as it was
     flipped.write_bytes(bytes(raw))
     shutil.copy(source, misfiled)  # a whole, valid entry under another key
+    # the pack of the last run's entries: one bit of its content flipped, so it is not read at all
+    pack = _pack(fleet_repo)
+    raw = bytearray(pack.read_bytes())
+    raw[-2] ^= 0x01
+    pack.write_bytes(bytes(raw))
     count = _counting(monkeypatch)
     again = _render(fleet_repo, cache=True)
     assert count[0] == 3
     assert again.files == fresh.files
     _render(fleet_repo, cache=True)
     assert count[0] == 3  # rewritten whole: hits now
+
+
+def _pack(repo: Path) -> Path:
+    return repo / pipeline.CACHE_DIR / write.PACK_KIND / "00" / "last"
+
+
+def test_the_pack_answers_alone_and_never_for_other_objects(fleet_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last run's entries in one file (write.SerialiseCache's pack): it answers without the
+    entries' own files, only by each entry's key (one changed spec byte: the changed files are
+    serialised again), and one whose index does not fit its content is not read."""
+    fresh = _render(fleet_repo, cache=True)
+    for entry in _entries(fleet_repo):
+        entry.unlink()
+    count = _counting(monkeypatch)
+    assert _render(fleet_repo, cache=True).files == fresh.files and count[0] == 0
+    job = next(p for p in sorted((fleet_repo / "specs" / "jobs").glob("*.yaml")) if "rounds: " in p.read_text())
+    text = job.read_text()
+    at = text.index("rounds: ") + len("rounds: ")
+    job.write_text(text[:at] + ("7" if text[at] != "7" else "8") + text[at + 1:])  # one byte
+    after = _render(fleet_repo, cache=True)
+    changed = {p for p in after.files if after.bundle[p] != fresh.bundle.get(p)}
+    assert changed and count[0] == len(changed) and after.files == _render(fleet_repo, cache=False).files
+    count[0] = 0
+    assert _render(fleet_repo, cache=True).files == after.files and count[0] == 0  # the new pack
+    # an index one byte longer than its entry, the first line's digest made to match
+    pack = _pack(fleet_repo)
+    head, _, rest = pack.read_bytes().partition(b"\n")
+    index, _, data = rest.partition(b"\n")
+    rows = json.loads(index)
+    rows[0][1] += 1
+    rest = json.dumps(rows).encode() + b"\n" + data
+    pack.write_bytes(head.split(b" ")[0] + b" " + hashlib.sha256(rest).hexdigest().encode() + b"\n" + rest)
+    for entry in _entries(fleet_repo):
+        entry.unlink()
+    assert _render(fleet_repo, cache=True).files == after.files and count[0] == len(after.files)
 
 
 @pytest.mark.parametrize("a, b", [

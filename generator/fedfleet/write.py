@@ -121,12 +121,16 @@ def serialise_bundle(bundle: Bundle, cache_dir: Path | None = None) -> dict[str,
     if cache_dir is None:
         return {path: serialise(docs) for path, docs in sorted(bundle.items())}
     store = SerialiseCache(cache_dir)
-    return {path: store.serialise(docs) for path, docs in sorted(bundle.items())}
+    files = {path: store.serialise(docs) for path, docs in sorted(bundle.items())}
+    store.write_pack()
+    return files
 
 
 # --- the serialisation cache ------------------------------------------------------------------
 
 CACHE_KIND = "yaml"  # entries under <cache_dir>/yaml/
+PACK_KIND = "yaml-pack"  # the last run's entries in one file: <cache_dir>/yaml-pack/00/last
+_PACK_FORMAT = b"fedfleet-yaml-pack-v1"
 _CACHE_FORMAT = b"fedfleet-yaml-cache-v1"
 _identity: bytes | None = None
 
@@ -161,6 +165,64 @@ class SerialiseCache:
         self.hits = 0
         self.misses = 0
         self._made: set[Path] = set()
+        self._pack: dict[str, bytes] | None = None  # the last run's entries, read on first need
+        self._used: dict[str, bytes] = {}  # this run's entries (key -> bytes), for the next pack
+
+    # The last run's entries, all in one file (PACK_KIND): at 10,000 clusters a warm check reads
+    # 2,663 entries, one open, read and digest each (~0.25 CPU-s); the pack is one read and one
+    # digest. It is only a container: each entry is still found by its own key (the objects'
+    # pickle and the serialiser's identity), and the pack's first line holds the SHA-256 of all
+    # the rest, so a damaged pack is not read at all (the entries' own files answer). It holds
+    # the entries of the run that wrote it, so it stays the size of one bundle.
+
+    def _pack_path(self) -> Path:
+        return self.directory / PACK_KIND / "00" / "last"
+
+    def _read_pack(self) -> dict[str, bytes]:
+        path = self._pack_path()
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return {}
+        head, sep, rest = raw.partition(b"\n")
+        if not sep or head != b" ".join((_PACK_FORMAT, hashlib.sha256(rest).hexdigest().encode())):
+            return {}
+        index_raw, sep, data = rest.partition(b"\n")
+        try:
+            index = json.loads(index_raw)
+        except ValueError:
+            return {}
+        if not sep or not isinstance(index, list):
+            return {}
+        out: dict[str, bytes] = {}
+        at = 0
+        for row in index:  # [key, length], the contents one after another
+            if (not isinstance(row, list) or len(row) != 2 or type(row[0]) is not str or type(row[1]) is not int
+                    or not 0 <= row[1] <= len(data) - at):
+                return {}
+            out[row[0]] = data[at:at + row[1]]
+            at += row[1]
+        if at != len(data):
+            return {}
+        used(path)
+        return out
+
+    def write_pack(self) -> None:
+        """This run's entries as the next run's pack, unless the pack holds exactly them."""
+        if self._pack is not None and self._pack.keys() == self._used.keys():
+            return
+        index = json.dumps([[key, len(content)] for key, content in self._used.items()]).encode()
+        rest = index + b"\n" + b"".join(self._used.values())
+        path = self._pack_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.parent / f".tmp-{os.getpid()}-last"
+            with open(tmp, "wb") as fh:
+                fh.write(b" ".join((_PACK_FORMAT, hashlib.sha256(rest).hexdigest().encode())) + b"\n")
+                fh.write(rest)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only or full cache directory only costs speed
 
     def key(self, docs: list[dict[str, Any]]) -> str | None:
         # Without the memo (Pickler.fast), the bytes depend on the values and types alone, not on
@@ -212,14 +274,20 @@ class SerialiseCache:
     def serialise(self, docs: list[dict[str, Any]]) -> bytes:
         key = self.key(docs)
         if key is not None:
-            hit = self.get(key)
+            if self._pack is None:
+                self._pack = self._read_pack()
+            hit = self._pack.get(key)
+            if hit is None:
+                hit = self.get(key)
             if hit is not None:
                 self.hits += 1
+                self._used[key] = hit
                 return hit
         content = serialise(docs)
         self.misses += 1
         if key is not None:
             self.put(key, content)
+            self._used[key] = content
         return content
 
 
