@@ -89,7 +89,8 @@ def test_check_keeps_what_it_uses_and_trims_the_rest(fleet_repo: Path, run, crds
     # What the second run read (every build, validation, spec, serialisation and the Rego answer)
     # was refreshed by its hits and survived the trim. The CRD files' reads were not needed (every
     # validation came from the cache, so no schema was loaded): unused for a week, they went. So
-    # did the serialised files' own entries: the pack of the last run's entries answered for them.
+    # did the serialised files' own entries and the passing spec verdicts' own files: the packs of
+    # the last run's entries answered for them.
     from fedfleet import write
     from fedfleet.checks.crds import SchemaSource
     from fedfleet.spec import readcache
@@ -97,8 +98,9 @@ def test_check_keeps_what_it_uses_and_trims_the_rest(fleet_repo: Path, run, crds
     crd_reads = {store / readcache.KIND / k[:2] / k
                  for k in (readcache.key(p.read_bytes()) for p, _label in SchemaSource.resolve([crds]).files)}
     assert crd_reads & set(entries)
-    packed = {p for p in entries if p.parent.parent.name == write.CACHE_KIND}
+    packed = {p for p in entries if p.parent.parent.name in (write.CACHE_KIND, readcache.VERDICT_KIND)}
     assert packed and store / write.PACK_KIND / "00" / "last" in entries
+    assert store / readcache.VERDICT_PACK_KIND / "00" / "last" in entries
     left = {p for p in store.rglob("*") if p.is_file() and p.parent.parent.parent == store}
     assert left == set(entries) - crd_reads - packed
     assert all(time.time() - p.stat().st_mtime < 3600 for p in left)

@@ -209,11 +209,44 @@ def test_a_failing_document_is_never_kept_and_reports_as_before(fleet_repo: Path
     assert found[0] == found[1] == found[2] and "rounds" in found[0][0]
 
 
+def _verdict_pack(repo: Path) -> Path:
+    return repo / pipeline.CACHE_DIR / readcache.VERDICT_PACK_KIND / "00" / "last"
+
+
 def test_a_damaged_verdict_is_a_miss(fleet_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _load(fleet_repo)
     verdicts = _verdicts(fleet_repo)
     verdicts[0].write_bytes(verdicts[0].read_bytes()[:-1])
     verdicts[1].write_bytes(verdicts[2].read_bytes())  # misfiled
+    # and the pack of the last run's passing verdicts: one key's character changed, its first
+    # line left as it was, so it is not read at all
+    pack = _verdict_pack(fleet_repo)
+    raw = bytearray(pack.read_bytes())
+    raw[-1] = ord("0") if raw[-1] != ord("0") else ord("1")
+    pack.write_bytes(bytes(raw))
     checked = _checked(monkeypatch)
     _load(fleet_repo)
     assert len(checked) == 2
+
+
+def test_the_verdict_pack_answers_alone_and_only_for_its_keys(fleet_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last run's passing verdicts in one file: without the verdicts' own files nothing is
+    checked again; one changed byte of a job file checks that file's documents again."""
+    fresh = _load(fleet_repo, cache=False)
+    _load(fleet_repo)
+    for verdict in _verdicts(fleet_repo):
+        verdict.unlink()
+    checked = _checked(monkeypatch)
+    assert _load(fleet_repo) == fresh and not checked
+    job = next(p for p in _files(fleet_repo) if "rounds: " in p.read_text())
+    text = job.read_text()
+    at = text.index("rounds: ") + len("rounds: ")
+    job.write_text(text[:at] + ("7" if text[at] != "7" else "8") + text[at + 1:])  # one byte
+    warm = _load(fleet_repo)
+    name = f"specs/{job.relative_to(fleet_repo / 'specs').as_posix()}"
+    assert checked and all(file.endswith(name) for file, _ in checked)
+    assert warm == _load(fleet_repo, cache=False)
+    del checked[:]
+    for verdict in _verdicts(fleet_repo):
+        verdict.unlink()
+    assert _load(fleet_repo) == warm and not checked  # the new pack holds the new verdicts

@@ -323,6 +323,8 @@ def _load_fleet(spec_dir: Path, plugin_fragments: dict[str, dict[str, Any]] | No
             by_kind[kind].append(doc)
             if verdict and cache is not None:
                 cache.put_valid(verdict)
+    if cache is not None:
+        cache.write_pack()
     fleets = by_kind["Fleet"]
     if len(fleets) != 1 and not findings:
         where = ", ".join(d.file for d in fleets) or str(spec_dir)
