@@ -158,7 +158,9 @@ def run_checks(paths: pipeline.Paths, crd_dirs: list[Path], policy_dir: Path | N
         # The bundle's objects are in its files now, and the checks read what kustomize builds:
         # only a failed build's fallback (Built.for_policies) and the lifecycle check read the
         # objects, so they go before the builds arrive (~270 MiB at 40,000 clusters), and are
-        # rendered again in the rare run that needs them.
+        # rendered again in the rare run that needs them. Freeing them costs ~0.05 CPU-s at
+        # 10,000 clusters here, before the builds, rather than beside the Rego process (in a
+        # thread beside the builds it was no faster).
         rendered.drop_bundle()
 
     # The critical path of a run with a warm cache: the builds, then Rego (the longest check, in
