@@ -163,3 +163,29 @@ def test_a_position_is_worked_out_when_first_asked(tmp_path: Path) -> None:
     lines = text.splitlines()
     first = next(i for i, t in enumerate(lines) if t.strip().startswith("a1:"))
     assert (at.line, at.column) == (first + 1, lines[first].index("a1:") + 1 + len("a1: "))
+
+
+def test_positions_kept_in_the_read_cache_are_the_ones_worked_out_and_one_byte_works_them_out_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the read cache (check's), a file's positions are worked out once for its bytes and the
+    reader (spec/readcache.py), then read back: the same for every node; one byte more in the file
+    is another key and works them out again."""
+    from fedfleet.spec.readcache import ReadCache
+
+    path = tmp_path / "jobs.yaml"
+    path.write_text(yaml.safe_dump_all([job(f"k{i}", {"a1": "/d", "b2": "/e"}) for i in range(4)]
+                                       + [{"items": ["a", {"b": ["c", 1]}], "1": {"2": "three"}}]))
+    worked: list[int] = []
+    real = yamlsource._positions
+    monkeypatch.setattr(yamlsource, "_positions", lambda text: worked.append(1) or real(text))
+    cache = ReadCache(tmp_path / "cache")
+    plain = [d.positions for d in yamlsource.read_documents(path, "jobs.yaml")]
+    assert len(worked) == 1 and all(plain)
+    first = [d.positions for d in yamlsource.read_documents(path, "jobs.yaml", cache)]
+    again = [d.positions for d in yamlsource.read_documents(path, "jobs.yaml", cache)]
+    assert first == again == plain and len(worked) == 2  # the second read took them from the cache
+    assert all(type(k) is tuple for table in again for k in table)
+    assert any(type(part) is int for table in again for k in table for part in k)  # list indices stay ints
+    path.write_text(path.read_text() + "\n")  # one byte
+    changed = [d.positions for d in yamlsource.read_documents(path, "jobs.yaml", cache)]
+    assert len(worked) == 3 and changed == plain

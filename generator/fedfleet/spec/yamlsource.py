@@ -91,17 +91,26 @@ class _Source:
     data comes from the fast reader and the positions, on first need, from the same events again
     (_positions: for a file the fast reader took, exactly the positions _Builder records)."""
 
-    def __init__(self, name: str, text: str) -> None:
+    def __init__(self, name: str, text: str, cache: ReadCache | None = None, key: str = "") -> None:
         self.name = name
         self.text = text
         self._tables: dict[int, dict[PathKey, tuple[int, int]]] | None = None
+        # With the read cache: the positions an earlier run worked out from the same bytes with
+        # the same reader (its key), and this run's kept for the next (spec/readcache.py).
+        self._cache = cache
+        self._key = key
 
     def positions(self, index: int) -> dict[PathKey, tuple[int, int]]:
         if self._tables is None:
-            try:
-                self._tables = _positions(self.text)
-            except _Unusual:  # never for a file the fast reader took; the full reader, to be sure
-                self._tables = {doc.index: doc.positions for doc in _full_read(self.text, self.name)}
+            if self._cache is not None and self._key:
+                self._tables = self._cache.get_positions(self._key)
+            if self._tables is None:
+                try:
+                    self._tables = _positions(self.text)
+                    if self._cache is not None and self._key:
+                        self._cache.put_positions(self._key, self._tables)
+                except _Unusual:  # never for a file the fast reader took; the full reader, to be sure
+                    self._tables = {doc.index: doc.positions for doc in _full_read(self.text, self.name)}
         return self._tables.get(index, {})
 
 
@@ -311,8 +320,8 @@ def read_documents(path: Path, display: str | None = None, cache: ReadCache | No
         line, col = line_column(raw, exc.start)
         raise InputError([Finding("yaml", f"not UTF-8 text: byte 0x{raw[exc.start]:02x} ({exc.reason})",
                                   location=Location(name, line, col))]) from None
-    source = _Source(name, text)
     key = readcache.key(raw) if cache is not None else ""
+    source = _Source(name, text, cache, key)
     fast = cache.get(key) if cache is not None else None
     if fast is None:
         fast = _fast_read(text)
