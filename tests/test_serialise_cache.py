@@ -126,13 +126,29 @@ def test_the_pack_answers_alone_and_never_for_other_objects(fleet_repo: Path, mo
     text = job.read_text()
     at = text.index("rounds: ") + len("rounds: ")
     job.write_text(text[:at] + ("7" if text[at] != "7" else "8") + text[at + 1:])  # one byte
+    pack = _pack(fleet_repo)
+    packed = pack.read_bytes()
     after = _render(fleet_repo, cache=True)
     changed = {p for p in after.files if after.bundle[p] != fresh.bundle.get(p)}
     assert changed and count[0] == len(changed) and after.files == _render(fleet_repo, cache=False).files
+    # a few new entries: their own files answer them, the pack is not written again ...
+    assert pack.read_bytes() == packed
     count[0] = 0
-    assert _render(fleet_repo, cache=True).files == after.files and count[0] == 0  # the new pack
+    assert _render(fleet_repo, cache=True).files == after.files and count[0] == 0
+    for entry in _entries(fleet_repo):
+        entry.unlink()
+    assert _render(fleet_repo, cache=True).files == after.files and count[0] == len(changed)
+    # ... until it lacks more than REPACK_AFTER of a run's entries
+    monkeypatch.setattr(write, "REPACK_AFTER", 0)
+    monkeypatch.setattr(write, "REPACK_SHARE", 10**9)
+    _render(fleet_repo, cache=True)
+    assert pack.read_bytes() != packed
+    monkeypatch.undo()
+    count = _counting(monkeypatch)
+    for entry in _entries(fleet_repo):
+        entry.unlink()
+    assert _render(fleet_repo, cache=True).files == after.files and count[0] == 0  # the new pack alone
     # an index one byte longer than its entry, the first line's digest made to match
-    pack = _pack(fleet_repo)
     head, _, rest = pack.read_bytes().partition(b"\n")
     index, _, data = rest.partition(b"\n")
     rows = json.loads(index)

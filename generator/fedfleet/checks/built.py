@@ -263,7 +263,16 @@ def build_and_check(files: dict[str, bytes], roots: Mapping[str, str], source: c
     return result
 
 
-def build_all(files: dict[str, bytes], roots: Mapping[str, str], cache_dir: Path | None = None) -> Built:
+def find_tool() -> tuple[kustomize.Kustomize, str]:
+    """The kustomize that builds and what identifies it (cache.tool_identity: asked of the binary,
+    a process, ~0.1 s): `check` asks in a thread before it renders, so its builds need not wait."""
+    tool = kustomize.find_kustomize()
+    return tool, cache.tool_identity(tool)
+
+
+def build_all(files: dict[str, bytes], roots: Mapping[str, str], cache_dir: Path | None = None,
+              tool_found: Callable[[], tuple[kustomize.Kustomize, str]] | None = None,
+              meanwhile: Callable[[], object] | None = None) -> Built:
     """Write the rendered files to a scratch directory and build every root (root -> hub).
 
     Roots build in parallel (one kustomize process each, as many as there are cores). With a
@@ -271,8 +280,11 @@ def build_all(files: dict[str, bytes], roots: Mapping[str, str], cache_dir: Path
     reuses that run's build (checks/cache.py); anything else builds for real. The builds of the
     units without an entry start first and the entries are read while kustomize runs (at 10,000
     clusters with one job changed: one 0.2 s build beside 0.3 s of reading 135 entries).
+    `tool_found`: find_tool, asked earlier (its answer waited for here). `meanwhile`: work of the
+    caller's done here once the entries are read, while kustomize builds (check works out the plan
+    Rego's input needs).
     """
-    tool = kustomize.find_kustomize()
+    tool, known_identity = tool_found() if tool_found is not None else (kustomize.find_kustomize(), None)
     result = Built(tool=tool.name)
     # A root that only composes units is built unit by unit (each its own cache entry).
     composed = {rel: units for rel in roots if (units := composed_units(rel, files))}
@@ -284,10 +296,11 @@ def build_all(files: dict[str, bytes], roots: Mapping[str, str], cache_dir: Path
     with ThreadPoolExecutor(max_workers=2) as beside:
         if store is not None:
             # kustomize's version is asked of the binary (a process, ~0.1 s) while the closures are worked out
-            tool_identity = beside.submit(cache.tool_identity, tool)
+            tool_identity = beside.submit(cache.tool_identity, tool) if known_identity is None else None
             index = cache.FileIndex.of(files)
             closures = {rel: cache.input_closure(rel, files, index) for rel in roots}
-            identity = tool_identity.result() + "\0" + cache.reader_identity()
+            identity = (tool_identity.result() if tool_identity is not None else known_identity or "") \
+                + "\0" + cache.reader_identity()
             result.build_keys = {rel: None if c is None else cache.closure_key(rel, c, files, identity)
                                  for rel, c in closures.items()}
         keys = result.build_keys
@@ -314,6 +327,8 @@ def build_all(files: dict[str, bytes], roots: Mapping[str, str], cache_dir: Path
             if packed is not None:
                 objects_of[rel] = packed
                 result.cached.add(rel)
+        if meanwhile is not None:
+            meanwhile()
         built = building.result()
     damaged = sorted(set(roots) - set(first) - set(objects_of))  # an entry that did not read: built now
     if damaged:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
@@ -18,7 +19,7 @@ from .. import pipeline, write
 from ..findings import Finding, InputError, Location, Severity, Subject
 from ..results import CheckReport, CheckRun
 from . import cache, conftest, crds, placeholders, rego, regoproc, unitfacts, waves
-from .built import Built, build_all, check_crds, default_cache
+from .built import Built, build_all, check_crds, default_cache, find_tool
 from .rego import HubObject
 
 
@@ -145,11 +146,17 @@ def run_checks(paths: pipeline.Paths, crd_dirs: list[Path], policy_dir: Path | N
     running job; it compares with the git base, a stage above the checks (diff.lifecycle_findings)."""
     report = CheckReport()
     t = time.perf_counter()
+    # The build cache keys on kustomize's identity, which its binary reports (a process): asked
+    # in a thread while the specs render, not after.
+    early = ThreadPoolExecutor(max_workers=1) if use_cache else None
+    tool_found = early.submit(find_tool).result if early is not None else None
     try:
         rendered = pipeline.render(paths, cache=use_cache)
     except InputError as exc:
         report.runs.append(_timed(CheckRun("spec", "Spec validation", exc.findings, summary="specs do not load"), t))
         report.bad_input = True
+        if early is not None:
+            early.shutdown(wait=True)  # no thread or child process left when check returns
         return report
     report.runs.append(_timed(CheckRun(
         "spec", "Spec validation",
@@ -168,7 +175,12 @@ def run_checks(paths: pipeline.Paths, crd_dirs: list[Path], policy_dir: Path | N
     # run here while the child evaluates, and their reports keep their order.
     t = time.perf_counter()
     store = default_cache(paths) if use_cache else None
-    built = build_all(rendered.build_inputs, rendered.roots, store)
+    try:
+        # while kustomize builds what changed, the plan Rego's input needs (computed here or there)
+        built = build_all(rendered.build_inputs, rendered.roots, store, tool_found, meanwhile=lambda: rendered.plan)
+    finally:
+        if early is not None:
+            early.shutdown(wait=True)
     build_seconds = time.perf_counter() - t
 
     # Rego needs only the built objects, the fleet and the plan: the embedded engine starts now,
