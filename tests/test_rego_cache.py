@@ -114,13 +114,23 @@ def test_another_engine_build_evaluates_again(rendered: pipeline.Rendered, tmp_p
     monkeypatch.setattr(rego, "_engine_identity", None)
     _run(rendered, tmp_path)
     assert count[0] == 2
+    # and the engine's module (checks/embedded.py: the query, how its answer is read)
+    from fedfleet.checks import embedded
+
+    module = tmp_path / "embedded.py"
+    module.write_bytes(Path(embedded.__file__).read_bytes() + b"\n")
+    monkeypatch.setattr(embedded, "__file__", str(module))
+    monkeypatch.setattr(rego, "_engine_identity", None)
+    _run(rendered, tmp_path)
+    assert count[0] == 3
 
 
 def test_a_damaged_or_misfiled_entry_is_a_miss(rendered: pipeline.Rendered, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     cold = _run(rendered, tmp_path)
     [entry] = sorted((tmp_path / "rego").rglob("*.json"))
-    _run(rendered, tmp_path, _modules(rendered)[1:])  # another answer, under another key
+    # another answer (no addon package), under another key
+    _run(rendered, tmp_path, [m for m in _modules(rendered) if not m.name.startswith("plugins/addon/")])
     other = next(p for p in (tmp_path / "rego").rglob("*.json") if p != entry)
     count = _counting(monkeypatch)
     entry.write_bytes(entry.read_bytes()[:-3])  # truncated
@@ -231,3 +241,54 @@ def test_the_key_of_the_input_bytes_is_the_key_of_its_text(rendered: pipeline.Re
     assert raw == text.encode() and len(raw) > len(text)
     modules = _modules(rendered)
     assert rego.results_key(modules, raw) == rego.results_key(modules, text) != rego.results_key(modules, raw + b" ")
+
+
+def test_check_starts_its_rego_process_first_and_always_ends_it(fleet_repo: Path, run: Any,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """check starts the Rego process before it renders (it waits for its input), and however the
+    run ends it is ended and waited for (no process left running, no zombie): an evaluation, the
+    cached answer reused (nothing evaluated), specs that do not load, an error mid-run."""
+    from fedfleet import write
+    from fedfleet.checks import regoproc
+
+    started: list[regoproc.RegoProcess] = []
+    rendering: list[bool] = []
+    real_init, real_render = regoproc.RegoProcess.__init__, pipeline.render
+
+    def recording(self: regoproc.RegoProcess, *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        started.append(self)
+        rendering.append(False)
+
+    def render(*args: Any, **kwargs: Any) -> Any:
+        rendering.append(True)
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(regoproc.RegoProcess, "__init__", recording)
+    monkeypatch.setattr(pipeline, "render", render)
+    assert run("generate").code == 0
+    rendering.clear()
+
+    def ended() -> bool:
+        return bool(started) and all(p.proc is not None and p.proc.returncode is not None for p in started)
+
+    evaluated = run("check", "-o", "json")
+    assert '"rego"' in evaluated.out and ended() and started[0].asked and rendering[:2] == [False, True]
+    started.clear()
+    reused = run("check", "-o", "json")
+    assert "answer reused" in reused.out and ended() and not started[0].asked
+    started.clear()
+    fleet = fleet_repo / "specs" / "fleet.yaml"
+    good = fleet.read_text()
+    fleet.write_text(good + "\n  bogus: [\n")
+    assert run("check").code == 2 and ended() and not started[0].asked
+    started.clear()
+    fleet.write_text(good)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("drift failed")
+
+    monkeypatch.setattr(write, "compare", broken)
+    with pytest.raises(RuntimeError, match="drift failed"):
+        run("check", "--no-cache")  # no cached answer: the process was handed the input
+    assert ended() and started[0].asked  # it was evaluating: killed and waited for

@@ -21,10 +21,13 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
 import orjson
 
-from ..findings import Finding, InputError, Location, Severity, Subject
+from ..findings import Finding, Location, Severity, Subject
 from ..placement import Plan
 from ..render import Bundle, hub_roots
 from ..spec.model import Fleet
+# The engine and the module type live in checks/embedded.py (check's Rego process imports only it);
+# named here as they always were.
+from .embedded import EmbeddedEngine, RegoModule, _clean_error  # noqa: F401
 
 _FIELD_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 _PACKAGE = re.compile(r"^\s*package\s+([A-Za-z0-9_.]+)", re.MULTILINE)
@@ -34,13 +37,6 @@ def package_of(source: str) -> str | None:
     """The package a Rego module declares (read from its text, before any engine loads it)."""
     found = _PACKAGE.search(source)
     return found.group(1) if found else None
-
-
-@dataclass(frozen=True)
-class RegoModule:
-    name: str  # file name, e.g. "tls.rego"
-    source: str
-    origin: str  # "plugin <name>" or the file's path
 
 
 @dataclass
@@ -54,72 +50,6 @@ class RegoResult:
 class RegoEngine(Protocol):
     def evaluate(self, modules: list[RegoModule], data_input: dict[str, Any]) -> dict[str, dict[str, list[Any]]]:
         """package -> {"deny": [...], "warn": [...]} for every package under `fedfleet.`."""
-
-
-def _clean_error(exc: Exception) -> str:
-    # regorus appends a Rust backtrace to its messages; keep the part a policy author can use.
-    return str(exc).split("Stack backtrace:")[0].strip()
-
-
-class EmbeddedEngine:
-    """regorus in-process, Rego v1."""
-
-    name = "embedded (regorus)"
-
-    def __init__(self, coverage: bool = False) -> None:
-        import regorus
-
-        self._engine = regorus.Engine()
-        self._engine.set_rego_v0(False)
-        if coverage:
-            self._engine.set_enable_coverage(True)
-
-    def load(self, modules: list[RegoModule]) -> list[str]:
-        for m in modules:
-            try:
-                self._engine.add_policy(m.name, m.source)
-            except RuntimeError as exc:
-                text = _clean_error(exc)
-                at = re.search(r"--> [^\n]*?:(\d+):(\d+)", text)
-                raise InputError([Finding("rego", f"cannot load Rego module ({m.origin}): {text} (modules are Rego v1, "
-                                          "as in OPA 1.0 and conftest's default --rego-version v1: "
-                                          "`deny contains msg if { ... }`)",
-                                          location=Location(m.name, int(at.group(1)), int(at.group(2))) if at
-                                          else Location(m.name))]) from None
-        return sorted(p.removeprefix("data.") for p in self._engine.get_packages())
-
-    def rule(self, path: str) -> Any:
-        return json.loads(self._engine.eval_rule_as_json(path))
-
-    def coverage(self) -> dict[str, Any]:
-        return json.loads(self._engine.get_coverage_report_as_json())
-
-    def evaluate(self, modules: list[RegoModule], data_input: dict[str, Any]) -> dict[str, dict[str, list[Any]]]:
-        return self.evaluate_json(modules, input_json(data_input))
-
-    def evaluate_json(self, modules: list[RegoModule], input_text: str) -> dict[str, dict[str, list[Any]]]:
-        """evaluate, with the input already as JSON text (what the result cache keys on)."""
-        packages = self.load(modules)
-        self._engine.set_input_json(input_text)
-        out: dict[str, dict[str, list[Any]]] = {}
-        for pkg in packages:
-            if not pkg.startswith("fedfleet.") or pkg.endswith("_test"):
-                continue
-            # Only deny and warn: querying the whole package would also serialise every helper
-            # rule (indexes over thousands of objects) back to JSON.
-            out[pkg] = {name: self._set_rule(pkg, name) for name in ("deny", "warn")}
-        return out
-
-    def _set_rule(self, pkg: str, name: str) -> list[Any]:
-        try:
-            value = orjson.loads(self._engine.eval_query_as_json(f"data.{pkg}.{name}"))
-        except RuntimeError as exc:
-            raise InputError([Finding("rego", f"evaluating data.{pkg}.{name} failed: {_clean_error(exc)}")]) from None
-        try:
-            found = value["result"][0]["expressions"][0]["value"]
-        except (KeyError, IndexError, TypeError):
-            return []  # the package defines no such rule
-        return list(found) if isinstance(found, list) else []
 
 
 def input_json(data_input: dict[str, Any]) -> str:
@@ -305,9 +235,23 @@ def repo_modules(policy_dir: Path | None) -> list[RegoModule]:
             for p in sorted(policy_dir.rglob("*.rego"))]
 
 
+# fedfleet's own Rego library (data.fedfleet_lib.objects: input.objects by kind), which the
+# built-in twins import and any plugin or policy may: loaded with every set of plugin modules.
+LIBRARY = ("objects.rego", "objects_test.rego")
+
+
+def library_modules() -> list[RegoModule]:
+    from importlib.resources import files
+
+    folder = files("fedfleet.governance.builtin") / "rego"
+    return [RegoModule(f"fedfleet_lib/{name}", (folder / name).read_text(encoding="utf-8"), "fedfleet")
+            for name in LIBRARY]
+
+
 def plugin_modules(modules_by_plugin: Mapping[str, Mapping[str, str]]) -> list[RegoModule]:
-    return [RegoModule(f"plugins/{plugin}/{fname}", src, f"plugin {plugin}")
-            for plugin, mods in sorted(modules_by_plugin.items()) for fname, src in sorted(mods.items())]
+    """The plugins' modules, after fedfleet's library (which their twins import)."""
+    return library_modules() + [RegoModule(f"plugins/{plugin}/{fname}", src, f"plugin {plugin}")
+                                for plugin, mods in sorted(modules_by_plugin.items()) for fname, src in sorted(mods.items())]
 
 
 def evaluate(fleet: Fleet, plan: Plan, objects: Bundle | list[HubObject], modules: Iterable[RegoModule],
@@ -350,8 +294,8 @@ _engine_identity: str | None = None
 
 
 def engine_identity() -> str:
-    """The embedded engine: every file of the installed regorus package (its native library) and
-    this module's own source."""
+    """The embedded engine: every file of the installed regorus package (its native library), this
+    module's source and checks/embedded.py's."""
     global _engine_identity
     if _engine_identity is None:
         # Found, not imported (unless it already is), and its files hashed a piece at a time:
@@ -368,7 +312,11 @@ def engine_identity() -> str:
             h.update(path.relative_to(package).as_posix().encode() + b"\0")
             with path.open("rb") as fh:
                 h.update(hashlib.file_digest(fh, "sha256").digest())
-        h.update(hashlib.sha256(Path(__file__).read_bytes()).digest())
+        # which rules are asked and how answers are read: this module and checks/embedded.py
+        from . import embedded
+
+        for source in (Path(__file__), Path(embedded.__file__)):
+            h.update(hashlib.sha256(source.read_bytes()).digest())
         _engine_identity = h.hexdigest()
     return _engine_identity
 

@@ -39,12 +39,13 @@ def _timed(run: CheckRun, started: float) -> CheckRun:
 
 class _RegoBeside:
     """The embedded engine's evaluation of check's Rego input, in a process of its own
-    (checks/regoproc.py) beside this one's other checks. The input is written to a scratch file
-    piece by piece, from each object's JSON text; with a cache directory, an answer for the same
-    input, modules and engine is reused without starting the process (rego.results_key)."""
+    (checks/regoproc.py, started when check started) beside this one's other checks. The input is
+    written to a scratch file piece by piece, from each object's JSON text, and handed to the
+    process; with a cache directory, an answer for the same input, modules and engine is reused
+    and the process ended without evaluating anything (rego.results_key)."""
 
     def __init__(self, rendered: pipeline.Rendered, built: Built, modules: list[rego.RegoModule],
-                 cache_dir: Path | None) -> None:
+                 cache_dir: Path | None, process: regoproc.RegoProcess) -> None:
         started = time.perf_counter()
         self.fleet = rendered.fleet
         self.modules = [m for m in modules if not m.name.endswith("_test.rego")]
@@ -57,19 +58,21 @@ class _RegoBeside:
         hit = self.store.get("rego", self.key) if self.store is not None else None
         self.reused = rego._is_results(hit)
         self.answer: dict[str, dict[str, list[Any]]] | None = hit if self.reused else None
-        self.process = None if self.reused else regoproc.RegoProcess(self.modules, path)
+        self.process = process
+        if self.reused:
+            process.close()
+        else:
+            process.evaluate(self.modules, path)
         self.seconds = time.perf_counter() - started
 
     def close(self) -> None:
         """Stop the evaluation without its result (this process is leaving with an error)."""
-        if self.process is not None:
-            self.process.close()
+        self.process.close()
         self.scratch.cleanup()
 
     def result(self) -> tuple[rego.RegoResult, float]:
         try:
             if self.answer is None:
-                assert self.process is not None
                 self.answer, seconds = self.process.result()
                 self.seconds += seconds
                 if self.store is not None:  # only a successful evaluation: a failure raised above
@@ -144,6 +147,21 @@ def run_checks(paths: pipeline.Paths, crd_dirs: list[Path], policy_dir: Path | N
                base: str = "", use_cache: bool = True) -> CheckReport:
     """`lifecycle`, when given (by the CLI, with `--base`), finds the edits that would fail a
     running job; it compares with the git base, a stage above the checks (diff.lifecycle_findings)."""
+    # The embedded engine's process starts before anything else: its interpreter and imports run
+    # beside the render and the builds, and it waits for its input (checks/regoproc.py). However
+    # the run ends (bad specs, an error, the cached answer reused), it is ended and waited for.
+    process = regoproc.RegoProcess() if engine_factory is None else None
+    try:
+        return _run_checks(paths, crd_dirs, policy_dir, engine_factory, lifecycle, base, use_cache, process)
+    finally:
+        if process is not None:
+            process.close()
+
+
+def _run_checks(paths: pipeline.Paths, crd_dirs: list[Path], policy_dir: Path | None,
+                engine_factory: Callable[[], rego.RegoEngine] | None,
+                lifecycle: Callable[[pipeline.Rendered], list[Finding]] | None,
+                base: str, use_cache: bool, process: regoproc.RegoProcess | None) -> CheckReport:
     report = CheckReport()
     t = time.perf_counter()
     # The build cache keys on kustomize's identity, which its binary reports (a process): asked
@@ -183,17 +201,18 @@ def run_checks(paths: pipeline.Paths, crd_dirs: list[Path], policy_dir: Path | N
             early.shutdown(wait=True)
     build_seconds = time.perf_counter() - t
 
-    # Rego needs only the built objects, the fleet and the plan: the embedded engine starts now,
-    # in a process of its own (regorus holds the GIL while it evaluates; checks/regoproc.py says
-    # why not a fork). Its input is written here, from each built object's JSON text. Rego sees
-    # what Argo CD applies: the built objects, with each overlay's patches applied.
+    # Rego needs only the built objects, the fleet and the plan: the embedded engine's process
+    # (regorus holds the GIL while it evaluates; checks/regoproc.py says why not a fork) gets its
+    # input now, written here from each built object's JSON text. Rego sees what Argo CD applies:
+    # the built objects, with each overlay's patches applied.
     modules = rego.plugin_modules(rendered.registry.rego_modules()) + rego.repo_modules(policy_dir)
     engine = engine_factory() if engine_factory else None
     engine_name = getattr(engine, "name", "engine") if engine else rego.EmbeddedEngine.name
     beside: _RegoBeside | None = None
     try:
         if engine is None:
-            beside = _RegoBeside(rendered, built, modules, store)
+            assert process is not None
+            beside = _RegoBeside(rendered, built, modules, store, process)
         t = time.perf_counter()
         drift = write.compare(rendered.files, paths.out)
         rendered.drop_files()  # their last reader (the builds read them before)

@@ -5,23 +5,22 @@ package fedfleet.addon
 
 import rego.v1
 
+import data.fedfleet_lib.objects
+
 # Computed once per evaluation: the hubs that install the add-on, and the sets it covers per hub.
 addon_hubs := {o.hub |
-	some o in input.objects
-	o.object.kind == "ClusterManagementAddOn"
+	some o in objects.of_kind("ClusterManagementAddOn")
 	o.object.metadata.name == "flower-addon"
 }
 
 installs := {[o.hub, p.name] |
-	some o in input.objects
-	o.object.kind == "ClusterManagementAddOn"
+	some o in objects.of_kind("ClusterManagementAddOn")
 	o.object.metadata.name == "flower-addon"
 	some p in o.object.spec.installStrategy.placements
 }
 
 covered := {[o.hub, o.object.metadata.name, s] |
-	some o in input.objects
-	o.object.kind == "Placement"
+	some o in objects.of_kind("Placement")
 	[o.hub, o.object.metadata.name] in installs
 	some s in o.object.spec.clusterSets
 }

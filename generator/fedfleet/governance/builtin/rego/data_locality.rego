@@ -5,10 +5,11 @@ package fedfleet.data_locality
 
 import rego.v1
 
+import data.fedfleet_lib.objects
+
 # Indexes built once per evaluation, so each job looks its objects up instead of scanning them all.
 fls := {sprintf("%s/%s", [o.object.metadata.namespace, o.object.metadata.name]): o.object |
-	some o in input.objects
-	o.object.kind == "FederatedLearning"
+	some o in objects.of_kind("FederatedLearning")
 }
 
 # Only a map in the governance namespace counts: the policy's hub template reads
@@ -18,13 +19,15 @@ fls := {sprintf("%s/%s", [o.object.metadata.namespace, o.object.metadata.name]):
 # (pkg/templates/k8sresource_funcs.go fromConfigMap -> getOrList -> getNamespace); a map anywhere
 # else is no map at all for the hub template.
 maps := {o.object.metadata.name: o.object |
-	some o in input.objects
-	o.object.kind == "ConfigMap"
+	some o in objects.of_kind("ConfigMap")
 	o.object.metadata.namespace == input.fleet.governanceNamespace
 	endswith(o.object.metadata.name, "-data-locality")
 }
 
 plans := {p.job: p | some p in input.plan.jobs}
+
+# The clusters each plan entry selects, built once per entry instead of once per declared holder.
+selected := {job: {s.cluster | some s in p.selected} | some job, p in plans}
 
 # The FederatedLearning is named "<job>-run<N>" after a re-run (objectName).
 fl_of(job) := [fls[sprintf("%s/%s", [job.namespace, object.get(job, "objectName", job.name)])]]
@@ -78,7 +81,7 @@ warn contains result if {
 	some job in input.jobs
 	p := plans[job.name]
 	some holder, _ in job.holders
-	not holder in {s.cluster | some s in p.selected}
+	not holder in selected[job.name]
 	result := {
 		"rule": "data-locality.claim",
 		"msg": sprintf("cluster %s holds data of job %s but will not train it", [holder, job.name]),

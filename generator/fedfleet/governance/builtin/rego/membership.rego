@@ -4,15 +4,15 @@ package fedfleet.membership
 
 import rego.v1
 
+import data.fedfleet_lib.objects
+
 sets := {[o.hub, o.object.metadata.name]: o.object |
-	some o in input.objects
-	o.object.kind == "ManagedClusterSet"
+	some o in objects.of_kind("ManagedClusterSet")
 }
 
 # What the hub's policies write: the raw object templates of every Policy, per hub.
 writes := {[o.hub, t.objectDefinition.spec["object-templates-raw"]] |
-	some o in input.objects
-	o.object.kind == "Policy"
+	some o in objects.of_kind("Policy")
 	some t in o.object.spec["policy-templates"]
 	t.objectDefinition.spec["object-templates-raw"]
 }
@@ -22,10 +22,13 @@ selects_own_label(set_object) if {
 	set_object.spec.clusterSelector.labelSelector.matchLabels["fedfleet.io/cluster-set"] == set_object.metadata.name
 }
 
+# The same pairs per hub, built once: each declared set looks through its own hub's templates only.
+writes_of_hub := {hub: [raw | some [h, raw] in writes; h == hub] | some hub in {h | some [h, _] in writes}}
+
 has_policy(hub, set_name) if {
-	some [h, raw] in writes
-	h == hub
-	contains(raw, sprintf("'fedfleet.io/cluster-set': '%s'\n", [set_name]))
+	line := sprintf("'fedfleet.io/cluster-set': '%s'\n", [set_name])
+	some raw in writes_of_hub[hub]
+	contains(raw, line)
 }
 
 deny contains result if {
@@ -66,9 +69,13 @@ hub_sets := {[s.hub, s.name] | some s in input.fleet.clusterSets}
 
 written_sets(raw) := {m[1] | some m in regex.find_all_string_submatch_n(`'fedfleet\.io/cluster-set': '([^']*)'`, raw, -1)}
 
+# [hub, the sets it writes] of every raw template, the regular expression run once per template
+# for both rules below.
+written := [[hub, written_sets(raw)] | some [hub, raw] in writes]
+
 deny contains result if {
-	some [hub, raw] in writes
-	some value in written_sets(raw)
+	some [hub, values] in written
+	some value in values
 	not [hub, value] in hub_sets
 	result := {
 		"rule": "membership.labels",
@@ -78,8 +85,7 @@ deny contains result if {
 }
 
 deny contains result if {
-	some [hub, raw] in writes
-	values := written_sets(raw)
+	some [hub, values] in written
 	count(values) > 1
 	result := {
 		"rule": "membership.labels",

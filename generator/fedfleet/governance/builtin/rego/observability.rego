@@ -11,6 +11,8 @@ package fedfleet.observability
 
 import rego.v1
 
+import data.fedfleet_lib.objects
+
 enabled if not input.parameters.observability.enabled == false
 
 agent_namespace := "open-cluster-management-agent-addon"
@@ -21,14 +23,12 @@ openfl_hubs := {job.hub | some job in input.jobs; job.framework == "openfl"}
 # built once per query, so a hub or a job is a lookup instead of a scan of every object (at 1,000
 # jobs over 20,000 objects the scans took seconds).
 otel_addon_hubs contains o.hub if {
-	some o in input.objects
-	o.object.kind == "ClusterManagementAddOn"
+	some o in objects.of_kind("ClusterManagementAddOn")
 	o.object.metadata.name == "otel"
 }
 
 otel_collector_hubs contains o.hub if {
-	some o in input.objects
-	o.object.kind == "AddOnTemplate"
+	some o in objects.of_kind("AddOnTemplate")
 	tpl := o.object
 	tpl.spec.addonName == "otel"
 	some m in tpl.spec.agentSpec.workload.manifests
@@ -39,8 +39,7 @@ otel_collector_hubs contains o.hub if {
 }
 
 otel_config_hubs contains o.hub if {
-	some o in input.objects
-	o.object.kind == "AddOnDeploymentConfig"
+	some o in objects.of_kind("AddOnDeploymentConfig")
 	o.object.metadata.name == "otel-config"
 	o.object.spec.agentInstallNamespace == agent_namespace
 }
@@ -53,8 +52,7 @@ collector_served(hub) if {
 
 # [hub, cluster set] of every set the otel install Placement of a hub selects.
 covered contains [o.hub, s] if {
-	some o in input.objects
-	o.object.kind == "Placement"
+	some o in objects.of_kind("Placement")
 	p := o.object
 	p.metadata.name == "otel-addon"
 	p.metadata.namespace == "open-cluster-management-addon"
@@ -69,8 +67,7 @@ covered contains [o.hub, s] if {
 # observability.py): a warning that names the parameter. With one, a FederatedLearning without the
 # annotation was patched: a denial.
 openfl_without_sidecar contains [o, job] if {
-	some o in input.objects
-	o.object.kind == "FederatedLearning"
+	some o in objects.of_kind("FederatedLearning")
 	o.object.spec.framework == "openfl"
 	not o.object.metadata.annotations["federated-learning.io/sidecar-image"]
 	# the job's name is its label (the object is "<job>-run<N>" after a re-run)

@@ -15,6 +15,8 @@ package fedfleet.registration
 
 import rego.v1
 
+import data.fedfleet_lib.objects
+
 # fedfleet.upstream FLOWER_SIGNER and FLOWER_SIGNING_CA (tests/test_registration_policy.py holds them equal).
 signer := "fedfleet.io/flower-addon"
 
@@ -138,8 +140,7 @@ registers(template) if {
 
 # The hubs with a flower-addon AddOnTemplate that does not ask for it (once, not once per job).
 unregistered_template_hubs contains o.hub if {
-	some o in input.objects
-	o.object.kind == "AddOnTemplate"
+	some o in objects.of_kind("AddOnTemplate")
 	o.object.metadata.name == addon_name
 	not registers(o.object)
 }

@@ -13,6 +13,8 @@ package fedfleet.tls
 
 import rego.v1
 
+import data.fedfleet_lib.objects
+
 default_forbidden := {"prod": ["NodePort"], "staging": ["NodePort"], "dev": []}
 
 # fedfleet.upstream.superlink_args(True); tests/test_governance.py holds the two equal.
@@ -87,8 +89,7 @@ forbidden(env) := input.parameters.tls.forbiddenListenerTypes[env]
 forbidden(env) := default_forbidden[env] if not input.parameters.tls.forbiddenListenerTypes[env]
 
 superlinks := [o |
-	some o in input.objects
-	o.object.kind == "Deployment"
+	some o in objects.of_kind("Deployment")
 	o.object.metadata.namespace == "flower-system"
 ]
 
@@ -142,8 +143,7 @@ has_tunnel(hub, name) if [hub, name] in tunnel_superlinks
 
 # [hub, name, stunnel.conf] of every ConfigMap in flower-system that has an stunnel.conf.
 tunnel_configs contains [o.hub, o.object.metadata.name, conf] if {
-	some o in input.objects
-	o.object.kind == "ConfigMap"
+	some o in objects.of_kind("ConfigMap")
 	o.object.metadata.namespace == "flower-system"
 	conf := o.object.data["stunnel.conf"]
 }
