@@ -11,10 +11,12 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterable, NoReturn, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, NoReturn, Sequence
 
 import yaml
-from rich.console import Console
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 from . import __version__, extras, pipeline
 from .report import summary
@@ -23,10 +25,27 @@ from .findings import Finding, InputError, Location, Severity
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
+
+class _Console:
+    """A rich Console made when first used: importing rich is ~0.07 s of every run's start, and a
+    verb that prints only its report (`check -o json`) never uses one."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
+
 # rich honours NO_COLOR (https://no-color.org) and turns styles off when the stream is not a
 # terminal; the consoles are made per run so that a test's environment is read (see _consoles).
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out: Any = _Console(highlight=False, soft_wrap=True)
+err: Any = _Console(stderr=True, highlight=False, soft_wrap=True)
 _STYLE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 # Formats every verb takes with -o: the structured ones are the verb's JSON document, as YAML too.
 STRUCTURED = ("json", "yaml")
@@ -47,8 +66,8 @@ _verb = ""
 
 def _consoles() -> None:
     global out, err
-    out = Console(highlight=False, soft_wrap=True)
-    err = Console(stderr=True, highlight=False, soft_wrap=True, quiet=False)
+    out = _Console(highlight=False, soft_wrap=True)
+    err = _Console(stderr=True, highlight=False, soft_wrap=True, quiet=False)
 
 
 def print_findings(findings: Sequence[Finding], console: Console | None = None) -> None:
