@@ -127,10 +127,17 @@ class ReadCache:
         head, sep, content = raw.partition(b"\n")
         if not sep or head != self._head(key, content):
             return None
+        # One str object per distinct path component: orjson makes one per row, and a file's rows
+        # repeat their parents' components (1.6x the positions worked out from the text took).
+        names: dict[str, str] = {}
+
+        def node(row: list[Any]) -> tuple[str | int, ...]:
+            return tuple(names.setdefault(part, part) if type(part) is str else part for part in row[:-2])
+
         try:
             value = orjson.loads(content)
             # each row: the node's path, then its line and column
-            tables = {int(index): {tuple(row[:-2]): (row[-2], row[-1]) for row in rows}
+            tables = {int(index): {node(row): (row[-2], row[-1]) for row in rows}
                       for index, rows in value.items()}
         except (orjson.JSONDecodeError, AttributeError, TypeError, ValueError):
             return None
