@@ -72,7 +72,10 @@ check_lines(job) := [sprintf("checkHost = system:open-cluster-management:cluster
 	some c in planned(job)
 ]
 
-hub_conf(job) := concat("\n", array.concat(array.concat(hub_conf_head, check_lines(job)), hub_conf_tail)) if count(planned(job)) > 0
+hub_conf(job) := concat("\n", array.concat(array.concat(hub_conf_head, lines), hub_conf_tail)) if {
+	lines := check_lines(job)
+	count(lines) > 0
+}
 
 hub_conf(job) := concat("\n", array.concat(array.concat(hub_conf_head, [concat(" = ", ["checkHost", no_cluster])]), hub_conf_tail)) if count(planned(job)) == 0
 
