@@ -4,6 +4,9 @@ package fedfleet.conventions
 
 import rego.v1
 
+# input.objects by kind, built once per query (fedfleet's library, loaded with the plugins' modules)
+import data.fedfleet_lib.objects
+
 annotation_keys := [
 	"policy.open-cluster-management.io/standards",
 	"policy.open-cluster-management.io/categories",
@@ -12,8 +15,7 @@ annotation_keys := [
 
 # A policy without standards, categories and controls is invisible to an audit by control.
 deny contains result if {
-	some o in input.objects
-	o.object.kind == "Policy"
+	some o in objects.of_kind("Policy")
 	some key in annotation_keys
 	not o.object.metadata.annotations[key]
 	result := {
