@@ -183,14 +183,18 @@ def main() -> None:
         for key in ("generate", "plan", "check_cold", "check_one_job"):
             m = r[key]
             note = ""
+            # issue 15's goals, printed beside the size they apply to: times at 10,000 clusters,
+            # memory at 40,000; the floor ratio and the plan's size at every size
             if key == "generate":
                 note = f"floor {r['floor']:.2f} s, generate cpu/floor {m['cpu'] / r['floor']:.1f}x (goal <= 2x)"
             if key == "plan":
-                note = f"{r['plan_bytes'] / 2**20:.1f} MiB JSON (goal <= 5 MB); goal <= 3 s"
-            if key == "check_cold":
+                note = f"{r['plan_bytes'] / 2**20:.1f} MiB JSON (goal <= 5 MB)" + ("; goal <= 3 s" if n == 10000 else "")
+            if key == "check_cold" and n == 10000:
                 note = "goal <= 10 s wall"
-            if key == "check_one_job":
+            if key == "check_one_job" and n == 10000:
                 note = "goal <= 3 s wall"
+            if key.startswith("check") and n == 40000:
+                note = "goal <= 1 GiB (main and rego each; both: the two together)"
             print(f"{n:>8} {key:<22} {m['wall']:>7.2f} {m['cpu']:>7.2f} {m['rss_mib']:>8.0f} {m['main_mib']:>6.0f} "
                   f"{m['rego_mib']:>6.0f} {m['both_mib']:>6.0f}  {note}", flush=True)
         print(f"{'':>8} load average during the run: {r['load']:.1f}", flush=True)
