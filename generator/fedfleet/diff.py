@@ -7,6 +7,7 @@ objects are compared per hub and kind: added, removed, and changed fields.
 
 from __future__ import annotations
 
+import difflib
 import io
 import json
 import subprocess
@@ -138,9 +139,79 @@ def diff(repo: Path, base_ref: str, paths: pipeline.Paths) -> list[ObjectChange]
     return compare(base, head)
 
 
+def _text(value: Any) -> str:
+    return json.dumps(value, sort_keys=True) if value is not None else "(absent)"
+
+
 def _short(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True) if value is not None else "(absent)"
+    text = _text(value)
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 3] + "..."
+
+
+CONTEXT = 30  # characters kept before the first difference when a long value is cut
+
+
+def _shown(old: Any, new: Any) -> tuple[str, str]:
+    """Old and new as text, each cut to MAX_VALUE around their first difference.
+
+    Cutting both at the start showed the same prefix twice when two long values differ late.
+    """
+    a, b = _text(old), _text(new)
+    if len(a) <= MAX_VALUE and len(b) <= MAX_VALUE:
+        return a, b
+    first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    start = max(0, first - CONTEXT) if first > MAX_VALUE - 3 - CONTEXT else 0
+
+    def cut(text: str) -> str:
+        body = text[start:]
+        if len(body) > MAX_VALUE - (3 if start else 0):
+            body = body[: MAX_VALUE - 3 - (3 if start else 0)] + "..."
+        return ("..." if start else "") + body
+    return cut(a), cut(b)
+
+
+def _identity(items: list[Any]) -> list[str] | None:
+    """Each item's name (and namespace), if every item is a mapping with a unique name."""
+    if not items or not all(isinstance(i, dict) and isinstance(i.get("name"), str) for i in items):
+        return None
+    ids = [f"namespace={i['namespace']},name={i['name']}" if "namespace" in i else f"name={i['name']}" for i in items]
+    return ids if len(set(ids)) == len(ids) else None
+
+
+def readable(change: FieldChange) -> list[FieldChange]:
+    """A changed list as the changes of its items, for the text and markdown reports.
+
+    Items with a unique name are matched by name ([name=x]); other items are aligned by content
+    (difflib), so an inserted item shows as one added [i] rather than every later index changed.
+    The JSON report keeps the whole old and new values.
+    """
+    old, new, path = change.old, change.new, change.path
+    if not (isinstance(old, list) and isinstance(new, list)):
+        return [change]
+    out: list[FieldChange] = []
+    ids_old, ids_new = _identity(old), _identity(new)
+    if ids_old is not None and ids_new is not None:
+        by_old, by_new = dict(zip(ids_old, old)), dict(zip(ids_new, new))
+        for ident in ids_old + [i for i in ids_new if i not in by_old]:
+            sub = f"{path}[{ident}]"
+            if ident not in by_new:
+                out.append(FieldChange(sub, by_old[ident], None))
+            elif ident not in by_old:
+                out.append(FieldChange(sub, None, by_new[ident]))
+            else:
+                out.extend(c for f in field_changes(by_old[ident], by_new[ident], sub) for c in readable(f))
+        return out
+    texts_old = [json.dumps(i, sort_keys=True) for i in old]
+    texts_new = [json.dumps(i, sort_keys=True) for i in new]
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, texts_old, texts_new, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        paired = min(i2 - i1, j2 - j1) if op == "replace" else 0
+        for k in range(paired):  # an item edited in place: its own fields
+            out.extend(c for f in field_changes(old[i1 + k], new[j1 + k], f"{path}[{j1 + k}]") for c in readable(f))
+        out.extend(FieldChange(f"{path}[{i}]", old[i], None) for i in range(i1 + paired, i2))
+        out.extend(FieldChange(f"{path}[{j}]", None, new[j]) for j in range(j1 + paired, j2))
+    return out
 
 
 def to_json(changes: list[ObjectChange]) -> dict[str, Any]:
@@ -159,8 +230,9 @@ def to_text(changes: list[ObjectChange]) -> str:
             lines.append(f"  {kind}")
             for c in (c for c in changes if c.root == root and c.kind == kind):
                 lines.append(f"    {sign[c.change]} {c.name} ({c.change})")
-                for f in c.fields:
-                    lines.append(f"        {f.path}: {_short(f.old)} -> {_short(f.new)}")
+                for f in (r for f in c.fields for r in readable(f)):
+                    old, new = _shown(f.old, f.new)
+                    lines.append(f"        {f.path}: {old} -> {new}")
     return "\n".join(lines) + "\n"
 
 
@@ -173,7 +245,8 @@ def to_markdown(changes: list[ObjectChange], base_ref: str) -> str:
         lines += [f"### `{root}`: {counts['added']} added, {counts['removed']} removed, {counts['changed']} changed", "",
                   "| kind | object | change | fields |", "| --- | --- | --- | --- |"]
         for c in (c for c in changes if c.root == root):
-            fields = "<br>".join(f"`{f.path}`: `{_short(f.old)}` → `{_short(f.new)}`".replace("|", "\\|") for f in c.fields)
+            shown = [(f.path, *_shown(f.old, f.new)) for f in c.fields for f in readable(f)]
+            fields = "<br>".join(f"`{p}`: `{a}` → `{b}`".replace("|", "\\|") for p, a, b in shown)
             lines.append(f"| {c.kind} | `{c.name}` | {c.change} | {fields} |")
         lines.append("")
     return "\n".join(lines)
