@@ -160,6 +160,15 @@ def test_live_audit_bad_input_is_exit_2_without_traceback(fleet_repo: Path, run,
         assert run("audit", "--kubeconfig", str(other), "--hub", "hub-prod").code == 1
 
 
+def test_a_hub_name_that_names_no_hub_is_bad_input_with_or_without_kubeconfig(fleet_repo: Path, run, tmp_path: Path) -> None:
+    result = run("audit", "--hub", "NOSUCH")
+    assert result.code == 2 and "no hub 'NOSUCH'" in result.err and "hub-prod" in result.err
+    with FakeHub() as hub:
+        kubeconfig = hub.kubeconfig(tmp_path / "kubeconfig")
+        result = run("audit", "--kubeconfig", str(kubeconfig), "--hub", "NOSUCH")
+        assert result.code == 2 and "no hub 'NOSUCH'" in result.err and "hub-prod" in result.err
+
+
 def _health_of(report: dict) -> dict[tuple[str, str], dict]:
     return {(h["kind"], (h["namespace"] + "/" if h["namespace"] else "") + h["name"]): h
             for h in report["liveObjects"]["hub-prod"]["argoHealth"]}

@@ -343,6 +343,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     _check_output(args.output_file)
     rendered = pipeline.render(_paths(args))
+    hubs = sorted(h.name for h in rendered.fleet.hubs)
+    if args.hub and args.hub not in hubs:
+        # Checked here too, not only where a kubeconfig picks the hub: a misspelt --hub must not
+        # pass silently just because the audit is offline.
+        raise InputError([Finding("audit", f"the fleet has no hub {args.hub!r}; the hubs are: {', '.join(hubs)}")])
     built = build_and_check(rendered.build_inputs, rendered.roots, None)
     report = offline_audit(rendered, built.for_policies(rendered))
     if args.kubeconfig:
