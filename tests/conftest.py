@@ -97,3 +97,14 @@ def need_crd(crds: Path, file: str) -> Path:
     if not (crds / file).is_file():
         pytest.skip(f"upstream CRD {file} is not on the Go module proxy and ../shared/crds is absent")
     return crds / file
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """A failed Flower preview's exception carries the failing process's log tail (SimulationError
+    .details, which the CLI prints): shown with the failure, since the scratch directory is gone."""
+    report = yield
+    details = getattr(call.excinfo.value, "details", None) if call.excinfo is not None else None
+    if report.failed and isinstance(details, str) and details:
+        report.sections.append(("log tail of the failing process", details))
+    return report

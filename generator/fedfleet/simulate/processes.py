@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -20,7 +21,37 @@ from pathlib import Path
 from .lifetime import Watchdog, die_with_parent, kill_marked
 
 
+_PICK = random.Random()  # its own generator: a test seeding `random` does not make ports collide
+_BELOW_EPHEMERAL = 12000  # how many ports below the kernel's ephemeral range are candidates
+
+
+def ephemeral_range() -> tuple[int, int]:
+    """The ports the kernel gives outgoing connections and bind(0) (Linux; 32768-60999 by default)."""
+    try:
+        low, high = (int(v) for v in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
+    """A port on 127.0.0.1 nothing listens on, for a process started next to bind.
+
+    Taken below the kernel's ephemeral range: a port from bind(0) is free again once this returns,
+    and until the Flower process binds it any outgoing connection on the machine may get it as its
+    local port, so the SuperLink or a SuperNode fails to bind and the preview stops ("exited early"
+    under a CI run's load). Below the range only another process choosing the same way could take
+    it, at random among thousands. Falls back to bind(0) when the range starts too low."""
+    low, _ = ephemeral_range()
+    if low - _BELOW_EPHEMERAL >= 1024:
+        for _ in range(100):
+            port = _PICK.randrange(low - _BELOW_EPHEMERAL, low)
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
