@@ -281,6 +281,66 @@ def test_another_reader_of_kustomize_output_rebuilds_everything(rendered: pipeli
     assert build_and_check(rendered.build_inputs, rendered.roots, None, store).cached == set()
 
 
+def test_one_byte_of_the_code_that_packs_a_build_entry_is_another_key(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build entry holds what checks/built.py made of the objects: the packed array, where each
+    object starts and each object's id (the duplicate check reads the ids, not the objects). Its
+    source is in the key, as builtyaml.py's is: an entry packed by other code is never read."""
+    from fedfleet.checks import built, builtyaml
+
+    before = cache.reader_identity()
+    for module in (built, builtyaml):
+        copy = tmp_path / f"{module.__name__}.py"
+        copy.write_bytes(Path(module.__file__).read_bytes() + b"#")
+        with monkeypatch.context() as m:
+            m.setattr(module, "__file__", str(copy))
+            assert cache.reader_identity() != before, module.__name__
+    assert cache.reader_identity() == before
+
+
+def test_one_byte_of_the_reader_of_the_crd_files_revalidates(tmp_path: Path, crds: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CRD files are read by the spec reader (spec/yamlsource.py, through spec/readcache.py):
+    what it makes of a schema is what validation judges, so its identity is in the validation key."""
+    from fedfleet.spec import readcache, yamlsource
+
+    source = SchemaSource.resolve([crds], store=False)
+    monkeypatch.setattr(readcache, "_identity", None)
+    before = cache.crd_identity(source)
+    copy = tmp_path / "yamlsource.py"
+    copy.write_bytes(Path(yamlsource.__file__).read_bytes() + b"#")
+    with monkeypatch.context() as m:
+        m.setattr(yamlsource, "__file__", str(copy))
+        m.setattr(readcache, "_identity", None)
+        assert cache.crd_identity(source) != before
+    monkeypatch.setattr(readcache, "_identity", None)
+    assert cache.crd_identity(source) == before
+
+
+def test_an_edited_json_entry_is_a_miss(tmp_path: Path) -> None:
+    """The JSON entries (CRD validation, unit facts, Rego answers) carry the SHA-256 of their
+    content: one byte edited where the JSON still parses (a number, a letter of a string) is a
+    miss, as a truncated or misfiled entry is, never another result."""
+    store = cache.Cache(tmp_path / "cache")
+    key, other = "cd" * 32, "ef" * 32
+    store.put("facts", key, {"needs": 12, "kind": "Secret"})
+    store.put("facts", other, {"needs": 3, "kind": "Secret"})
+    assert store.get("facts", key) == {"needs": 12, "kind": "Secret"}
+    [path] = [p for p in (tmp_path / "cache" / "facts").rglob("*") if p.is_file() and p.name.startswith(key)]
+    good = path.read_bytes()
+    for old, new in ((b"12", b"13"), (b"Secret", b"Secreu")):
+        at = good.rindex(old)  # in the value (the entry ends with it)
+        path.write_bytes(good[:at] + new + good[at + len(old):])
+        assert store.get("facts", key) is None, new
+    path.write_bytes(good[:-2])
+    assert store.get("facts", key) is None
+    [misfiled] = [p for p in (tmp_path / "cache" / "facts").rglob("*") if p.is_file() and p.name.startswith(other)]
+    shutil.copy(misfiled, path)
+    assert store.get("facts", key) is None
+    path.write_bytes(good)
+    assert store.get("facts", key) == {"needs": 12, "kind": "Secret"}
+
+
 def test_one_byte_of_a_crd_revalidates_without_rebuilding(rendered: pipeline.Rendered, tmp_path: Path, crds: Path) -> None:
     mine = tmp_path / "crds"
     shutil.copytree(crds, mine)

@@ -90,6 +90,14 @@ def test_other_code_reading_the_facts_or_a_damaged_entry_is_a_miss(
     entries[0].write_bytes(entries[0].read_bytes()[:-3])  # cut short
     _built, facts, again, wave_again = _run(rendered, rendered.build_inputs, store, counted)
     assert counted.calls == 1 and facts.reused == parts - 1 and (again, wave_again) == (found, wave_found)
+    # One digit of a value edited, the JSON still whole (the waves' count of needs, the entry's
+    # last number): a miss too, never another count.
+    raw = entries[1].read_bytes()
+    at = raw.rindex(b"]]") - 1
+    assert raw[at:at + 1].isdigit()
+    entries[1].write_bytes(raw[:at] + (b"7" if raw[at:at + 1] != b"7" else b"8") + raw[at + 1:])
+    _built, facts, again, wave_again = _run(rendered, rendered.build_inputs, store, counted)
+    assert counted.calls == 1 and facts.reused == parts - 1 and (again, wave_again) == (found, wave_found)
 
     # placeholders.py, waves.py, ... one byte different: every unit's facts are read again
     monkeypatch.setattr(unitfacts, "_identity", unitfacts.facts_identity() + b"x")

@@ -12,7 +12,9 @@ that needs it recomputes it.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,6 +33,43 @@ def used(path: Path) -> None:
         if now - path.stat().st_mtime > USED_REFRESH:
             os.utime(path, (now, now))
     except OSError:  # a read-only cache only loses its upkeep
+        pass
+
+
+def read_entry(path: Path, label: bytes) -> tuple[bytes, str] | None:
+    """An entry's content and its SHA-256 (hex), or None: absent, or its first line is not
+    `label` (each kind's format and the entry's key) and that SHA-256, so a truncated, edited or
+    misfiled entry is a miss. A hit is marked used."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    head, sep, content = raw.partition(b"\n")
+    digest = hashlib.sha256(content).hexdigest()
+    if not sep or head != label + b" " + digest.encode():
+        return None
+    used(path)
+    return content, digest
+
+
+def write_entry(directory: Path, path: Path, label: bytes, content: bytes, made: set[Path] | None = None) -> None:
+    """`content` under the first line read_entry checks, written whole under a name of its own and
+    renamed (a reader sees all or nothing; builds write entries from several threads). `made`: the
+    folders a caller writing many entries already made. A read-only or full cache directory only
+    costs speed."""
+    try:
+        if made is None or path.parent not in made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not (directory / ".gitignore").exists():
+                (directory / ".gitignore").write_text("*\n")
+            if made is not None:
+                made.add(path.parent)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(label + b" " + hashlib.sha256(content).hexdigest().encode() + b"\n")
+            fh.write(content)
+        os.replace(tmp, path)
+    except OSError:
         pass
 
 

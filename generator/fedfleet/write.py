@@ -34,7 +34,7 @@ from typing import Any, Collection, Iterator
 import yaml
 
 from . import yamlemit
-from .cachedir import used
+from .cachedir import read_entry, used, write_entry
 from .versions import yaml_versions
 from .findings import Finding, InputError, Location
 from .render import OUTPUT_ROOTS, Bundle
@@ -131,8 +131,8 @@ def serialise_bundle(bundle: Bundle, cache_dir: Path | None = None) -> dict[str,
 CACHE_KIND = "yaml"  # entries under <cache_dir>/yaml/
 PACK_KIND = "yaml-pack"  # the last run's entries in one file: <cache_dir>/yaml-pack/00/last
 _PACK_FORMAT = b"fedfleet-yaml-pack-v1"
-# The pack is written again once it lacks more than REPACK_AFTER of a run's entries, or more than
-# one in REPACK_SHARE of them.
+# The pack is written again once it lacks more than REPACK_AFTER of a run's entries and more than
+# one in REPACK_SHARE of them (whichever is more).
 REPACK_AFTER = 64
 REPACK_SHARE = 20
 _CACHE_FORMAT = b"fedfleet-yaml-cache-v1"
@@ -262,33 +262,11 @@ class SerialiseCache:
         return self.directory / CACHE_KIND / key[:2] / key
 
     def get(self, key: str) -> bytes | None:
-        path = self._path(key)
-        try:
-            raw = path.read_bytes()
-        except OSError:
-            return None
-        head, sep, content = raw.partition(b"\n")
-        if not sep or head != b" ".join((_CACHE_FORMAT, key.encode(), hashlib.sha256(content).hexdigest().encode())):
-            return None
-        used(path)
-        return content
+        hit = read_entry(self._path(key), b" ".join((_CACHE_FORMAT, key.encode())))
+        return None if hit is None else hit[0]
 
     def put(self, key: str, content: bytes) -> None:
-        path = self._path(key)
-        head = b" ".join((_CACHE_FORMAT, key.encode(), hashlib.sha256(content).hexdigest().encode()))
-        try:
-            if path.parent not in self._made:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                if not (self.directory / ".gitignore").exists():
-                    (self.directory / ".gitignore").write_text("*\n")
-                self._made.add(path.parent)
-            # written whole under a name of this process, then renamed: a reader sees all or nothing
-            tmp = path.parent / f".tmp-{os.getpid()}-{key}"
-            with open(tmp, "wb") as fh:
-                fh.write(head + b"\n" + content)
-            os.replace(tmp, path)
-        except OSError:
-            pass  # a read-only or full cache directory only costs speed
+        write_entry(self.directory, self._path(key), b" ".join((_CACHE_FORMAT, key.encode())), content, self._made)
 
     def serialise(self, docs: list[dict[str, Any]]) -> bytes:
         key = self.key(docs)

@@ -8,12 +8,15 @@ A build result is stored under the SHA-256 of everything that can change it:
 - the kustomize tool: its command line, the resolved binary path and size, and what the binary
   itself reports as its version (`kubectl version --client` / `kustomize version`), asked every run.
 A validation result is stored under the build key plus the SHA-256 of the CRD directory (every
-YAML file's path and bytes), the validator's source and the jsonschema and fastjsonschema versions. The build key also holds
-what reads kustomize's output (PyYAML's and yaml-rs's versions and checks/builtyaml.py).
+YAML file's path and bytes), the validator's source, the jsonschema and fastjsonschema versions and
+the spec reader that reads the CRD files. The build key also holds what reads kustomize's output
+and packs it as the entry keeps it (PyYAML's and yaml-rs's versions, checks/builtyaml.py and
+checks/built.py).
 
 So a result is only ever reused for byte-identical inputs and the same kustomize; anything else is
-a miss and builds for real. A build that fails is never stored. An entry that does not parse, or
-whose recorded key differs from its file name, is a miss. Nothing is ever "skipped".
+a miss and builds for real. A build that fails is never stored. Every entry starts with a line
+naming the format, its kind, its key and the SHA-256 of the rest (cachedir.read_entry): a
+truncated, edited or misfiled entry is a miss. Nothing is ever "skipped".
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ import hashlib
 import importlib.metadata
 import os
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
@@ -31,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 import orjson
 import yaml
 
-from ..cachedir import CACHE_DIR, used
+from ..cachedir import CACHE_DIR, read_entry, write_entry
 from ..findings import Finding, Location, Severity, Subject
 from .kustomize import Kustomize
 
@@ -54,10 +56,13 @@ def tool_identity(tool: Kustomize) -> str:
 
 def crd_identity(source: "crds.SchemaSource") -> str:
     """Every CRD file's label and bytes in order, the kinds allowed unvalidated, the validator's
-    own source and jsonschema's version."""
+    own source, jsonschema's version and what reads the CRD files (the spec reader,
+    spec/readcache.py's identity: what it makes of a schema is what validation judges)."""
+    from ..spec import readcache
     from . import crds
 
     h = hashlib.sha256(_FORMAT.encode())
+    h.update(readcache.reader_identity())
     for path, label in source.files:
         h.update(label.encode() + b"\0")
         h.update(hashlib.sha256(path.read_bytes()).digest())
@@ -69,13 +74,16 @@ def crd_identity(source: "crds.SchemaSource") -> str:
 
 
 def reader_identity() -> str:
-    """What reads kustomize's output into the objects a build entry holds (checks/builtyaml.py)."""
-    from . import builtyaml
+    """What reads kustomize's output into the objects a build entry holds (checks/builtyaml.py)
+    and packs them as the entry keeps them (checks/built.py: the array, where each object starts,
+    each object's id, which the duplicate check reads instead of the objects)."""
+    from . import built, builtyaml
 
     versions = [importlib.metadata.version("PyYAML")]
     if builtyaml.yaml_rs is not None:
         versions.append(importlib.metadata.version("yaml-rs"))
-    return "\0".join(["reader", *versions, hashlib.sha256(Path(builtyaml.__file__).read_bytes()).hexdigest()])
+    return "\0".join(["reader", *versions, *(hashlib.sha256(Path(module.__file__).read_bytes()).hexdigest()
+                                             for module in (builtyaml, built))])
 
 
 try:
@@ -281,23 +289,26 @@ def finding_from(d: dict[str, Any]) -> Finding:
 
 @dataclass
 class Cache:
-    """Entries are files `<dir>/<kind>/<key[:2]>/<key>.json`, written atomically."""
+    """Entries are files `<dir>/<kind>/<key[:2]>/<key>.json` (a JSON value) or `.bin` (bytes as
+    they are), written atomically, each under a first line naming the format, its kind and key and
+    the SHA-256 of the rest (cachedir.read_entry: a truncated, edited or misfiled entry is a miss)."""
 
     directory: Path
 
     def _path(self, kind: str, key: str) -> Path:
         return self.directory / kind / key[:2] / f"{key}.json"
 
+    def _label(self, kind: str, key: str) -> bytes:
+        return f"{_FORMAT} {kind} {key}".encode()
+
     def get(self, kind: str, key: str) -> Any | None:
-        path = self._path(kind, key)
+        hit = read_entry(self._path(kind, key), self._label(kind, key))
+        if hit is None:
+            return None
         try:
-            entry = orjson.loads(path.read_bytes())
-        except (OSError, orjson.JSONDecodeError):
+            return orjson.loads(hit[0])
+        except orjson.JSONDecodeError:
             return None
-        if not isinstance(entry, dict) or entry.get("key") != key or entry.get("format") != _FORMAT:
-            return None
-        used(path)
-        return entry.get("value")
 
     def has(self, kind: str, key: str) -> bool:
         """An entry file exists (get still decides whether it is usable)."""
@@ -306,24 +317,9 @@ class Cache:
     def _blob_path(self, kind: str, key: str) -> Path:
         return self.directory / kind / key[:2] / f"{key}.bin"
 
-    def _blob_head(self, kind: str, key: str, content: bytes) -> bytes:
-        return f"{_FORMAT} {kind} {key} {hashlib.sha256(content).hexdigest()}".encode()
-
     def get_blob(self, kind: str, key: str) -> tuple[bytes, str] | None:
-        """The bytes put_blob stored and their SHA-256 (hex), or None: absent, or its first line
-        (format, kind, key and the SHA-256 of the rest) does not match (truncated, edited, filed
-        under another key)."""
-        path = self._blob_path(kind, key)
-        try:
-            raw = path.read_bytes()
-        except OSError:
-            return None
-        head, sep, content = raw.partition(b"\n")
-        digest = hashlib.sha256(content).hexdigest()
-        if not sep or head != f"{_FORMAT} {kind} {key} {digest}".encode():
-            return None
-        used(path)
-        return content, digest
+        """The bytes put_blob stored and their SHA-256 (hex), or None (absent or damaged)."""
+        return read_entry(self._blob_path(kind, key), self._label(kind, key))
 
     def has_blob(self, kind: str, key: str) -> bool:
         """A put_blob entry file exists (get_blob still decides whether it is usable)."""
@@ -331,40 +327,19 @@ class Cache:
 
     def put_blob(self, kind: str, key: str, content: bytes) -> None:
         """Bytes as they are (no JSON round trip: the caller stores only what it reads back the
-        same), under a first line that get_blob checks."""
-        path = self._blob_path(kind, key)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if not (self.directory / ".gitignore").exists():
-                (self.directory / ".gitignore").write_text("*\n")
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(self._blob_head(kind, key, content) + b"\n")
-                fh.write(content)
-            os.replace(tmp, path)
-        except OSError:
-            pass  # a read-only or full cache directory only costs speed
+        same)."""
+        write_entry(self.directory, self._blob_path(kind, key), self._label(kind, key), content)
 
     def put(self, kind: str, key: str, value: Any) -> None:
         """Store only what JSON gives back unchanged: a YAML timestamp or binary value would come
         back as a string, so a result holding one is not stored (it is built every time)."""
-        path = self._path(kind, key)
         try:
-            data = orjson.dumps({"format": _FORMAT, "key": key, "value": value})
+            data = orjson.dumps(value)
         except TypeError:
             return
-        if orjson.loads(data)["value"] != value:
+        if orjson.loads(data) != value:
             return
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if not (self.directory / ".gitignore").exists():
-                (self.directory / ".gitignore").write_text("*\n")
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except OSError:
-            pass  # a read-only or full cache directory only costs speed
+        write_entry(self.directory, self._path(kind, key), self._label(kind, key), data)
 
 
 if TYPE_CHECKING:  # for the annotation only: crds imports nothing of the cache

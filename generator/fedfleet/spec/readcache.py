@@ -17,14 +17,13 @@ is truncated, edited or filed under another key is a miss.
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from ..cachedir import used
+from ..cachedir import read_entry, write_entry
 from ..versions import yaml_versions
 
 KIND = "spec"  # entries under <cache_dir>/spec/
@@ -71,19 +70,14 @@ class ReadCache:
         if key in self._passed:
             self._used.append(key)
             return True
-        path = self.directory / VERDICT_KIND / key[:2] / key
-        try:
-            raw = path.read_bytes()
-        except OSError:
+        hit = read_entry(self.directory / VERDICT_KIND / key[:2] / key, self._label(key))
+        if hit is None or hit[0] != b"valid":
             return False
-        if raw != self._head(key, b"valid") + b"\nvalid":
-            return False
-        used(path)
         self._used.append(key)
         return True
 
     def put_valid(self, key: str) -> None:
-        self._write(self.directory / VERDICT_KIND / key[:2] / key, self._head(key, b"valid") + b"\nvalid")
+        write_entry(self.directory, self.directory / VERDICT_KIND / key[:2] / key, self._label(key), b"valid")
         self._used.append(key)
 
     # The passing verdicts of the last run, in one file: at 10,000 clusters a warm check asked
@@ -95,23 +89,17 @@ class ReadCache:
         return self.directory / VERDICT_PACK_KIND / "00" / "last"
 
     def _read_pack(self) -> set[str]:
-        path = self._pack_path()
-        try:
-            raw = path.read_bytes()
-        except OSError:
+        hit = read_entry(self._pack_path(), self._label("pack"))
+        if hit is None:
             return set()
-        head, sep, content = raw.partition(b"\n")
-        if not sep or head != self._head("pack", content):
-            return set()
-        used(path)
-        return set(content.decode("ascii", "replace").split("\n")) - {""}
+        return set(hit[0].decode("ascii", "replace").split("\n")) - {""}
 
     def write_pack(self) -> None:
         """This run's passing verdicts as the next run's pack, unless the pack holds exactly them."""
         if self._passed is not None and self._passed == set(self._used):
             return
         content = "\n".join(sorted(set(self._used))).encode("ascii")
-        self._write(self._pack_path(), self._head("pack", content) + b"\n" + content)
+        write_entry(self.directory, self._pack_path(), self._label("pack"), content)
 
     def _path(self, key: str) -> Path:
         return self.directory / KIND / key[:2] / key
@@ -120,13 +108,10 @@ class ReadCache:
         """Where every node of a file's documents is (yamlsource._positions), as an earlier run
         worked it out from the same bytes with the same reader (`key`, as for get)."""
         path = self.directory / POSITIONS_KIND / key[:2] / key
-        try:
-            raw = path.read_bytes()
-        except OSError:
+        hit = read_entry(path, self._label(key))
+        if hit is None:
             return None
-        head, sep, content = raw.partition(b"\n")
-        if not sep or head != self._head(key, content):
-            return None
+        content = hit[0]
         # One str object per distinct path component: orjson makes one per row, and a file's rows
         # repeat their parents' components (1.6x the positions worked out from the text took).
         names: dict[str, str] = {}
@@ -141,34 +126,28 @@ class ReadCache:
                       for index, rows in value.items()}
         except (orjson.JSONDecodeError, AttributeError, TypeError, ValueError):
             return None
-        used(path)
         return tables
 
     def put_positions(self, key: str, tables: dict[int, dict[tuple[str | int, ...], tuple[int, int]]]) -> None:
         content = orjson.dumps({str(index): [[*node, line, column] for node, (line, column) in table.items()]
                                 for index, table in tables.items()})
-        self._write(self.directory / POSITIONS_KIND / key[:2] / key, self._head(key, content) + b"\n" + content)
+        write_entry(self.directory, self.directory / POSITIONS_KIND / key[:2] / key, self._label(key), content)
 
-    def _head(self, key: str, content: bytes) -> bytes:
-        return b" ".join((_FORMAT, key.encode(), hashlib.sha256(content).hexdigest().encode()))
+    def _label(self, key: str) -> bytes:
+        """An entry's first line is this and the SHA-256 of the rest (cachedir.read_entry)."""
+        return b" ".join((_FORMAT, key.encode()))
 
     def get(self, key: str) -> list[tuple[int, Any]] | None:
-        path = self._path(key)
-        try:
-            raw = path.read_bytes()
-        except OSError:
-            return None
-        head, sep, content = raw.partition(b"\n")
-        if not sep or head != self._head(key, content):
+        hit = read_entry(self._path(key), self._label(key))
+        if hit is None:
             return None
         try:
-            value = orjson.loads(content)
+            value = orjson.loads(hit[0])
         except orjson.JSONDecodeError:
             return None
         if not isinstance(value, list) or not all(
                 isinstance(d, list) and len(d) == 2 and type(d[0]) is int for d in value):
             return None
-        used(path)
         return [(index, data) for index, data in value]
 
     def put(self, key: str, docs: list[tuple[int, Any]]) -> None:
@@ -178,17 +157,4 @@ class ReadCache:
             return
         if orjson.loads(content) != [list(d) for d in docs]:  # NaN or infinity came back as null
             return
-        self._write(self._path(key), self._head(key, content) + b"\n" + content)
-
-    def _write(self, path: Path, data: bytes) -> None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if not (self.directory / ".gitignore").exists():
-                (self.directory / ".gitignore").write_text("*\n")
-            # written whole under a name of this process, then renamed: a reader sees all or nothing
-            tmp = path.parent / f".tmp-{os.getpid()}-{path.name}"
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except OSError:
-            pass  # a read-only or full cache directory only costs speed
+        write_entry(self.directory, self._path(key), self._label(key), content)
