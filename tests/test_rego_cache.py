@@ -292,3 +292,26 @@ def test_check_starts_its_rego_process_first_and_always_ends_it(fleet_repo: Path
     with pytest.raises(RuntimeError, match="drift failed"):
         run("check", "--no-cache")  # no cached answer: the process was handed the input
     assert ended() and started[0].asked  # it was evaluating: killed and waited for
+
+
+def test_kustomizes_identity_asked_beside_the_render_is_waited_for_however_check_ends(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """check asks kustomize's version (a process) in a thread while the specs render. A run the
+    render ends with anything but bad specs (an interrupt, a bug) has still waited for it: no
+    `version` process outlives check (the CLI leaves by os._exit, which would kill the thread
+    and leave its process behind). The kustomize here is a script that answers slowly."""
+    from fedfleet.checks import suite
+
+    answered = tmp_path / "answered"
+    slow = tmp_path / "kustomize"
+    slow.write_text(f"#!/bin/sh\nsleep 1\necho v5.0.0 > {answered}\necho v5.0.0\n")
+    slow.chmod(0o755)
+    monkeypatch.setenv("FEDFLEET_KUSTOMIZE", f"{slow} build")
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "render", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        suite.run_checks(pipeline.Paths(tmp_path / "specs", tmp_path), [], None)
+    assert answered.exists()  # the version process ran to its end before check returned

@@ -169,34 +169,35 @@ def _run_checks(paths: pipeline.Paths, crd_dirs: list[Path], policy_dir: Path | 
     early = ThreadPoolExecutor(max_workers=1) if use_cache else None
     tool_found = early.submit(find_tool).result if early is not None else None
     try:
-        rendered = pipeline.render(paths, cache=use_cache)
-    except InputError as exc:
-        report.runs.append(_timed(CheckRun("spec", "Spec validation", exc.findings, summary="specs do not load"), t))
-        report.bad_input = True
-        if early is not None:
-            early.shutdown(wait=True)  # no thread or child process left when check returns
-        return report
-    report.runs.append(_timed(CheckRun(
-        "spec", "Spec validation",
-        summary=f"{len(rendered.fleet.hubs)} hubs, {len(rendered.fleet.clusters)} clusters, {len(rendered.fleet.jobs)} jobs"), t))
-    if lifecycle is None:
-        # The bundle's objects are in its files now, and the checks read what kustomize builds:
-        # only a failed build's fallback (Built.for_policies) and the lifecycle check read the
-        # objects, so they go before the builds arrive (~270 MiB at 40,000 clusters), and are
-        # rendered again in the rare run that needs them. Freeing them costs ~0.05 CPU-s at
-        # 10,000 clusters here, before the builds, rather than beside the Rego process (in a
-        # thread beside the builds it was no faster).
-        rendered.drop_bundle()
+        try:
+            rendered = pipeline.render(paths, cache=use_cache)
+        except InputError as exc:
+            report.runs.append(_timed(CheckRun("spec", "Spec validation", exc.findings, summary="specs do not load"), t))
+            report.bad_input = True
+            return report
+        report.runs.append(_timed(CheckRun(
+            "spec", "Spec validation",
+            summary=f"{len(rendered.fleet.hubs)} hubs, {len(rendered.fleet.clusters)} clusters, {len(rendered.fleet.jobs)} jobs"), t))
+        if lifecycle is None:
+            # The bundle's objects are in its files now, and the checks read what kustomize builds:
+            # only a failed build's fallback (Built.for_policies) and the lifecycle check read the
+            # objects, so they go before the builds arrive (~270 MiB at 40,000 clusters), and are
+            # rendered again in the rare run that needs them. Freeing them costs ~0.05 CPU-s at
+            # 10,000 clusters here, before the builds, rather than beside the Rego process (in a
+            # thread beside the builds it was no faster).
+            rendered.drop_bundle()
 
-    # The critical path of a run with a warm cache: the builds, then Rego (the longest check, in
-    # a child process). Drift, the CRD schemas and the other checks need nothing Rego needs: they
-    # run here while the child evaluates, and their reports keep their order.
-    t = time.perf_counter()
-    store = default_cache(paths) if use_cache else None
-    try:
+        # The critical path of a run with a warm cache: the builds, then Rego (the longest check, in
+        # a child process). Drift, the CRD schemas and the other checks need nothing Rego needs: they
+        # run here while the child evaluates, and their reports keep their order.
+        t = time.perf_counter()
+        store = default_cache(paths) if use_cache else None
         # while kustomize builds what changed, the plan Rego's input needs (computed here or there)
         built = build_all(rendered.build_inputs, rendered.roots, store, tool_found, meanwhile=lambda: rendered.plan)
     finally:
+        # However this part ends (bad specs, an interrupt, a bug), kustomize's identity is waited
+        # for: no thread or `version` process is left when check returns or raises (the CLI
+        # leaves by os._exit, which would kill the thread and leave its process running).
         if early is not None:
             early.shutdown(wait=True)
     build_seconds = time.perf_counter() - t
