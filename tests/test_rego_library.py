@@ -107,3 +107,21 @@ def test_a_failing_rule_is_named_as_before(fleet: tuple[pipeline.Rendered, dict[
         rego.EmbeddedEngine().evaluate_json(_modules(rendered) + [broken], text)
     [finding] = bad.value.findings
     assert finding.check == "rego" and finding.message.startswith("evaluating data.fedfleet.broken.warn failed: ")
+
+
+@pytest.mark.parametrize("package", ["fedfleet_lib.objects", "fedfleet_lib", "fedfleet_lib.mine"])
+def test_a_policy_in_the_librarys_package_is_bad_input(package: str, fleet_repo: Path, run: Any) -> None:
+    """data.fedfleet_lib is fedfleet's: a module of policies/ in that package would be merged into
+    the library the built-in twins read (one more `index` entry changes what every twin sees;
+    another `of_kind` is a conflict at evaluation). check and policy test refuse it, naming the
+    file and the package line (exit 2), before anything is evaluated."""
+    path = fleet_repo / "policies" / "mine" / "helpers.rego"
+    path.parent.mkdir(parents=True)
+    path.write_text(f"# my helpers\n\npackage {package}\n\nimport rego.v1\n\nindex[\"Policy\"] contains 0 if true\n")
+    assert run("generate").code == 0
+    for argv in (("check", "-o", "json"), ("policy", "test", "-o", "json")):
+        result = run(*argv)
+        assert result.code == 2, argv
+        [finding] = json.loads(result.out)["findings"]
+        assert finding["file"] == "policies/mine/helpers.rego" and finding["line"] == 3, argv
+        assert "fedfleet_lib" in finding["message"], argv

@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
 import orjson
 
-from ..findings import Finding, Location, Severity, Subject
+from ..findings import Finding, InputError, Location, Severity, Subject
 from ..placement import Plan
 from ..render import Bundle, hub_roots
 from ..spec.model import Fleet
@@ -231,8 +231,8 @@ def to_findings(fleet: Fleet, results: Mapping[str, Mapping[str, list[Any]]]) ->
 def repo_modules(policy_dir: Path | None) -> list[RegoModule]:
     if policy_dir is None or not policy_dir.is_dir():
         return []
-    return [RegoModule(str(p.relative_to(policy_dir.parent)), p.read_text(encoding="utf-8"), str(p))
-            for p in sorted(policy_dir.rglob("*.rego"))]
+    return _outside_library([RegoModule(str(p.relative_to(policy_dir.parent)), p.read_text(encoding="utf-8"), str(p))
+                             for p in sorted(policy_dir.rglob("*.rego"))])
 
 
 # fedfleet's own Rego library (data.fedfleet_lib.objects: input.objects by kind), which the
@@ -250,8 +250,30 @@ def library_modules() -> list[RegoModule]:
 
 def plugin_modules(modules_by_plugin: Mapping[str, Mapping[str, str]]) -> list[RegoModule]:
     """The plugins' modules, after fedfleet's library (which their twins import)."""
-    return library_modules() + [RegoModule(f"plugins/{plugin}/{fname}", src, f"plugin {plugin}")
-                                for plugin, mods in sorted(modules_by_plugin.items()) for fname, src in sorted(mods.items())]
+    return library_modules() + _outside_library([
+        RegoModule(f"plugins/{plugin}/{fname}", src, f"plugin {plugin}")
+        for plugin, mods in sorted(modules_by_plugin.items()) for fname, src in sorted(mods.items())])
+
+
+LIBRARY_PACKAGE = "fedfleet_lib"
+
+
+def _outside_library(modules: list[RegoModule]) -> list[RegoModule]:
+    """`modules`, none of which may be in the library's package or below it: Rego merges the
+    modules of one package, so a policy's `index` rule would change what every twin reads through
+    data.fedfleet_lib.objects, and another `of_kind` fails every query. Bad input, at the package
+    line."""
+    findings = []
+    for m in modules:
+        found = _PACKAGE.search(m.source)
+        if found and (found.group(1) == LIBRARY_PACKAGE or found.group(1).startswith(LIBRARY_PACKAGE + ".")):
+            findings.append(Finding(
+                "rego", f"package {found.group(1)} ({m.origin}): data.{LIBRARY_PACKAGE} is fedfleet's own Rego library "
+                f"(generator/fedfleet/governance/builtin/rego/objects.rego); name the package otherwise",
+                location=Location(m.name, m.source.count("\n", 0, found.start(1)) + 1), field="package"))
+    if findings:
+        raise InputError(findings)
+    return modules
 
 
 def evaluate(fleet: Fleet, plan: Plan, objects: Bundle | list[HubObject], modules: Iterable[RegoModule],
