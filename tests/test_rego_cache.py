@@ -315,3 +315,22 @@ def test_kustomizes_identity_asked_beside_the_render_is_waited_for_however_check
     with pytest.raises(KeyboardInterrupt):
         suite.run_checks(pipeline.Paths(tmp_path / "specs", tmp_path), [], None)
     assert answered.exists()  # the version process ran to its end before check returned
+
+
+def test_an_interrupt_ends_the_waiting_rego_process_quietly(capfd: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C signals check's whole process group, so the Rego process that waits for its input
+    (most of check's run) gets it too: it ends without a word (check itself says "interrupted"),
+    not with a KeyboardInterrupt traceback on the terminal; closing it afterwards is safe."""
+    import os
+    import signal
+    import time
+
+    from fedfleet.checks.regoproc import RegoProcess
+
+    process = RegoProcess()
+    assert process.proc is not None
+    time.sleep(1.5)  # past its imports: waiting on its input
+    os.kill(process.proc.pid, signal.SIGINT)
+    assert process.proc.wait(timeout=30) == -signal.SIGINT
+    process.close()
+    assert "Traceback" not in capfd.readouterr().err

@@ -168,7 +168,11 @@ class RegoProcess:
 
 
 if __name__ == "__main__":
-    # Leave at once on a closed pipe or a signal, as a worker whose parent is gone should.
+    # Leave at once on a closed pipe or a signal, as a worker whose parent is gone should. Ctrl-C
+    # reaches this process too (the terminal signals the whole foreground group) while it waits
+    # for its input, which is most of check's run: it ends quietly, and check says "interrupted"
+    # (Python's handler printed a KeyboardInterrupt traceback from here).
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     main()
     os._exit(0)  # no teardown of regorus's value: the answer is written
