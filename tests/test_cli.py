@@ -36,6 +36,11 @@ VERB_ARGS: dict[tuple[str, ...], tuple[str, ...]] = {
 }
 
 
+# Their document is the thing asked for, not a report of a run (README, Command line): the spec
+# schema, and the policy catalogue (a list, as it always was).
+NOT_A_REPORT = {("schema",), ("policy", "list")}
+
+
 def _leaf_verbs(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     found = []
     for action in parser._actions:
@@ -65,6 +70,12 @@ def test_every_verb_prints_a_parseable_document_and_nothing_on_stderr(fleet_repo
     assert isinstance(document, (dict, list)) and document, result.out
     assert result.err == "", result.err
     assert result.code in (0, 1, 2)
+    if verb in NOT_A_REPORT:
+        assert "exitCode" not in document
+        return
+    # what the README's command-line section promises of every document
+    assert isinstance(document, dict) and document["ok"] is (result.code == 0), document
+    assert document["exitCode"] == result.code, document
     if verb in (("simulate",), ("inventory", "pull"), ("inventory", "diff"), ("doctor",)):
         assert result.code == 2 and document["ok"] is False
 
@@ -79,6 +90,22 @@ def test_bad_input_under_json_is_the_findings_as_json(fleet_repo: Path, run) -> 
     [finding] = [f for f in document["findings"] if "rounds" in f["field"] or "rounds" in f["message"]]
     assert finding["file"].endswith("mnist-eu.yaml") and finding["line"] > 0
     assert not (fleet_repo / "overlays").exists(), "nothing half written"
+
+
+@pytest.mark.parametrize("verb", [v for v in sorted(VERB_ARGS) if not set(VERB_ARGS[v]) & {"no-such-job", "no-such-kubeconfig", "no-such-dir"}],
+                         ids=" ".join)
+def test_bad_specs_under_json_are_one_shape_for_every_verb(fleet_repo: Path, run, verb) -> None:
+    _git_repo(fleet_repo)
+    job = fleet_repo / "specs/jobs/mnist-eu.yaml"
+    job.write_text(job.read_text().replace("rounds: 5", "rounds: many"))
+    result = run(*verb, *VERB_ARGS[verb], "-o", "json")
+    document = json.loads(result.out)
+    if verb in (("schema",), ("crds", "list"), ("policy", "test")):  # they do not read specs/
+        assert result.code == 0
+        return
+    assert result.code == 2 and result.err == "", (result.code, result.err)
+    assert document["ok"] is False and document["exitCode"] == 2, document
+    assert any("rounds" in f["message"] or "rounds" in (f["field"] or "") for f in document["findings"]), document
 
 
 def test_old_flag_spellings_still_work(fleet_repo: Path, run, tmp_path: Path, crds: Path) -> None:

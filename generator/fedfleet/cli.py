@@ -82,6 +82,12 @@ def dump(data: Any, fmt: str) -> str:
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
+def stamped(data: dict[str, Any], code: int) -> dict[str, Any]:
+    """A verb's document with the two keys every -o json|yaml document carries (README, Command
+    line): `exitCode`, and `ok` (exit 0) unless the document already says it."""
+    return {**data, "ok": data.get("ok", code == EXIT_OK), "exitCode": code}
+
+
 def emit_json(data: Any, fmt: str = "json", output: str | None = None) -> None:
     _write_output(dump(data, fmt), output)
 
@@ -107,11 +113,12 @@ def _paths(args: argparse.Namespace) -> pipeline.Paths:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     drift = pipeline.generate(_paths(args), check_only=args.check)
+    code = EXIT_FAILED if args.check and not drift.clean else EXIT_OK
     if args.format in STRUCTURED:
-        emit_json(summary.drift_json(drift, args.check), args.format, args.output_file)
+        emit_json(stamped(summary.drift_json(drift, args.check), code), args.format, args.output_file)
     else:
         print_lines(summary.drift_lines(drift, args.check))
-    return EXIT_FAILED if args.check and not drift.clean else EXIT_OK
+    return code
 
 
 def _trim_cache(args: argparse.Namespace) -> None:
@@ -128,7 +135,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     report = validate(_paths(args), [Path(d) for d in args.crds], use_cache=not args.no_cache)
     _trim_cache(args)
     if args.format in STRUCTURED:
-        emit_json(summary.validate_json(report), args.format, args.output_file)
+        emit_json(stamped(summary.validate_json(report), EXIT_OK if report.ok else EXIT_FAILED), args.format,
+                  args.output_file)
     else:
         print_findings(report.findings, out)
         print_lines(summary.validate_lines(report))
@@ -160,8 +168,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         hub = fleet.cluster_set(cluster.cluster_set).hub
         decisions = result.explain(cluster.name, cluster.cluster_set, hub)
         if args.format in STRUCTURED:
-            emit_json(plan_report.explain_json(cluster.name, cluster.cluster_set, hub, decisions), args.format,
-                      args.output_file)
+            emit_json(stamped(plan_report.explain_json(cluster.name, cluster.cluster_set, hub, decisions),
+                              EXIT_OK if result.ok else EXIT_FAILED), args.format, args.output_file)
         else:
             _write_output(plan_report.explain_text(cluster.name, cluster.cluster_set, hub, decisions),
                           args.output_file)
@@ -254,14 +262,15 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
     _check_output(args.output_file)
     changes = diff.diff(Path(args.repo), args.base, _paths(args))
+    code = EXIT_FAILED if args.exit_code and changes else EXIT_OK
     if args.format in STRUCTURED:
-        text = dump({"base": args.base, **diff.to_json(changes)}, args.format)
+        text = dump(stamped({"base": args.base, **diff.to_json(changes)}, code), args.format)
     elif args.format == "markdown":
         text = diff.to_markdown(changes, args.base)
     else:
         text = diff.to_text(changes)
     _write_output(text, args.output_file)
-    return EXIT_FAILED if args.exit_code and changes else EXIT_OK
+    return code
 
 
 def cmd_policy_test(args: argparse.Namespace) -> int:
@@ -272,7 +281,8 @@ def cmd_policy_test(args: argparse.Namespace) -> int:
     modules = plugin_modules(load_registry().rego_modules()) + repo_modules(_policy_dir(args))
     report = run_tests(modules)
     if args.format in STRUCTURED:
-        emit_json(summary.policy_test_json(report), args.format, args.output_file)
+        emit_json(stamped(summary.policy_test_json(report), EXIT_OK if report.ok else EXIT_FAILED), args.format,
+                  args.output_file)
     else:
         print_lines(summary.policy_test_lines(report))
     return EXIT_OK if report.ok else EXIT_FAILED
@@ -298,7 +308,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             print_lines(summary.simulation_failed_lines(exc))
         return exc.code
     if structured:
-        emit_json(summary.simulation_json(result), args.format, args.output_file)
+        emit_json(stamped(summary.simulation_json(result),
+                          EXIT_FAILED if result.gate_failed or result.intruder_admitted else EXIT_OK),
+                  args.format, args.output_file)
     else:
         print_lines(summary.simulation_lines(result))
     # The quality gate (spec.validation) not met: the pull request lowers the model's quality; or an
@@ -396,7 +408,7 @@ def cmd_crds_pull(args: argparse.Namespace) -> int:
                                   "the CRDs' Go modules; install Go, or give --from DIR (a folder or checkout of them)",
                                   location=Location(str(report.store)))])
     if args.format in STRUCTURED:
-        emit_json(pull_json(report), args.format, args.output_file)
+        emit_json(stamped(pull_json(report), EXIT_OK if report.ok else EXIT_FAILED), args.format, args.output_file)
     else:
         print_lines(pull_lines(report, quiet=_quiet))
     return EXIT_OK if report.ok else EXIT_FAILED
@@ -410,7 +422,7 @@ def cmd_crds_list(args: argparse.Namespace) -> int:
     entries = crdstore.read_lock()
     present = {p.name for p in crdstore.installed(store)} if store.is_dir() else set()
     if args.format in STRUCTURED:
-        emit_json(list_json(entries, store, present), args.format, args.output_file)
+        emit_json(stamped(list_json(entries, store, present), EXIT_OK), args.format, args.output_file)
     else:
         print_lines(list_lines(entries, store, present))
     return EXIT_OK
@@ -423,7 +435,7 @@ def cmd_inventory_diff(args: argparse.Namespace) -> int:
     fleet, state = _hub_clusters(args)
     report = compare(fleet, state)
     if args.format in STRUCTURED:
-        emit_json(report.as_dict(), args.format, args.output_file)
+        emit_json(stamped(report.as_dict(), EXIT_OK if report.clean else EXIT_FAILED), args.format, args.output_file)
     else:
         sys.stdout.write(drift_text(report))
     return EXIT_OK if report.clean else EXIT_FAILED
@@ -445,8 +457,8 @@ def cmd_inventory_pull(args: argparse.Namespace) -> int:
     except InputError as exc:
         problems = list(exc.findings)
     if args.format in STRUCTURED:
-        emit_json({**result.as_dict(), "specsValid": not problems, "findings": [f.as_dict() for f in problems]},
-                  args.format, args.output_file)
+        emit_json(stamped({**result.as_dict(), "specsValid": not problems, "findings": [f.as_dict() for f in problems]},
+                          EXIT_FAILED if problems else EXIT_OK), args.format, args.output_file)
         return EXIT_FAILED if problems else EXIT_OK
     _write_output(pull_text(result), args.output_file)
     if problems:
@@ -472,7 +484,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     report = doctor(fleet, hub, Path(args.out), kubeconfig, context, Timeouts(args.connect_timeout, args.read_timeout),
                     connect_to)
     if args.format in STRUCTURED:
-        emit_json(doctor_json(report), args.format, args.output_file)
+        emit_json(stamped(doctor_json(report), EXIT_OK if report.ready else EXIT_FAILED), args.format,
+                  args.output_file)
     else:
         _write_output(doctor_text(report), args.output_file)
     return EXIT_OK if report.ready else EXIT_FAILED

@@ -104,6 +104,7 @@ class AuditReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "ok": self.compliant, "exitCode": self.exit_code,
             "fleet": self.fleet, "compliant": self.compliant, "live": bool(self.live_hubs), "liveHubs": self.live_hubs,
             "controls": [{"standard": c.standard, "control": c.control, "counts": c.counts(),
                           "policies": [p.as_dict() for p in c.policies]} for c in self.controls],

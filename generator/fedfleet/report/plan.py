@@ -11,10 +11,11 @@ PLAN_JSON_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "fedfleet plan output",
     "type": "object",
-    "required": ["ok", "assumptions", "jobs"],
+    "required": ["ok", "exitCode", "assumptions", "jobs"],
     "additionalProperties": False,
     "properties": {
         "ok": {"type": "boolean"},
+        "exitCode": {"enum": [0, 1]},
         "assumptions": {"type": "array", "items": {"type": "string"}},
         "jobs": {"type": "array", "items": {
             "type": "object",
@@ -85,7 +86,7 @@ def job_json(jp: JobPlan, all_exclusions: bool = False) -> dict[str, Any]:
 
 
 def plan_json(plan: Plan, all_exclusions: bool = False) -> dict[str, Any]:
-    return {"ok": plan.ok, "assumptions": list(plan.assumptions),
+    return {"ok": plan.ok, "exitCode": 0 if plan.ok else 1, "assumptions": list(plan.assumptions),
             "jobs": [job_json(j, all_exclusions) for j in plan.jobs]}
 
 
