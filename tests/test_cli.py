@@ -127,6 +127,18 @@ def test_output_file_writes_the_report_and_quiet_silences_the_note(fleet_repo: P
     assert json.loads((tmp_path / "b.json").read_text())
 
 
+def test_quiet_drops_validates_build_lines_and_keeps_errors_with_their_details(fleet_repo: Path, run) -> None:
+    loud, quiet = run("validate"), run("validate", "-q")
+    assert "built overlays/" in loud.out and loud.code == 0
+    assert "built overlays/" not in quiet.out and "validate ok" in quiet.out and quiet.code == 0
+    assert run("generate").code == 0
+    drifted = next((fleet_repo / "overlays").rglob("*.yaml"))
+    drifted.write_text(drifted.read_text() + "# edited by hand\n")
+    result = run("generate", "--check", "-q")
+    assert result.code == 1 and "drift:" in result.err
+    assert drifted.relative_to(fleet_repo).as_posix() in result.err, result.err
+
+
 def test_a_bad_flag_prints_the_verbs_usage(fleet_repo: Path, run) -> None:
     result = run("plan", "--no-such-flag")
     assert result.code == 2

@@ -93,9 +93,9 @@ def emit_json(data: Any, fmt: str = "json", output: str | None = None) -> None:
 
 
 def print_lines(lines: Iterable[Line]) -> None:
+    # No -q filter here: the lines on stderr are errors and their details (which files drifted,
+    # why a simulation failed), which -q keeps; the verbs' renderers leave out what -q drops.
     for line in lines:
-        if _quiet and line.stream == "err" and line.style not in ("red", "bold red"):
-            continue
         (err if line.stream == "err" else out).print(line.text, style=line.style or "", markup=False)
 
 
@@ -139,7 +139,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                   args.output_file)
     else:
         print_findings(report.findings, out)
-        print_lines(summary.validate_lines(report))
+        print_lines(summary.validate_lines(report, quiet=_quiet))
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
@@ -529,7 +529,8 @@ def _format(p: argparse.ArgumentParser, formats: Sequence[str] = ("text", "json"
 def _verbosity(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("-q", "--quiet", action="store_true", help="only the result and errors: no notes, no progress")
-    g.add_argument("-v", "--verbose", action="store_true", help="every progress step on its own line")
+    g.add_argument("-v", "--verbose", action="store_true",
+                   help="every progress step on its own line (simulate; the other verbs have none)")
 
 
 def _common(p: argparse.ArgumentParser, formats: Sequence[str] = ("text", "json", "yaml")) -> None:

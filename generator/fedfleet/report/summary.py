@@ -45,9 +45,9 @@ def validate_json(report: ValidationReport) -> dict[str, Any]:
             "findings": [f.as_dict() for f in report.findings]}
 
 
-def validate_lines(report: ValidationReport) -> list[Line]:
-    """After the findings: what was built, and the verdict."""
-    lines = [Line(f"built {root}: {count} objects") for root, count in report.built.items()]
+def validate_lines(report: ValidationReport, quiet: bool = False) -> list[Line]:
+    """After the findings: what was built (not under -q), and the verdict."""
+    lines = [] if quiet else [Line(f"built {root}: {count} objects") for root, count in report.built.items()]
     crd_note = f", {report.checked} objects checked against {report.schemas}"
     verdict = "ok" if report.ok else "FAILED"
     lines.append(Line(f"validate {verdict}: specs valid, {len(report.built)} kustomizations built with {report.tool}{crd_note}",
