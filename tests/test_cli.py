@@ -178,6 +178,12 @@ def test_plan_of_an_unknown_job_names_the_jobs_that_exist(fleet_repo: Path, run)
     assert result.code == 2
     assert "no job named 'no-such-job'" in result.err
     assert "ct-segment-us, digits-dev, mnist-eu" in result.err
+    # plan writes nothing: the tally says nothing about writing; generate's does
+    assert result.err.rstrip().splitlines()[-1] == "1 error"
+    job = fleet_repo / "specs/jobs/mnist-eu.yaml"
+    job.write_text(job.read_text().replace("rounds: 5", "rounds: many"))
+    assert run("generate").err.rstrip().splitlines()[-1] == "1 error; nothing was written"
+    assert run("generate", "--check").err.rstrip().splitlines()[-1] == "1 error"
 
 
 def test_simulate_of_an_unknown_job_is_bad_input_like_plan(fleet_repo: Path, run) -> None:

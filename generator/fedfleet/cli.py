@@ -767,7 +767,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_INPUT
         print_findings(exc.findings)
         n = len(exc.findings)
-        err.print(f"{n} error{'s' if n != 1 else ''}; nothing was written", style="red", markup=False)
+        written = "; nothing was written" if _writes(args) else ""
+        err.print(f"{n} error{'s' if n != 1 else ''}{written}", style="red", markup=False)
         return EXIT_INPUT
     except KeyboardInterrupt:
         err.print("interrupted", style="red")
@@ -775,6 +776,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if collect:
             gc.enable()
+
+
+def _writes(args: argparse.Namespace) -> bool:
+    """Whether the verb would have written files (so "nothing was written" tells the reader something)."""
+    return bool(getattr(args, "output_file", None)) or (args.verb == "generate" and not args.check) or (
+        getattr(args, "inventory_verb", None) == "pull" or getattr(args, "crds_verb", None) == "pull")
 
 
 def _missing_extra(args: argparse.Namespace, message: str) -> int:
