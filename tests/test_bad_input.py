@@ -150,3 +150,16 @@ def test_missing_spec_directory(tmp_path: Path, run, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = run("generate")
     assert result.code == 2 and "spec directory does not exist" in result.err
+
+
+@pytest.mark.parametrize("typo", ["numberOfCluster: 3", "spreadPolicy:\n      maxSkew: 1", "spreadPolicy: {maxSkew: 1}"])
+def test_an_unknown_field_points_at_its_key_not_its_value(fleet_repo: Path, run, typo: str) -> None:
+    path = fleet_repo / JOB
+    text = path.read_text()
+    assert "    numberOfClusters: 3\n" in text, "fixture drifted"
+    path.write_text(text.replace("    numberOfClusters: 3\n", f"    numberOfClusters: 3\n    {typo}\n", 1))
+    key = typo.split(":")[0]
+    line = line_of(path.read_text(), f"    {key}:")
+    result = run("generate")
+    assert result.code == 2 and f"unknown field '{key}'" in result.err
+    assert f"{JOB}:{line}:5: error:" in result.err, result.err  # the key starts at column 5

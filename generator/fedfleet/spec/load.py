@@ -227,7 +227,7 @@ def _schema_findings(doc: Document, validator: _KindValidator, room: int) -> tup
                 close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 out.append(
-                    Finding("schema", f"unknown field {key!r}{hint}", location=doc.locate(path + (key,)),
+                    Finding("schema", f"unknown field {key!r}{hint}", location=doc.locate_key(path + (key,)),
                             field=dotted(path + (key,)))
                 )
             continue

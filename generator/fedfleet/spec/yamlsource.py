@@ -146,6 +146,26 @@ class Document:
         line, col = positions.get(p, (0, 0))
         return Location(self.file, line, col)
 
+    def locate_key(self, path: PathKey) -> Location:
+        """The position of the key of the mapping entry at `path` (an unknown field is the key's
+        fault, not its value's).
+
+        Positions are recorded for values only (a key's for every node would double the table of a
+        480,000-node fleet for the few findings that need one), so the key is found in the text:
+        the last `key:` before its value, on the value's line or, for a block value, above it.
+        """
+        at = self.locate(path)
+        if not path or at.line == 0 or self._source is None or path not in self.positions:
+            return at
+        key = re.compile(r"(?<![\w.-])([\"']?)" + re.escape(str(path[-1])) + r"\1[ \t]*:")
+        lines = self._source.text.splitlines()
+        for number in range(min(at.line, len(lines)), max(0, at.line - 20), -1):
+            line = lines[number - 1] if number != at.line else lines[number - 1][: at.column - 1]
+            found = list(key.finditer(line))
+            if found:
+                return Location(self.file, number, found[-1].start() + 1)
+        return at
+
     def __repr__(self) -> str:
         return f"Document(file={self.file!r}, index={self.index})"
 
@@ -344,7 +364,7 @@ def _full_read(text: str, name: str) -> list[Document]:
                 builder.positions = {}
                 data = builder.document(events)
                 if data is not None and not builder.findings:
-                    docs.append(Document(name, index, data, builder.positions))
+                    docs.append(Document(name, index, data, builder.positions, source=_Source(name, text)))
                 index += 1
     except _Limit:
         pass
