@@ -26,6 +26,12 @@ TRIM_STAMP = "trim.txt"  # when the directory was last trimmed (Unix seconds)
 _TMP_AFTER = 3600.0  # a `.tmp-*` file this old was left by a run that was killed mid-write
 
 
+def source_digests(*files: str | Path) -> bytes:
+    """The SHA-256 of each file's bytes, concatenated: what a cache key holds of the code that
+    computes its entry (one more byte of that code is another key)."""
+    return b"".join(hashlib.sha256(Path(f).read_bytes()).digest() for f in files)
+
+
 def used(path: Path) -> None:
     """A run just read this entry and will use it: keep it for another TRIM_AFTER."""
     try:

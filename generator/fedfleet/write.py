@@ -34,7 +34,7 @@ from typing import Any, Collection, Iterator
 import yaml
 
 from . import yamlemit
-from .cachedir import read_entry, used, write_entry
+from .cachedir import read_entry, source_digests, used, write_entry
 from .versions import yaml_versions
 from .findings import Finding, InputError, Location
 from .render import OUTPUT_ROOTS, Bundle
@@ -146,8 +146,7 @@ def serialiser_identity() -> bytes:
     global _identity
     if _identity is None:
         h = hashlib.sha256(_CACHE_FORMAT)
-        for module in (__file__, yamlemit.__file__):
-            h.update(hashlib.sha256(Path(module).read_bytes()).digest())
+        h.update(source_digests(__file__, yamlemit.__file__))
         h.update(f"\0{yaml_versions()}\0{pickle.HIGHEST_PROTOCOL}\0{sys.version}".encode())
         _identity = h.digest()
     return _identity

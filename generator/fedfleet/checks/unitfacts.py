@@ -27,6 +27,7 @@ from typing import Any
 
 from ..spec import yamlsource
 from .. import upstream
+from ..cachedir import source_digests
 from . import placeholders, waves
 from .built import Built, _Packed
 from .cache import Cache
@@ -40,8 +41,7 @@ def facts_identity() -> bytes:
     global _identity
     if _identity is None:
         h = hashlib.sha256(_FORMAT)
-        for module in (__file__, placeholders.__file__, waves.__file__, yamlsource.__file__, upstream.__file__):
-            h.update(hashlib.sha256(Path(module).read_bytes()).digest())
+        h.update(source_digests(__file__, placeholders.__file__, waves.__file__, yamlsource.__file__, upstream.__file__))
         h.update(sys.version.encode())
         _identity = h.digest()
     return _identity

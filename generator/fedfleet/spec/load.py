@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # imported when a document fails (_KindValidator.full): most 
     import jsonschema
 
 from .. import API_VERSION
+from ..cachedir import source_digests
 from ..findings import Finding, InputError, Location
 from ..upstream import FL_CONTROLLER_NAMESPACE
 from ..versions import FL_CONTROLLER_IMAGE
@@ -191,7 +192,7 @@ class _Validators:
         if kind not in self._identities:
             h = hashlib.sha256(b"fedfleet-spec-schema-v1\0" + kind.encode() + b"\0")
             h.update(json.dumps(self.schemas[kind], sort_keys=True).encode())
-            h.update(hashlib.sha256(Path(__file__).read_bytes()).digest())
+            h.update(source_digests(__file__))
             h.update(f"\0{importlib.metadata.version('fastjsonschema')}\0{importlib.metadata.version('jsonschema')}".encode())
             self._identities[kind] = h.digest()
         return self._identities[kind]

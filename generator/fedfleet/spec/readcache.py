@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from ..cachedir import read_entry, write_entry
+from ..cachedir import read_entry, source_digests, write_entry
 from ..versions import yaml_versions
 
 KIND = "spec"  # entries under <cache_dir>/spec/
@@ -37,8 +37,7 @@ def reader_identity() -> bytes:
         from . import yamlsource
 
         h = hashlib.sha256(_FORMAT)
-        h.update(hashlib.sha256(Path(yamlsource.__file__).read_bytes()).digest())
-        h.update(hashlib.sha256(Path(__file__).read_bytes()).digest())
+        h.update(source_digests(yamlsource.__file__, __file__))
         h.update(f"\0{yaml_versions()}\0{sys.version}".encode())
         _identity = h.digest()
     return _identity
